@@ -1,0 +1,81 @@
+//! ravens-config: the configuration of a ravens node.
+//!
+//! Data flows in two layers (DESIGN §8.3): TOML text → serde wire structs ([`wire`], unknown keys
+//! rejected, values kept with their spans) → validated runtime types ([`Config`]). Every error
+//! names the file, line and column and what was expected. [`embedded_default`] is the config a
+//! bare `ravensd` runs with.
+
+pub mod dns;
+pub mod error;
+pub mod node;
+pub mod policy;
+pub mod record;
+pub mod resolv;
+pub mod subnet;
+pub mod units;
+pub mod upstream;
+pub mod validate;
+pub mod wire;
+
+use std::path::Path;
+
+pub use dns::{BlockResponse, Dns, Strategy};
+pub use error::{ConfigError, SourceMap};
+pub use node::{Cluster, Node};
+pub use policy::Policy;
+pub use record::{Record, RecordData};
+pub use subnet::Subnet;
+pub use upstream::{Protocol, Upstream};
+
+/// The text of the embedded default config.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// A validated node configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it came from: a path, or `<embedded default>`.
+    pub origin: String,
+    pub node: Node,
+    pub cluster: Option<Cluster>,
+    pub dns: Dns,
+    pub records: Vec<Record>,
+    pub policy: Policy,
+    pub subnets: Vec<Subnet>,
+}
+
+/// Reads and validates a config file.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// The embedded default config.
+pub fn embedded_default() -> Config {
+    parse(DEFAULT_TOML, "<embedded default>").expect("the embedded default config is valid")
+}
+
+/// Parses and validates config text; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    parse_with(text, origin, &|| std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
+}
+
+/// Like [`parse`], with the text of resolv.conf supplied (for tests).
+pub fn parse_with(text: &str, origin: &str, resolv_conf: &dyn Fn() -> String) -> Result<Config, ConfigError> {
+    let map = SourceMap::new(origin, text);
+    let wire: wire::FileWire = toml::from_str(text).map_err(|e| map.err(e.span(), e.message().to_string()))?;
+    let node = node::validate_node(&wire.node, &map)?;
+    let cluster = wire.cluster.as_ref().map(|c| node::validate_cluster(c, &map)).transpose()?;
+    let subnets = subnet::validate(&wire.subnets, &map)?;
+    let ctx = dns::DnsContext {
+        dns_listen: &node.dns_listen,
+        subnet_networks: subnets.iter().map(|s| ipnet::IpNet::V4(s.cidr)).collect(),
+        resolv_conf,
+    };
+    let dns = dns::validate(&wire.dns, &ctx, &map)?;
+    let records = record::validate(&wire.records, &map)?;
+    let policy = policy::validate(&wire.groups, &wire.lists, &map)?;
+    Ok(Config { origin: origin.to_string(), node, cluster, dns, records, policy, subnets })
+}
+
+#[cfg(test)]
+mod tests;

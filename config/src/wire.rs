@@ -1,0 +1,129 @@
+//! The file schema: serde structs exactly as written in TOML. Unknown keys are errors.
+//! Each field's doc line states its default. Values that need validation are kept
+//! `Spanned`, so a semantic error can point at their line and column.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+/// A whole config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWire {
+    /// Node-local settings (never replicated). Default: all defaults below.
+    #[serde(default)]
+    pub node: NodeWire,
+    /// Cluster membership. Default: absent = single node.
+    pub cluster: Option<ClusterWire>,
+    /// DNS settings. Default: all defaults below.
+    #[serde(default)]
+    pub dns: DnsWire,
+    /// Local DNS records (`[[record]]`). Default: none.
+    #[serde(default, rename = "record")]
+    pub records: Vec<RecordWire>,
+    /// Client groups (`[[group]]`). Default: none (everyone is in `default`).
+    #[serde(default, rename = "group")]
+    pub groups: Vec<crate::policy::GroupWire>,
+    /// Block and allow lists (`[[list]]`). Default: none.
+    #[serde(default, rename = "list")]
+    pub lists: Vec<crate::policy::ListWire>,
+    /// DHCP subnets (`[[subnet]]`). Default: none (no DHCP service).
+    #[serde(default, rename = "subnet")]
+    pub subnets: Vec<crate::subnet::SubnetWire>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeWire {
+    /// Node name, unique in the cluster. Default: the host name.
+    pub name: Option<S<String>>,
+    /// Directory for the admin token, lease journal and list copies. Default: `/var/lib/ravens`.
+    pub data_dir: Option<String>,
+    /// DNS listen addresses (UDP and TCP). Default: `["0.0.0.0:53"]`.
+    pub dns_listen: Option<Vec<S<String>>>,
+    /// Admin HTTP API address. Default: `127.0.0.1:8053`.
+    pub admin_listen: Option<S<String>>,
+    /// DHCP listen address (relayed and direct). Default: `0.0.0.0:67`.
+    pub dhcp_listen: Option<S<String>>,
+    /// UDP port replies to relays (giaddr) go to. Default: `67`.
+    pub dhcp_relay_port: Option<u16>,
+    /// Interfaces served directly (VLAN sub-interfaces included). Default: `[]` (relayed only).
+    pub dhcp_interfaces: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterWire {
+    /// Cluster (site) name. Required.
+    pub name: S<String>,
+    /// Gossip address of this node. Required.
+    pub gossip_listen: S<String>,
+    /// Gossip addresses of the other nodes. Default: `[]`.
+    #[serde(default)]
+    pub peers: Vec<S<String>>,
+    /// File holding the cluster's pre-shared secret. Required.
+    pub secret_file: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsWire {
+    /// Upstream resolvers: `udp://IP[:53]`, `tcp://IP[:53]`, `tls://IP[:853]#NAME`,
+    /// `https://HOST[:443]/PATH[#IP]`. Default: the nameservers of /etc/resolv.conf.
+    pub upstreams: Option<Vec<S<String>>>,
+    /// `parallel_best` (two fastest healthy, first answer wins) or `strict` (in order).
+    /// Default: `parallel_best`.
+    pub upstream_strategy: Option<S<String>>,
+    /// Time after which a client gets SERVFAIL if no upstream answered. Default: `2s`.
+    pub upstream_timeout: Option<S<String>>,
+    /// Extra PEM CA bundle trusted for DoT/DoH besides the built-in roots. Default: none.
+    pub upstream_ca_file: Option<String>,
+    /// Domain of local names (DHCP hostnames, records); never forwarded. Default: `lan`.
+    pub local_domain: Option<S<String>>,
+    /// Client networks answered; others get REFUSED. Default: loopback plus the DHCP subnets.
+    pub serve_networks: Option<Vec<S<String>>>,
+    /// Blocked-name answer: `null`, `nxdomain`, `refused` or an IP. Default: `null`.
+    pub block_response: Option<S<String>>,
+    /// TTL of blocked answers. Default: `60s`.
+    pub block_ttl: Option<S<String>>,
+    /// Cache bound in bytes of stored answers. Default: `32MiB`.
+    pub cache_size: Option<S<String>>,
+    /// Lowest TTL an answer is cached for. Default: `0s`.
+    pub min_ttl: Option<S<String>>,
+    /// Highest TTL an answer is cached for. Default: `1d`.
+    pub max_ttl: Option<S<String>>,
+    /// Highest TTL of a negative (NXDOMAIN/NODATA) answer. Default: `1h`.
+    pub max_negative_ttl: Option<S<String>>,
+    /// Serve expired answers when every upstream fails (RFC 8767). Default: `true`.
+    pub serve_stale: Option<bool>,
+    /// How long past expiry an answer may still be served stale. Default: `1d`.
+    pub stale_max_age: Option<S<String>>,
+    /// Refresh popular entries shortly before they expire. Default: `true`.
+    pub prefetch: Option<bool>,
+    /// UDP sockets per listen address (SO_REUSEPORT). Default: `0` = one per core.
+    pub udp_sockets: Option<usize>,
+    /// Concurrent TCP connections at most. Default: `256`.
+    pub tcp_max_connections: Option<usize>,
+    /// Idle TCP connections are closed after this. Default: `10s`.
+    pub tcp_idle_timeout: Option<S<String>>,
+    /// EDNS UDP payload size advertised and used at most. Default: `1232`.
+    pub edns_udp_size: Option<u16>,
+    /// Forwarded queries in flight at most; more get SERVFAIL. Default: `4096`.
+    pub max_inflight: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordWire {
+    /// Owner name (absolute; a trailing dot is optional). Required.
+    pub name: S<String>,
+    /// A, AAAA, CNAME, PTR, TXT, MX or SRV. Required.
+    #[serde(rename = "type")]
+    pub rtype: S<String>,
+    /// RDATA in presentation form: `10.0.1.10`, `mail.lan`, `10 mail.lan` (MX),
+    /// `0 5 5060 sip.lan` (SRV), any text (TXT). Required.
+    pub value: S<String>,
+    /// TTL. Default: `300s`.
+    pub ttl: Option<S<String>>,
+}

@@ -1,0 +1,1 @@
+//! ravens-dns: the DNS half of ravensd.
