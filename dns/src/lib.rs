@@ -1,1 +1,3 @@
 //! ravens-dns: the DNS half of ravensd.
+
+pub mod blocklist;

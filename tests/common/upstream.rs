@@ -1,0 +1,1 @@
+//! In-process authoritative DNS server used as the upstream of integration tests.
