@@ -1,3 +1,5 @@
 //! ravens-dns: the DNS half of ravensd.
 
 pub mod blocklist;
+pub mod cache;
+pub mod wire;

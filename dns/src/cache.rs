@@ -1,0 +1,324 @@
+//! The answer cache: responses kept as wire bytes, served with ID and TTLs patched.
+//!
+//! Policy is sans-IO: every call takes `now`. Keys are the case-folded question name,
+//! type, class and the DO/CD bits. Entries are bounded by bytes per shard and evicted
+//! with CLOCK (second chance), which approximates LRU without a linked list. Negative
+//! answers are cached from their SOA (RFC 2308); expired entries can be served stale
+//! (RFC 8767) while the upstreams fail; popular entries ask for a prefetch near expiry.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::wire::{self, TYPE_OPT, TYPE_SOA, rcode};
+
+const SHARDS: usize = 16;
+/// TTL given to stale answers (RFC 8767 §4 recommends 30 s).
+pub const STALE_TTL: u32 = 30;
+/// Bookkeeping bytes per entry beyond its key and wire bytes.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// Cache tuning, from `[dns]`.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    pub max_bytes: u64,
+    pub min_ttl: u32,
+    pub max_ttl: u32,
+    pub max_negative_ttl: u32,
+    pub stale_max_age: Duration,
+    pub prefetch: bool,
+}
+
+/// Build the lookup key of a question into `buf`; returns its length.
+pub fn make_key(buf: &mut [u8; 260], name_wire: &[u8], qtype: u16, qclass: u16, dnssec_ok: bool, cd: bool) -> usize {
+    let n = name_wire.len();
+    buf[..n].copy_from_slice(name_wire);
+    buf[n..n + 2].copy_from_slice(&qtype.to_be_bytes());
+    buf[n + 2..n + 4].copy_from_slice(&qclass.to_be_bytes());
+    buf[n + 4] = u8::from(dnssec_ok) | (u8::from(cd) << 1);
+    n + 5
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Unexpired; `prefetch` asks the caller to refresh the entry in the background.
+    Fresh { prefetch: bool },
+    /// Expired but within the stale window, served with [`STALE_TTL`].
+    Stale,
+}
+
+struct Entry {
+    key: Box<[u8]>,
+    wire: Box<[u8]>,
+    ttl_offsets: Box<[u16]>,
+    stored: Instant,
+    ttl: u32,
+    referenced: bool,
+    hits: u32,
+    prefetching: bool,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.key.len() + self.wire.len() + self.ttl_offsets.len() * 2 + ENTRY_OVERHEAD
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<u64, Entry>,
+    clock: VecDeque<u64>,
+    bytes: usize,
+}
+
+/// Counters, readable at any time.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub stale_hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub inserts: AtomicU64,
+    pub evictions: AtomicU64,
+}
+
+/// The shared answer cache.
+pub struct Cache {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    policy: parking_lot::RwLock<CachePolicy>,
+    pub stats: CacheStats,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache").field("entries", &self.len()).finish()
+    }
+}
+
+impl Cache {
+    pub fn new(policy: CachePolicy) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: RandomState::new(),
+            policy: parking_lot::RwLock::new(policy),
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// Replaces the policy (on reload); entries stay.
+    pub fn set_policy(&self, policy: CachePolicy) {
+        *self.policy.write() = policy;
+    }
+
+    pub fn policy(&self) -> CachePolicy {
+        *self.policy.read()
+    }
+
+    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        &self.shards[(hash >> 59) as usize % SHARDS]
+    }
+
+    /// Looks `key` up. On a hit the stored answer is copied to `out` with TTLs decremented
+    /// (ID still zero). Stale entries are returned only when `allow_stale`.
+    pub fn get(&self, key: &[u8], now: Instant, allow_stale: bool, out: &mut Vec<u8>) -> Option<Hit> {
+        let hash = self.hasher.hash_one(key);
+        let policy = *self.policy.read();
+        let mut shard = self.shard(hash).lock();
+        let Some(e) = shard.map.get_mut(&hash).filter(|e| &*e.key == key) else {
+            drop(shard);
+            if !allow_stale {
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+            }
+            return None;
+        };
+        let age = now.saturating_duration_since(e.stored).as_secs();
+        let age32 = u32::try_from(age).unwrap_or(u32::MAX);
+        if age32 < e.ttl {
+            e.referenced = true;
+            e.hits = e.hits.saturating_add(1);
+            let remaining = e.ttl - age32;
+            let prefetch = policy.prefetch && !e.prefetching && e.hits >= 2 && e.ttl >= 10 && remaining * 10 <= e.ttl;
+            e.prefetching |= prefetch;
+            copy_patched(e, out, |ttl| ttl.saturating_sub(age32));
+            drop(shard);
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(Hit::Fresh { prefetch });
+        }
+        let stale_ok = Duration::from_secs(age.saturating_sub(u64::from(e.ttl))) <= policy.stale_max_age;
+        if allow_stale && stale_ok {
+            copy_patched(e, out, |_| STALE_TTL);
+            drop(shard);
+            self.stats.stale_hits.fetch_add(1, Ordering::Relaxed);
+            return Some(Hit::Stale);
+        }
+        if !stale_ok {
+            let e = shard.map.remove(&hash).map(|e| e.bytes()).unwrap_or(0);
+            shard.bytes -= e;
+        }
+        drop(shard);
+        if !allow_stale {
+            self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        }
+        None
+    }
+
+    /// Stores an upstream response for `key`. Returns false when it is not cacheable
+    /// (truncated, an error, malformed, or a TTL of zero).
+    pub fn insert(&self, key: &[u8], response: &[u8], now: Instant) -> bool {
+        let policy = *self.policy.read();
+        let Some((wire, ttl_offsets, ttl)) = prepare(response, &policy) else {
+            return false;
+        };
+        let entry = Entry {
+            key: key.into(),
+            wire,
+            ttl_offsets,
+            stored: now,
+            ttl,
+            referenced: false,
+            hits: 0,
+            prefetching: false,
+        };
+        let hash = self.hasher.hash_one(key);
+        let budget = (policy.max_bytes as usize / SHARDS).max(4096);
+        let mut shard = self.shard(hash).lock();
+        shard.bytes += entry.bytes();
+        if let Some(old) = shard.map.insert(hash, entry) {
+            shard.bytes -= old.bytes();
+        } else {
+            shard.clock.push_back(hash);
+        }
+        let evicted = evict(&mut shard, budget);
+        drop(shard);
+        self.stats.inserts.fetch_add(1, Ordering::Relaxed);
+        self.stats.evictions.fetch_add(evicted, Ordering::Relaxed);
+        true
+    }
+
+    /// Entries and bytes held.
+    pub fn usage(&self) -> (usize, usize) {
+        self.shards.iter().fold((0, 0), |(n, b), s| {
+            let s = s.lock();
+            (n + s.map.len(), b + s.bytes)
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.usage().0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn clear(&self) {
+        for s in self.shards.iter() {
+            *s.lock() = Shard::default();
+        }
+    }
+}
+
+/// CLOCK eviction until the shard fits its budget.
+fn evict(shard: &mut Shard, budget: usize) -> u64 {
+    let mut evicted = 0;
+    let mut spins = shard.clock.len() * 2 + 1;
+    while shard.bytes > budget && spins > 0 {
+        spins -= 1;
+        let Some(hash) = shard.clock.pop_front() else { break };
+        match shard.map.get_mut(&hash) {
+            None => {} // removed earlier; drop the stale clock slot
+            Some(e) if e.referenced => {
+                e.referenced = false;
+                shard.clock.push_back(hash);
+            }
+            Some(_) => {
+                let e = shard.map.remove(&hash).map(|e| e.bytes()).unwrap_or(0);
+                shard.bytes -= e;
+                evicted += 1;
+            }
+        }
+    }
+    evicted
+}
+
+fn copy_patched(e: &Entry, out: &mut Vec<u8>, ttl: impl Fn(u32) -> u32) {
+    out.clear();
+    out.extend_from_slice(&e.wire);
+    for &off in e.ttl_offsets.iter() {
+        let at = off as usize;
+        let stored = u32::from_be_bytes([out[at], out[at + 1], out[at + 2], out[at + 3]]);
+        out[at..at + 4].copy_from_slice(&ttl(stored).to_be_bytes());
+    }
+}
+
+/// Strips the OPT record, clamps TTLs in place and computes the entry's lifetime.
+fn prepare(response: &[u8], p: &CachePolicy) -> Option<(Box<[u8]>, Box<[u16]>, u32)> {
+    if response.len() < wire::HEADER_LEN || response[2] & 0x02 != 0 {
+        return None; // truncated answers are never cached
+    }
+    let rc = response[3] & 0x0F;
+    if rc != rcode::NOERROR && rc != rcode::NXDOMAIN {
+        return None;
+    }
+    let mut msg = strip_opt(response)?;
+    msg[0..2].copy_from_slice(&[0, 0]);
+    msg[2] &= !0x04; // AA: we are not the authority
+    let (an, ns, ar) = (wire::read_u16(&msg, 6).ok()?, wire::read_u16(&msg, 8).ok()?, wire::read_u16(&msg, 10).ok()?);
+    let mut pos = wire::HEADER_LEN;
+    for _ in 0..wire::read_u16(&msg, 4).ok()? {
+        pos = wire::skip_name(&msg, pos).ok()? + 4;
+    }
+    let negative = rc == rcode::NXDOMAIN || an == 0;
+    let mut offsets = Vec::with_capacity(usize::from(an + ns + ar));
+    let mut min_ttl = u32::MAX;
+    let mut soa_ttl = None;
+    for i in 0..an + ns + ar {
+        let (rr, next) = wire::skip_record(&msg, pos).ok()?;
+        let ttl = if negative && rr.rtype == TYPE_SOA && i >= an && i < an + ns {
+            // RFC 2308 §5: the negative TTL is the minimum of the SOA's TTL and MINIMUM.
+            let minimum = wire::read_u32(&msg, rr.rdata_at + rr.rdlen - 4).ok()?;
+            let t = rr.ttl.min(minimum).min(p.max_negative_ttl);
+            soa_ttl = Some(soa_ttl.map_or(t, |s: u32| s.min(t)));
+            t
+        } else {
+            rr.ttl.clamp(p.min_ttl, p.max_ttl.max(p.min_ttl))
+        };
+        if !negative && i < an {
+            min_ttl = min_ttl.min(ttl);
+        }
+        msg[rr.ttl_at..rr.ttl_at + 4].copy_from_slice(&ttl.to_be_bytes());
+        offsets.push(u16::try_from(rr.ttl_at).ok()?);
+        pos = next;
+    }
+    let ttl = if negative { soa_ttl? } else { min_ttl };
+    (ttl > 0).then(|| (msg.into_boxed_slice(), offsets.into_boxed_slice(), ttl))
+}
+
+/// A copy of `msg` without its OPT record (OPT is hop-by-hop and never cached).
+fn strip_opt(msg: &[u8]) -> Option<Vec<u8>> {
+    let counts = [6, 8, 10].map(|at| wire::read_u16(msg, at).unwrap_or(0));
+    let mut pos = wire::HEADER_LEN;
+    for _ in 0..wire::read_u16(msg, 4).ok()? {
+        pos = wire::skip_name(msg, pos).ok()? + 4;
+    }
+    for i in 0..counts[0] + counts[1] + counts[2] {
+        let (rr, next) = wire::skip_record(msg, pos).ok()?;
+        if rr.rtype == TYPE_OPT && i >= counts[0] + counts[1] {
+            let mut out = Vec::with_capacity(msg.len());
+            out.extend_from_slice(&msg[..rr.start]);
+            out.extend_from_slice(&msg[next..]);
+            out[10..12].copy_from_slice(&(counts[2] - 1).to_be_bytes());
+            return Some(out);
+        }
+        pos = next;
+    }
+    Some(msg[..pos.min(msg.len())].to_vec())
+}
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod tests;

@@ -1,0 +1,162 @@
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use hickory_proto::op::{Edns, Message, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, SOA};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::*;
+
+fn policy() -> CachePolicy {
+    CachePolicy {
+        max_bytes: 1 << 20,
+        min_ttl: 0,
+        max_ttl: 86_400,
+        max_negative_ttl: 3600,
+        stale_max_age: Duration::from_secs(3600),
+        prefetch: true,
+    }
+}
+
+fn answer(name: &str, ttl: u32, with_opt: bool) -> Vec<u8> {
+    let n = Name::from_str(name).unwrap();
+    let mut m = Message::response(7, OpCode::Query);
+    m.add_query(Query::query(n.clone(), RecordType::A));
+    m.add_answer(Record::from_rdata(n, ttl, RData::A(A(Ipv4Addr::new(192, 0, 2, 1)))));
+    if with_opt {
+        m.set_edns(Edns::new());
+    }
+    m.to_vec().unwrap()
+}
+
+fn nxdomain(name: &str, soa_ttl: u32, minimum: u32) -> Vec<u8> {
+    let n = Name::from_str(name).unwrap();
+    let mut m = Message::error_msg(7, OpCode::Query, ResponseCode::NXDomain);
+    m.add_query(Query::query(n, RecordType::A));
+    let soa = SOA::new(Name::from_str("test.").unwrap(), Name::from_str("h.test.").unwrap(), 1, 60, 60, 600, minimum);
+    m.add_authority(Record::from_rdata(Name::from_str("test.").unwrap(), soa_ttl, RData::SOA(soa)));
+    m.to_vec().unwrap()
+}
+
+fn key(name: &str) -> Vec<u8> {
+    let mut buf = [0u8; 260];
+    let n = make_key(&mut buf, &crate::wire::name_from_text(name).unwrap(), 1, 1, false, false);
+    buf[..n].to_vec()
+}
+
+fn ttl_of(wire: &[u8]) -> u32 {
+    let m = Message::from_vec(wire).unwrap();
+    m.answers.first().or(m.authorities.first()).unwrap().ttl
+}
+
+#[test]
+fn hit_decrements_ttl_and_strips_opt() {
+    let c = Cache::new(policy());
+    let t0 = Instant::now();
+    assert!(c.insert(&key("a.test"), &answer("a.test.", 300, true), t0));
+    let mut out = Vec::new();
+    assert_eq!(c.get(&key("a.test"), t0 + Duration::from_secs(100), false, &mut out), Some(Hit::Fresh { prefetch: false }));
+    let m = Message::from_vec(&out).unwrap();
+    assert_eq!(m.answers[0].ttl, 200);
+    assert!(m.edns.is_none(), "OPT is hop-by-hop and must not be stored");
+    assert_eq!(m.metadata.id, 0);
+    assert_eq!(c.get(&key("b.test"), t0, false, &mut out), None);
+    assert_eq!(c.stats.hits.load(Ordering::Relaxed), 1);
+    assert_eq!(c.stats.misses.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn ttl_clamps_apply() {
+    let c = Cache::new(CachePolicy { min_ttl: 60, max_ttl: 120, ..policy() });
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    c.insert(&key("lo.test"), &answer("lo.test.", 5, false), t0);
+    c.get(&key("lo.test"), t0, false, &mut out).unwrap();
+    assert_eq!(ttl_of(&out), 60);
+    c.insert(&key("hi.test"), &answer("hi.test.", 9999, false), t0);
+    c.get(&key("hi.test"), t0, false, &mut out).unwrap();
+    assert_eq!(ttl_of(&out), 120);
+}
+
+#[test]
+fn negative_answers_use_soa_minimum() {
+    let c = Cache::new(policy());
+    let t0 = Instant::now();
+    assert!(c.insert(&key("nx.test"), &nxdomain("nx.test.", 300, 60), t0));
+    let mut out = Vec::new();
+    assert!(c.get(&key("nx.test"), t0 + Duration::from_secs(59), false, &mut out).is_some());
+    assert_eq!(Message::from_vec(&out).unwrap().metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(c.get(&key("nx.test"), t0 + Duration::from_secs(61), false, &mut out), None);
+}
+
+#[test]
+fn negative_without_soa_is_not_cached() {
+    let c = Cache::new(policy());
+    let n = Name::from_str("x.test.").unwrap();
+    let mut m = Message::error_msg(7, OpCode::Query, ResponseCode::NXDomain);
+    m.add_query(Query::query(n, RecordType::A));
+    assert!(!c.insert(&key("x.test"), &m.to_vec().unwrap(), Instant::now()));
+}
+
+#[test]
+fn servfail_and_truncated_are_not_cached() {
+    let c = Cache::new(policy());
+    let mut sf = answer("a.test.", 300, false);
+    sf[3] |= 2;
+    assert!(!c.insert(&key("a.test"), &sf, Instant::now()));
+    let mut tc = answer("a.test.", 300, false);
+    tc[2] |= 2;
+    assert!(!c.insert(&key("a.test"), &tc, Instant::now()));
+}
+
+#[test]
+fn stale_served_only_when_asked_and_within_window() {
+    let c = Cache::new(CachePolicy { stale_max_age: Duration::from_secs(100), ..policy() });
+    let t0 = Instant::now();
+    c.insert(&key("s.test"), &answer("s.test.", 10, false), t0);
+    let mut out = Vec::new();
+    let later = t0 + Duration::from_secs(50);
+    assert_eq!(c.get(&key("s.test"), later, false, &mut out), None);
+    assert_eq!(c.get(&key("s.test"), later, true, &mut out), Some(Hit::Stale));
+    assert_eq!(ttl_of(&out), STALE_TTL);
+    assert_eq!(c.get(&key("s.test"), t0 + Duration::from_secs(200), true, &mut out), None);
+    assert!(c.is_empty(), "entries past the stale window are dropped");
+}
+
+#[test]
+fn prefetch_is_requested_once_for_popular_entries() {
+    let c = Cache::new(policy());
+    let t0 = Instant::now();
+    c.insert(&key("p.test"), &answer("p.test.", 100, false), t0);
+    let mut out = Vec::new();
+    let near = t0 + Duration::from_secs(95);
+    assert_eq!(c.get(&key("p.test"), t0, false, &mut out), Some(Hit::Fresh { prefetch: false }));
+    assert_eq!(c.get(&key("p.test"), near, false, &mut out), Some(Hit::Fresh { prefetch: true }));
+    assert_eq!(c.get(&key("p.test"), near, false, &mut out), Some(Hit::Fresh { prefetch: false }));
+}
+
+#[test]
+fn bounded_by_bytes_with_eviction() {
+    let c = Cache::new(CachePolicy { max_bytes: 64 * 1024, ..policy() });
+    let t0 = Instant::now();
+    for i in 0..5000 {
+        let name = format!("n{i}.test");
+        c.insert(&key(&name), &answer(&format!("{name}."), 300, false), t0);
+    }
+    let (entries, bytes) = c.usage();
+    assert!(bytes <= 64 * 1024 + 16 * 512, "{bytes}");
+    assert!(entries > 100 && entries < 5000, "{entries}");
+    assert!(c.stats.evictions.load(Ordering::Relaxed) > 0);
+}
+
+#[test]
+fn garbage_is_not_cached_and_does_not_panic() {
+    let c = Cache::new(policy());
+    let good = answer("a.test.", 300, true);
+    for cut in 0..good.len() {
+        c.insert(&key("a.test"), &good[..cut], Instant::now());
+    }
+    let mut lying = good.clone();
+    lying[7] = 200;
+    assert!(!c.insert(&key("a.test"), &lying, Instant::now()));
+}
