@@ -3,3 +3,4 @@
 pub mod blocklist;
 pub mod cache;
 pub mod wire;
+pub mod zone;

@@ -1,0 +1,320 @@
+//! The local zone: static `[[record]]`s, DHCP host names, and the zones that must never be
+//! forwarded (the `local_domain` and the RFC 6303 private reverse zones). Answers are
+//! authoritative (AA) and built straight into wire bytes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ravens_config::{Record, RecordData};
+
+use crate::wire::{self, AA, CD, QR, RA, RD, Query};
+
+const T_A: u16 = 1;
+const T_CNAME: u16 = 5;
+const T_SOA: u16 = 6;
+const T_PTR: u16 = 12;
+const T_MX: u16 = 15;
+const T_TXT: u16 = 16;
+const T_AAAA: u16 = 28;
+const T_SRV: u16 = 33;
+const T_ANY: u16 = 255;
+/// TTL and MINIMUM of the synthesised SOA: short, so new DHCP names appear quickly.
+const SOA_TTL: u32 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rr {
+    rtype: u16,
+    ttl: u32,
+    rdata: Vec<u8>,
+}
+
+/// An immutable local zone; rebuilt and swapped when records or leases change.
+#[derive(Debug, Default)]
+pub struct LocalZone {
+    /// Lower-case wire name → records (empty for empty non-terminals).
+    names: HashMap<Vec<u8>, Vec<Rr>>,
+    /// Apexes of the zones answered authoritatively, wire form.
+    apexes: Vec<Vec<u8>>,
+}
+
+/// A dynamic host name (from a DHCP lease) to publish as A/AAAA + PTR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostName {
+    /// Fully qualified, lower-case, no trailing dot.
+    pub fqdn: String,
+    pub addr: IpAddr,
+    pub ttl: u32,
+}
+
+/// RFC 6303 §4 (and RFC 7793 for 100.64/10): reverse zones never sent upstream.
+fn private_reverse_zones() -> Vec<String> {
+    let mut z: Vec<String> = ["10", "127", "0", "254.169", "168.192", "2.0.192", "100.51.198", "113.0.203"]
+        .iter()
+        .map(|s| format!("{s}.in-addr.arpa"))
+        .collect();
+    z.push("255.255.255.255.in-addr.arpa".into());
+    z.extend((16..=31).map(|o| format!("{o}.172.in-addr.arpa")));
+    z.extend((64..=127).map(|o| format!("{o}.100.in-addr.arpa")));
+    z.extend(["d.f.ip6.arpa", "8.e.f.ip6.arpa", "9.e.f.ip6.arpa", "a.e.f.ip6.arpa", "b.e.f.ip6.arpa"].map(String::from));
+    z.push("8.b.d.0.1.0.0.2.ip6.arpa".into());
+    z.push(format!("1.{}ip6.arpa", "0.".repeat(31)));
+    z.push(format!("{}ip6.arpa", "0.".repeat(32)));
+    z
+}
+
+/// The PTR owner name of an address (`10.1.0.10.in-addr.arpa`, nibbles for IPv6).
+pub fn reverse_name(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let mut s = String::with_capacity(72);
+            for b in v6.octets().iter().rev() {
+                s.push_str(&format!("{:x}.{:x}.", b & 0xF, b >> 4));
+            }
+            s + "ip6.arpa"
+        }
+    }
+}
+
+impl LocalZone {
+    /// Builds the zone from static records and dynamic host names.
+    pub fn build(local_domain: &str, records: &[Record], hosts: &[HostName]) -> Self {
+        let mut zone = LocalZone::default();
+        let mut apex_texts = vec![local_domain.to_string()];
+        apex_texts.extend(private_reverse_zones());
+        zone.apexes = apex_texts.iter().filter_map(|a| wire::name_from_text(a)).collect();
+        for r in records {
+            zone.add_record(r);
+        }
+        for h in hosts {
+            zone.add_host(h);
+        }
+        zone
+    }
+
+    fn add(&mut self, name: &str, rr: Rr) {
+        let Some(wire_name) = wire::name_from_text(name) else { return };
+        // Empty non-terminals between the name and its apex exist (NODATA, not NXDOMAIN).
+        let mut at = 0;
+        while wire_name[at] != 0 {
+            at += 1 + wire_name[at] as usize;
+            let parent = &wire_name[at..];
+            if parent.len() <= 1 || self.apexes.iter().any(|a| a.as_slice() == parent) {
+                break;
+            }
+            self.names.entry(parent.to_vec()).or_default();
+        }
+        let rrs = self.names.entry(wire_name).or_default();
+        if !rrs.contains(&rr) {
+            rrs.push(rr);
+        }
+    }
+
+    fn add_record(&mut self, r: &Record) {
+        let (rtype, rdata) = encode_rdata(&r.data);
+        self.add(&r.name, Rr { rtype, ttl: r.ttl, rdata });
+        match r.data {
+            RecordData::A(ip) => self.add_ptr(IpAddr::V4(ip), &r.name, r.ttl),
+            RecordData::Aaaa(ip) => self.add_ptr(IpAddr::V6(ip), &r.name, r.ttl),
+            _ => {}
+        }
+    }
+
+    fn add_host(&mut self, h: &HostName) {
+        let data = match h.addr {
+            IpAddr::V4(ip) => RecordData::A(ip),
+            IpAddr::V6(ip) => RecordData::Aaaa(ip),
+        };
+        self.add_record(&Record { name: h.fqdn.clone(), ttl: h.ttl, data });
+    }
+
+    /// Automatic PTR; the first name given for an address wins.
+    fn add_ptr(&mut self, addr: IpAddr, target: &str, ttl: u32) {
+        let owner = reverse_name(addr);
+        let exists = wire::name_from_text(&owner)
+            .and_then(|w| self.names.get(&w))
+            .is_some_and(|rrs| rrs.iter().any(|r| r.rtype == T_PTR));
+        if !exists && let Some(rdata) = wire::name_from_text(target) {
+            self.add(&owner, Rr { rtype: T_PTR, ttl, rdata });
+        }
+    }
+
+    /// Number of names held (for status).
+    pub fn len(&self) -> usize {
+        self.names.values().filter(|r| !r.is_empty()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn apex_of(&self, name: &[u8]) -> Option<&[u8]> {
+        self.apexes.iter().filter(|a| name.ends_with(a) && is_label_boundary(name, a.len())).map(|a| a.as_slice()).max_by_key(|a| a.len())
+    }
+
+    /// Answers `q` if the name is local: writes the full response to `out` and returns true.
+    /// Returns false when the name must be resolved elsewhere.
+    pub fn answer(&self, msg: &[u8], q: &Query, out: &mut Vec<u8>) -> bool {
+        let name = q.name_wire();
+        let apex = self.apex_of(name);
+        let entry = self.names.get(name);
+        if entry.is_none() && apex.is_none() {
+            return false;
+        }
+        let mut w = Writer::start(msg, q, out);
+        let mut owner: Option<Vec<u8>> = None; // None = the question name (pointer 0xC00C)
+        let mut current = entry;
+        for _ in 0..8 {
+            let Some(rrs) = current else { break };
+            let owner_ref = owner.as_deref();
+            let mut matched = false;
+            for rr in rrs.iter().filter(|r| r.rtype == q.qtype || q.qtype == T_ANY) {
+                w.record(owner_ref, rr);
+                matched = true;
+            }
+            let cname = rrs.iter().find(|r| r.rtype == T_CNAME);
+            match cname {
+                Some(c) if !matched && q.qtype != T_CNAME => {
+                    w.record(owner_ref, c);
+                    current = self.names.get(&c.rdata);
+                    owner = Some(c.rdata.clone());
+                }
+                _ => break,
+            }
+        }
+        if w.answers == 0 {
+            let is_apex = apex.is_some_and(|a| a == name);
+            if is_apex && (q.qtype == T_SOA || q.qtype == T_ANY) {
+                w.soa(name, true);
+            } else if let Some(a) = apex {
+                if entry.is_none() && !is_apex {
+                    w.rcode(wire::rcode::NXDOMAIN);
+                }
+                w.soa(a, false);
+            }
+        }
+        w.finish();
+        true
+    }
+}
+
+fn is_label_boundary(name: &[u8], suffix_len: usize) -> bool {
+    // True when the suffix starts at a label of `name` (walk labels from the front).
+    let target = name.len() - suffix_len;
+    let mut at = 0;
+    while at < target {
+        at += 1 + name[at] as usize;
+    }
+    at == target
+}
+
+/// Writes an authoritative response: header, question copied, records appended.
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    q: &'a Query,
+    answers: u16,
+    authority: u16,
+}
+
+impl<'a> Writer<'a> {
+    fn start(msg: &[u8], q: &'a Query, out: &'a mut Vec<u8>) -> Self {
+        out.clear();
+        out.extend_from_slice(&q.id.to_be_bytes());
+        let flags = QR | AA | RA | (q.flags & (RD | CD));
+        out.extend_from_slice(&flags.to_be_bytes());
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(&msg[wire::HEADER_LEN..q.question_end]);
+        Writer { out, q, answers: 0, authority: 0 }
+    }
+
+    fn owner(&mut self, owner: Option<&[u8]>) {
+        match owner {
+            Some(n) => self.out.extend_from_slice(n),
+            None => self.out.extend_from_slice(&[0xC0, 12]),
+        }
+    }
+
+    fn rr_fixed(&mut self, rtype: u16, ttl: u32, rdata: &[u8]) {
+        self.out.extend_from_slice(&rtype.to_be_bytes());
+        self.out.extend_from_slice(&1u16.to_be_bytes());
+        self.out.extend_from_slice(&ttl.to_be_bytes());
+        self.out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        self.out.extend_from_slice(rdata);
+    }
+
+    fn record(&mut self, owner: Option<&[u8]>, rr: &Rr) {
+        self.owner(owner);
+        self.rr_fixed(rr.rtype, rr.ttl, &rr.rdata);
+        self.answers += 1;
+    }
+
+    fn soa(&mut self, apex: &[u8], in_answer: bool) {
+        // The apex is a suffix of the question name: point into the question.
+        let offset = wire::HEADER_LEN + self.q.name_wire().len() - apex.len();
+        self.out.extend_from_slice(&(0xC000u16 | offset as u16).to_be_bytes());
+        let mut rdata = Vec::with_capacity(64);
+        rdata.extend_from_slice(b"\x09localhost\x00\x06nobody\x07invalid\x00");
+        for v in [1u32, 3600, 1200, 604_800, SOA_TTL] {
+            rdata.extend_from_slice(&v.to_be_bytes());
+        }
+        self.rr_fixed(T_SOA, SOA_TTL, &rdata);
+        if in_answer {
+            self.answers += 1;
+        } else {
+            self.authority += 1;
+        }
+    }
+
+    fn rcode(&mut self, rc: u8) {
+        wire::set_rcode(self.out, rc);
+    }
+
+    fn finish(self) {
+        self.out[6..8].copy_from_slice(&self.answers.to_be_bytes());
+        self.out[8..10].copy_from_slice(&self.authority.to_be_bytes());
+    }
+}
+
+fn name_or_root(text: &str) -> Vec<u8> {
+    wire::name_from_text(text).unwrap_or_else(|| vec![0])
+}
+
+fn encode_rdata(d: &RecordData) -> (u16, Vec<u8>) {
+    match d {
+        RecordData::A(ip) => (T_A, ip.octets().to_vec()),
+        RecordData::Aaaa(ip) => (T_AAAA, ip.octets().to_vec()),
+        RecordData::Cname(n) => (T_CNAME, name_or_root(n)),
+        RecordData::Ptr(n) => (T_PTR, name_or_root(n)),
+        RecordData::Txt(t) => {
+            let mut out = Vec::with_capacity(t.len() + t.len() / 255 + 1);
+            for chunk in t.as_bytes().chunks(255) {
+                out.push(chunk.len() as u8);
+                out.extend_from_slice(chunk);
+            }
+            if t.is_empty() {
+                out.push(0);
+            }
+            (T_TXT, out)
+        }
+        RecordData::Mx { preference, exchange } => {
+            let mut out = preference.to_be_bytes().to_vec();
+            out.extend(name_or_root(exchange));
+            (T_MX, out)
+        }
+        RecordData::Srv { priority, weight, port, target } => {
+            let mut out = Vec::with_capacity(8 + target.len());
+            for v in [priority, weight, port] {
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            out.extend(name_or_root(target));
+            (T_SRV, out)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "zone_tests.rs"]
+mod tests;
