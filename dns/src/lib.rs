@@ -2,5 +2,6 @@
 
 pub mod blocklist;
 pub mod cache;
+pub mod upstream;
 pub mod wire;
 pub mod zone;
