@@ -299,7 +299,7 @@ fn prepare(response: &[u8], p: &CachePolicy) -> Option<(Box<[u8]>, Box<[u16]>, u
 }
 
 /// A copy of `msg` without its OPT record (OPT is hop-by-hop and never cached).
-fn strip_opt(msg: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn strip_opt(msg: &[u8]) -> Option<Vec<u8>> {
     let counts = [6, 8, 10].map(|at| wire::read_u16(msg, at).unwrap_or(0));
     let mut pos = wire::HEADER_LEN;
     for _ in 0..wire::read_u16(msg, 4).ok()? {

@@ -1,1 +1,67 @@
-fn main() {}
+//! dnsctl: the ravens admin CLI (talks to ravensd's HTTP API).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ravens::api::Status;
+use ravens::ctl;
+
+#[derive(Debug, Parser)]
+#[command(name = "dnsctl", version, about = "Administer ravens nodes through their HTTP API")]
+struct Args {
+    /// The node's own config file (gives admin_listen and the token in its data_dir).
+    #[arg(long, global = true, value_name = "FILE", env = "RAVENS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Admin API address (host:port) of the node, instead of reading a config.
+    #[arg(long, global = true, value_name = "ADDR", env = "RAVENS_NODE")]
+    node: Option<String>,
+    /// File holding the admin token (with --node; or set RAVENS_TOKEN).
+    #[arg(long, global = true, value_name = "FILE", env = "RAVENS_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Node, version, uptime, listeners, config state, upstream health, cache and query counters.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            // clap: 0 for --help/--version, 2 for usage errors.
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dnsctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let target = ctl::target(args.node.as_deref(), args.token_file.as_deref(), args.config.as_deref())?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    match args.command {
+        Command::Status => {
+            let s: Status = rt.block_on(ctl::get(&target, "/api/v1/status"))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                ctl::print_status(&s);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,72 @@
-fn main() {}
+//! ravensd: the ravens DNS/DHCP daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "ravensd", version, about = "ravens DNS/DHCP daemon (runs an embedded default config when given no file)")]
+struct Args {
+    /// Config file (TOML). Without it, the embedded default runs: DNS on 127.0.0.1:5353.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Validate FILE and exit 0 (valid) or 1 (invalid) without binding anything.
+    #[arg(long, value_name = "FILE", conflicts_with = "config")]
+    check_config: Option<PathBuf>,
+    /// Print the embedded default config and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_format);
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ravensd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    if args.print_default_config {
+        print!("{}", ravens_config::DEFAULT_TOML);
+        return Ok(());
+    }
+    if let Some(path) = args.check_config {
+        let cfg = ravens_config::load_file(&path)?;
+        println!(
+            "{}: OK (node {}, {} upstream(s), {} record(s), {} subnet(s))",
+            path.display(),
+            cfg.node.name,
+            cfg.dns.upstreams.len(),
+            cfg.records.len(),
+            cfg.subnets.len()
+        );
+        return Ok(());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("ravensd").build()?;
+    rt.block_on(ravens::daemon::run(ravens::daemon::Options { config: args.config }))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAVENS_LOG").unwrap_or_else(|_| "info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use ravens_config::{Dns, Protocol, Strategy, Upstream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
@@ -62,7 +62,7 @@ struct Conn {
 }
 
 /// Health of one upstream, for status and metrics.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpstreamStatus {
     pub url: String,
     pub healthy: bool,
@@ -243,22 +243,23 @@ impl Pool {
         }
     }
 
-    /// Re-probes upstreams whose back-off has elapsed (a root NS query), until cancelled.
-    pub async fn probe_loop(self: Arc<Self>, cancel: CancellationToken) {
+    /// Re-probes upstreams whose back-off has elapsed (a root NS query). Ends when
+    /// cancelled or when the pool is dropped (replaced by a reload).
+    pub async fn probe_loop(pool: std::sync::Weak<Pool>, cancel: CancellationToken) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let root = Question { name_wire: vec![0], qtype: 2, qclass: 1 };
         while cancel.run_until_cancelled(tick.tick()).await.is_some() {
+            let Some(pool) = pool.upgrade() else { return };
             let now = Instant::now();
-            for idx in 0..self.conns.len() {
+            for idx in 0..pool.conns.len() {
                 {
-                    let mut h = self.conns[idx].health.lock();
+                    let mut h = pool.conns[idx].health.lock();
                     if !h.probe_due(now) {
                         continue;
                     }
-                    h.down_until = Some(now + self.timeout); // one probe at a time
+                    h.down_until = Some(now + pool.timeout); // one probe at a time
                 }
-                let pool = Arc::clone(&self);
-                let root = root.clone();
+                let (pool, root) = (Arc::clone(&pool), root.clone());
                 tokio::spawn(async move {
                     let _ = pool.exchange(idx, &root, false, false, Instant::now() + pool.timeout).await;
                 });

@@ -1,0 +1,277 @@
+//! The query pipeline (DESIGN §3): decode → ACL → local zone → cache → upstream.
+//!
+//! [`Resolver::handle`] is synchronous and allocation-free on the cache-hit path: it
+//! either writes the reply into the caller's buffer, drops the message, or hands back a
+//! [`Pending`] query that [`Resolver::forward`] resolves asynchronously. Errors never
+//! escape: every query ends as an answer, an error rcode, or a counted drop.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use ipnet::IpNet;
+use parking_lot::Mutex;
+use ravens_config::Config;
+use tokio::sync::Semaphore;
+
+use crate::cache::{self, Cache, CachePolicy, Hit};
+use crate::stats::{Outcome, Stats};
+use crate::upstream::{Pool, Question, UpstreamError};
+use crate::wire::{self, Query, WireError, rcode};
+use crate::zone::{HostName, LocalZone};
+
+/// Where a query came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// What to do with a received message.
+#[derive(Debug)]
+pub enum Step {
+    /// The reply is in the output buffer.
+    Reply,
+    /// Send nothing.
+    Drop,
+    /// Resolve upstream with [`Resolver::forward`].
+    Forward(Box<Pending>),
+}
+
+/// A query waiting for an upstream answer.
+#[derive(Debug)]
+pub struct Pending {
+    msg: Vec<u8>,
+    q: Query,
+    transport: Transport,
+}
+
+/// Everything derived from one config version, swapped as a whole on reload.
+#[derive(Debug)]
+pub struct State {
+    pub config: Arc<Config>,
+    acl: Vec<IpNet>,
+    pub pool: Arc<Pool>,
+}
+
+/// The DNS service: shared by every listener.
+#[derive(Debug)]
+pub struct Resolver {
+    state: ArcSwap<State>,
+    zone: ArcSwap<LocalZone>,
+    hosts: Mutex<Vec<HostName>>,
+    pub cache: Arc<Cache>,
+    pub stats: Stats,
+    inflight: Arc<Semaphore>,
+    /// Runtime for background work started from the (non-tokio) UDP threads.
+    rt: Option<tokio::runtime::Handle>,
+}
+
+fn cache_policy(c: &Config) -> CachePolicy {
+    CachePolicy {
+        max_bytes: c.dns.cache_size,
+        min_ttl: c.dns.min_ttl,
+        max_ttl: c.dns.max_ttl,
+        max_negative_ttl: c.dns.max_negative_ttl,
+        stale_max_age: c.dns.stale_max_age,
+        prefetch: c.dns.prefetch,
+    }
+}
+
+impl State {
+    pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
+        let pool = Arc::new(Pool::new(&config.dns)?);
+        Ok(State { acl: config.dns.serve_networks.clone(), pool, config })
+    }
+}
+
+impl Resolver {
+    pub fn new(state: State) -> Self {
+        let c = &state.config;
+        let zone = LocalZone::build(&c.dns.local_domain, &c.records, &[]);
+        Resolver {
+            cache: Arc::new(Cache::new(cache_policy(c))),
+            rt: tokio::runtime::Handle::try_current().ok(),
+            inflight: Arc::new(Semaphore::new(c.dns.max_inflight)),
+            zone: ArcSwap::from_pointee(zone),
+            hosts: Mutex::new(Vec::new()),
+            state: ArcSwap::from_pointee(state),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Swaps in a new config; queries in flight finish with the state they started with.
+    pub fn reload(&self, state: State) {
+        self.cache.set_policy(cache_policy(&state.config));
+        self.rebuild_zone(&state.config, &self.hosts.lock());
+        self.state.store(Arc::new(state));
+    }
+
+    /// Replaces the dynamic host names (from DHCP leases).
+    pub fn set_hosts(&self, hosts: Vec<HostName>) {
+        let state = self.state.load();
+        self.rebuild_zone(&state.config, &hosts);
+        *self.hosts.lock() = hosts;
+    }
+
+    fn rebuild_zone(&self, c: &Config, hosts: &[HostName]) {
+        self.zone.store(Arc::new(LocalZone::build(&c.dns.local_domain, &c.records, hosts)));
+    }
+
+    pub fn state(&self) -> Arc<State> {
+        self.state.load_full()
+    }
+
+    pub fn zone_names(&self) -> usize {
+        self.zone.load().len()
+    }
+
+    /// Handles one message synchronously. See [`Step`].
+    pub fn handle(&self, msg: &[u8], src: SocketAddr, transport: Transport, out: &mut Vec<u8>) -> Step {
+        let stats = &self.stats;
+        stats.queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let q = match wire::parse_query(msg) {
+            Ok(q) if q.flags & wire::QR != 0 => return self.done(Outcome::Dropped, Step::Drop),
+            Ok(q) => q,
+            Err(WireError::NoHeader) => return self.done(Outcome::Dropped, Step::Drop),
+            Err(_) => {
+                let step = if wire::header_only_reply(msg, rcode::FORMERR, out) { Step::Reply } else { Step::Drop };
+                return self.done(Outcome::Formerr, step);
+            }
+        };
+        let state = self.state.load();
+        let ours = state.config.dns.edns_udp_size;
+        if q.opcode() != 0 {
+            wire::reply_skeleton(msg, &q, rcode::NOTIMP, 0, ours, out);
+            return self.done(Outcome::Notimp, Step::Reply);
+        }
+        if q.edns.is_some_and(|e| e.version > 0) {
+            // RFC 6891 §6.1.3: BADVERS is extended rcode 16 = upper bits 1 in the OPT TTL.
+            wire::reply_skeleton(msg, &q, rcode::NOERROR, 0, ours, out);
+            let at = out.len() - 6;
+            out[at] = 1;
+            return self.done(Outcome::Formerr, Step::Reply);
+        }
+        if !allowed(&state.acl, src.ip()) {
+            wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
+            return self.done(Outcome::Refused, Step::Reply);
+        }
+        if q.qtype == 251 || q.qtype == 252 {
+            // Zone transfers are not a forwarder's business.
+            wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
+            return self.done(Outcome::Refused, Step::Reply);
+        }
+        if self.zone.load().answer(msg, &q, out) {
+            finish_local(out, &q, ours, transport, msg);
+            return self.done(Outcome::Local, Step::Reply);
+        }
+        let mut key = [0u8; 260];
+        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        if let Some(Hit::Fresh { prefetch }) = self.cache.get(&key[..klen], Instant::now(), false, out) {
+            if prefetch {
+                self.prefetch(&q, &state.pool);
+            }
+            self.finish_for_client(out, msg, &q, ours, transport);
+            return self.done(Outcome::Cached, Step::Reply);
+        }
+        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport }))
+    }
+
+    fn done(&self, o: Outcome, step: Step) -> Step {
+        self.stats.record(o);
+        step
+    }
+
+    /// Resolves a pending query upstream. Always returns a reply: the answer, a stale
+    /// answer, or SERVFAIL by the configured timeout.
+    pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
+        let Pending { msg, q, transport } = *p;
+        let state = self.state.load_full();
+        let ours = state.config.dns.edns_udp_size;
+        let mut out = Vec::with_capacity(512);
+        let mut key = [0u8; 260];
+        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
+        let result = match Arc::clone(&self.inflight).try_acquire_owned() {
+            Ok(_permit) => state.pool.resolve(&question, q.checking_disabled(), q.dnssec_ok()).await,
+            Err(_) => Err(UpstreamError::Timeout),
+        };
+        match result {
+            Ok(reply) => {
+                self.cache.insert(&key[..klen], &reply, Instant::now());
+                out = cache::strip_opt(&reply).unwrap_or(reply);
+                out[2] &= !0x04; // we are not authoritative for forwarded data
+                self.finish_for_client(&mut out, &msg, &q, ours, transport);
+                self.stats.record(Outcome::Forwarded);
+            }
+            Err(e) => {
+                tracing::debug!(name = %q.name_text(), error = %e, "upstream resolution failed");
+                if state.config.dns.serve_stale
+                    && self.cache.get(&key[..klen], Instant::now(), true, &mut out) == Some(Hit::Stale)
+                {
+                    self.finish_for_client(&mut out, &msg, &q, ours, transport);
+                    self.stats.record(Outcome::Stale);
+                } else {
+                    wire::reply_skeleton(&msg, &q, rcode::SERVFAIL, 0, ours, &mut out);
+                    self.stats.record(Outcome::Servfail);
+                }
+            }
+        }
+        out
+    }
+
+    fn prefetch(&self, q: &Query, pool: &Arc<Pool>) {
+        let Some(handle) = &self.rt else { return };
+        let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
+        let mut key = [0u8; 260];
+        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        let key = key[..klen].to_vec();
+        let (cd, dok, pool, cache) = (q.checking_disabled(), q.dnssec_ok(), Arc::clone(pool), Arc::clone(&self.cache));
+        handle.spawn(async move {
+            if let Ok(reply) = pool.resolve(&question, cd, dok).await {
+                cache.insert(&key, &reply, Instant::now());
+            }
+        });
+    }
+
+    /// Patches a stored or upstream reply for this client: ID, RD/CD, the question's
+    /// letter case, our OPT, and truncation to the client's UDP size.
+    fn finish_for_client(&self, out: &mut Vec<u8>, msg: &[u8], q: &Query, ours: u16, transport: Transport) {
+        out[0..2].copy_from_slice(&q.id.to_be_bytes());
+        out[2] = (out[2] & !0x01) | ((q.flags >> 8) as u8 & 0x01);
+        out[3] = (out[3] & !0x10) | (q.flags as u8 & 0x10);
+        if out.len() >= q.question_end && wire::skip_name(out, wire::HEADER_LEN) == wire::skip_name(msg, wire::HEADER_LEN) {
+            out[wire::HEADER_LEN..q.question_end].copy_from_slice(&msg[wire::HEADER_LEN..q.question_end]);
+        }
+        if q.edns.is_some() {
+            wire::push_opt(out, ours, q.dnssec_ok(), None);
+        }
+        self.truncate_if_needed(out, msg, q, ours, transport);
+    }
+
+    fn truncate_if_needed(&self, out: &mut Vec<u8>, msg: &[u8], q: &Query, ours: u16, transport: Transport) {
+        if transport == Transport::Udp && out.len() > q.max_udp_size(ours) {
+            wire::reply_skeleton(msg, q, rcode::NOERROR, wire::TC, ours, out);
+            self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+fn finish_local(out: &mut Vec<u8>, q: &Query, ours: u16, transport: Transport, msg: &[u8]) {
+    if q.edns.is_some() {
+        wire::push_opt(out, ours, q.dnssec_ok(), None);
+    }
+    if transport == Transport::Udp && out.len() > q.max_udp_size(ours) {
+        wire::reply_skeleton(msg, q, rcode::NOERROR, wire::TC | wire::AA, ours, out);
+    }
+}
+
+fn allowed(acl: &[IpNet], ip: IpAddr) -> bool {
+    // IPv4-mapped IPv6 sources (from a dual-stack socket) are checked as IPv4.
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    acl.iter().any(|n| n.contains(&ip))
+}

@@ -1,0 +1,51 @@
+//! Types of the admin HTTP API (`/api/v1/...`), shared by ravensd and dnsctl.
+
+use serde::{Deserialize, Serialize};
+
+pub use ravens_dns::stats::StatsSnapshot;
+pub use ravens_dns::upstream::UpstreamStatus;
+
+/// `GET /api/v1/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub node: String,
+    pub version: String,
+    pub uptime_secs: u64,
+    pub config: ConfigState,
+    pub listeners: Vec<String>,
+    pub upstreams: Vec<UpstreamStatus>,
+    pub upstreams_from_system: bool,
+    pub cache: CacheStatus,
+    pub queries: StatsSnapshot,
+    pub local_names: usize,
+}
+
+/// Which config is live and whether the last load failed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConfigState {
+    /// Path of the file, or `<embedded default>`.
+    pub origin: String,
+    /// Seconds since the epoch of the last successful load.
+    pub loaded_at: u64,
+    /// The last load's error (`FILE:LINE:COL: ...`); the previous config keeps serving.
+    pub last_error: Option<String>,
+    pub reloads: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CacheStatus {
+    pub entries: usize,
+    pub bytes: usize,
+    pub max_bytes: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub stale_hits: u64,
+    pub inserts: u64,
+    pub evictions: u64,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiError {
+    pub error: String,
+}

@@ -1,0 +1,110 @@
+//! dnsctl's client side: finding a node and its token, calling the API, printing tables.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::de::DeserializeOwned;
+
+use crate::api::{ApiError, Status};
+
+/// Where dnsctl looks when told nothing.
+pub const DEFAULT_CONFIG: &str = "/etc/ravens/ravens.toml";
+
+/// A node to talk to.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port` of the admin API.
+    pub addr: String,
+    pub token: String,
+    /// Where the address and token came from, for error messages.
+    pub source: String,
+}
+
+/// Resolves the node: `--node` (+ `--token-file`/`RAVENS_TOKEN`), else `--config`, else
+/// /etc/ravens/ravens.toml, else the embedded default (as `ravensd` with no file runs).
+pub fn target(node: Option<&str>, token_file: Option<&Path>, config: Option<&Path>) -> anyhow::Result<Target> {
+    if let Some(addr) = node {
+        let token = match (token_file, std::env::var("RAVENS_TOKEN")) {
+            (Some(f), _) => read_token(f)?,
+            (None, Ok(t)) => t.trim().to_string(),
+            (None, Err(_)) => bail!("--node {addr} needs --token-file FILE or RAVENS_TOKEN"),
+        };
+        return Ok(Target { addr: addr.to_string(), token, source: format!("--node {addr}") });
+    }
+    let (cfg, source) = match config {
+        Some(p) => (ravens_config::load_file(p)?, p.display().to_string()),
+        None if Path::new(DEFAULT_CONFIG).exists() => {
+            (ravens_config::load_file(Path::new(DEFAULT_CONFIG))?, DEFAULT_CONFIG.to_string())
+        }
+        None => (ravens_config::embedded_default(), "the embedded default config".to_string()),
+    };
+    let token_path = token_file.map_or_else(|| cfg.node.data_dir.join("admin.token"), PathBuf::from);
+    Ok(Target { addr: cfg.node.admin_listen.to_string(), token: read_token(&token_path)?, source })
+}
+
+fn read_token(path: &Path) -> anyhow::Result<String> {
+    let t = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the admin token {} (is ravensd running there, and may you read it?)", path.display()))?;
+    Ok(t.trim().to_string())
+}
+
+/// GETs `path` from the node's API and decodes the JSON answer.
+pub async fn get<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
+    let url = format!("http://{}{path}", t.addr);
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+    let resp = client
+        .get(&url)
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach ravensd at {} (from {}): is it running?", t.addr, t.source))?;
+    let status = resp.status();
+    let body = resp.bytes().await?;
+    if !status.is_success() {
+        let msg = serde_json::from_slice::<ApiError>(&body).map_or_else(|_| String::from_utf8_lossy(&body).into_owned(), |e| e.error);
+        bail!("node {}: {status}: {msg}", t.addr);
+    }
+    serde_json::from_slice(&body).with_context(|| format!("node {}: unexpected answer to {path}", t.addr))
+}
+
+fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 { format!("{d}d{h}h{m}m") } else if h > 0 { format!("{h}h{m}m{s}s") } else { format!("{m}m{s}s") }
+}
+
+/// The human form of `dnsctl status`.
+pub fn print_status(s: &Status) {
+    println!("node        {}  (ravens {}, up {})", s.node, s.version, duration(s.uptime_secs));
+    println!("config      {} (reloads: {})", s.config.origin, s.config.reloads);
+    if let Some(e) = &s.config.last_error {
+        println!("            LAST RELOAD FAILED, previous config still serving:\n            {e}");
+    }
+    for l in &s.listeners {
+        println!("listener    {l}");
+    }
+    let from = if s.upstreams_from_system { " (from /etc/resolv.conf)" } else { "" };
+    println!("\nUPSTREAM{from:<32} HEALTH    SRTT      QUERIES   ERRORS");
+    for u in &s.upstreams {
+        let health = if u.healthy { "up" } else { "DOWN" };
+        println!("{:<40} {health:<9} {:>6.1}ms {:>9} {:>8}", u.url, u.srtt_ms, u.queries, u.errors);
+    }
+    let c = &s.cache;
+    let lookups = c.hits + c.misses;
+    let ratio = if lookups > 0 { 100.0 * c.hits as f64 / lookups as f64 } else { 0.0 };
+    println!(
+        "\ncache       {} entries, {} KiB of {} KiB; hits {} ({ratio:.1}%), misses {}, stale {}, evictions {}",
+        c.entries,
+        c.bytes / 1024,
+        c.max_bytes / 1024,
+        c.hits,
+        c.misses,
+        c.stale_hits,
+        c.evictions
+    );
+    let q = &s.queries;
+    println!(
+        "queries     {} total: cached {}, forwarded {}, local {}, stale {}, refused {}, servfail {}, formerr {}, dropped {}",
+        q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.dropped
+    );
+    println!("local zone  {} names", s.local_names);
+}

@@ -1,0 +1,187 @@
+//! ravensd wiring: load the config, start the listeners and the admin API, watch the
+//! config file, and shut down gracefully on SIGTERM/SIGINT.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use parking_lot::Mutex;
+use ravens_config::Config;
+use ravens_dns::{Resolver, State};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{CacheStatus, ConfigState, Status};
+
+/// How long in-flight queries may take to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Shared daemon state, read by the admin API.
+pub struct Daemon {
+    pub resolver: Arc<Resolver>,
+    pub config_path: Option<PathBuf>,
+    pub config_state: Mutex<ConfigState>,
+    pub started: Instant,
+    pub listeners: Vec<String>,
+    pub token: String,
+    pub cancel: CancellationToken,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon").field("config_path", &self.config_path).finish()
+    }
+}
+
+fn epoch_secs() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Daemon {
+    /// Re-reads the config file. A file that fails to parse or validate changes nothing.
+    pub fn reload(&self) {
+        let Some(path) = &self.config_path else { return };
+        let outcome = ravens_config::load_file(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|cfg| self.apply(cfg));
+        let mut st = self.config_state.lock();
+        match outcome {
+            Ok(()) => {
+                st.loaded_at = epoch_secs();
+                st.last_error = None;
+                st.reloads += 1;
+                tracing::info!(file = %path.display(), "config reloaded");
+            }
+            Err(e) => {
+                tracing::error!("config reload failed, keeping the last good config: {e:#}");
+                st.last_error = Some(format!("{e:#}"));
+            }
+        }
+    }
+
+    fn apply(&self, cfg: Config) -> anyhow::Result<()> {
+        let old = self.resolver.state();
+        if cfg.node.dns_listen != old.config.node.dns_listen || cfg.node.admin_listen != old.config.node.admin_listen {
+            tracing::warn!("listen addresses changed: they take effect at the next restart");
+        }
+        let state = State::new(Arc::new(cfg)).context("building the upstream pool")?;
+        let pool = Arc::downgrade(&state.pool);
+        self.resolver.reload(state);
+        tokio::spawn(ravens_dns::upstream::Pool::probe_loop(pool, self.cancel.clone()));
+        Ok(())
+    }
+
+    pub fn status(&self) -> Status {
+        let state = self.resolver.state();
+        let c = &self.resolver.cache;
+        let (entries, bytes) = c.usage();
+        let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        Status {
+            node: state.config.node.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            config: self.config_state.lock().clone(),
+            listeners: self.listeners.clone(),
+            upstreams: state.pool.status(),
+            upstreams_from_system: state.config.dns.upstreams_from_system,
+            cache: CacheStatus {
+                entries,
+                bytes,
+                max_bytes: c.policy().max_bytes,
+                hits: l(&c.stats.hits),
+                misses: l(&c.stats.misses),
+                stale_hits: l(&c.stats.stale_hits),
+                inserts: l(&c.stats.inserts),
+                evictions: l(&c.stats.evictions),
+            },
+            queries: self.resolver.stats.snapshot(),
+            local_names: self.resolver.zone_names(),
+        }
+    }
+}
+
+/// Options from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    let config = match &opts.config {
+        Some(path) => ravens_config::load_file(path)?,
+        None => ravens_config::embedded_default(),
+    };
+    tracing::info!(node = %config.node.name, config = %config.origin, "ravensd {} starting", env!("CARGO_PKG_VERSION"));
+    if config.dns.upstreams.is_empty() {
+        tracing::warn!("no upstream resolvers (none configured and none usable in /etc/resolv.conf): non-local names get SERVFAIL");
+    }
+    let data_dir = config.node.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
+    let token = crate::token::ensure(&data_dir.join("admin.token"))?;
+    let cfg = Arc::new(config);
+    let resolver = Arc::new(Resolver::new(State::new(Arc::clone(&cfg)).context("building the upstream pool")?));
+    let cancel = CancellationToken::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut listeners = Vec::new();
+    let mut threads = Vec::new();
+    for &addr in &cfg.node.dns_listen {
+        let socks = ravens_dns::server::udp::bind(addr, cfg.dns.udp_sockets).with_context(|| format!("binding UDP {addr}"))?;
+        let bound = socks[0].local_addr()?;
+        threads.extend(ravens_dns::server::udp::spawn(socks, Arc::clone(&resolver), tokio::runtime::Handle::current(), Arc::clone(&stop))?);
+        tracing::info!("listening for UDP on {bound}");
+        let tcp = TcpListener::bind(bound).await.with_context(|| format!("binding TCP {bound}"))?;
+        tracing::info!("listening for TCP on {bound}");
+        tokio::spawn(ravens_dns::server::tcp::serve(tcp, Arc::clone(&resolver), cfg.dns.tcp_max_connections, cfg.dns.tcp_idle_timeout, cancel.clone()));
+        listeners.push(format!("udp+tcp {bound}"));
+    }
+    tokio::spawn(ravens_dns::upstream::Pool::probe_loop(Arc::downgrade(&resolver.state().pool), cancel.clone()));
+    let admin = TcpListener::bind(cfg.node.admin_listen).await.with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
+    let admin_addr = admin.local_addr()?;
+    listeners.push(format!("admin http://{admin_addr}"));
+    let daemon = Arc::new(Daemon {
+        resolver: Arc::clone(&resolver),
+        config_path: opts.config.clone(),
+        config_state: Mutex::new(ConfigState { origin: cfg.origin.clone(), loaded_at: epoch_secs(), last_error: None, reloads: 0 }),
+        started: Instant::now(),
+        listeners,
+        token,
+        cancel: cancel.clone(),
+    });
+    tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), cancel.clone()));
+    tracing::info!("admin API on http://{admin_addr}");
+    if let Some(path) = &opts.config {
+        crate::watch::spawn(path.clone(), Arc::clone(&daemon), cancel.clone())?;
+    }
+    tracing::info!("ready");
+    wait_for_shutdown(&daemon).await?;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    stop.store(true, Ordering::Relaxed);
+    let drain_until = Instant::now() + DRAIN;
+    for t in threads {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
+    tokio::time::sleep_until(drain_until.min(Instant::now() + Duration::from_millis(100)).into()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_shutdown(daemon: &Arc<Daemon>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading config");
+                daemon.reload();
+            }
+        }
+    }
+}

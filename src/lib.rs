@@ -1,0 +1,13 @@
+//! ravens: the ravensd daemon's wiring and the dnsctl admin client.
+//!
+//! `ravensd` ([`daemon`]) loads the config, runs the DNS service of `ravens-dns`, the admin
+//! API ([`admin`], [`metrics`]) and the config watcher ([`watch`]). `dnsctl` ([`ctl`]) talks
+//! to that API; both share the types of [`api`].
+
+pub mod admin;
+pub mod api;
+pub mod ctl;
+pub mod daemon;
+pub mod metrics;
+pub mod token;
+pub mod watch;
