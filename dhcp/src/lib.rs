@@ -1,5 +1,28 @@
-//! ravens-dhcp: the DHCPv4 server core.
+//! ravens-dhcp: the DHCPv4 server of a ravens node.
 //!
-//! Data flows socket → decode (dhcproto) → subnet selection → lease state machine (no I/O,
-//! takes `now`) → lease journal (fsync before ACK) → reply routing. Not yet built: this crate
-//! currently holds only its documentation (see issue "DHCP for every VLAN").
+//! Data flows socket ([`socket`], IP_PKTINFO gives the receiving interface and destination) →
+//! decode ([`packet`], dhcproto plus a strict raw option walk) → subnet selection and the RFC 2131
+//! state machine ([`machine`], no I/O, takes `now`) with allocation from this node's slice of
+//! each pool ([`state`], [`pool`]) → lease journal ([`journal`], fsync'd with group commit
+//! before the ACK leaves) → reply built and routed per RFC 2131 §4.1 ([`reply`]) → lease events
+//! to the daemon. [`server`] is the tokio driver and the API the daemon wires.
+
+pub mod iface;
+pub mod journal;
+pub mod lease;
+pub mod machine;
+pub mod options;
+pub mod packet;
+pub mod pool;
+pub mod reply;
+pub mod server;
+pub mod socket;
+pub mod state;
+
+pub use lease::{LeaseEvent, LeaseEventKind, LeaseInfo};
+pub use machine::{Action, Context, Core, DropReason};
+pub use pool::Slice;
+pub use server::{Counters, DhcpError, DhcpHandle, DhcpService};
+
+#[cfg(test)]
+mod machine_tests;

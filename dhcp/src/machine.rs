@@ -1,0 +1,406 @@
+//! The sans-IO DHCPv4 server core: datagram in, [`Action`] out, time passed in as `now` (Unix
+//! seconds). Subnet selection, the RFC 2131 §4.3 message rules with their NAK-and-silence cases,
+//! allocation and reply routing all happen here; sockets and the journal belong to the driver,
+//! which must make a [`Action::Durable`] record durable before sending its reply.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use dhcproto::v4::MessageType;
+use ravens_config::Config;
+
+use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseRecord, LeaseState, RecordKind};
+use crate::packet::{self, Malformed, Request};
+use crate::pool::Slice;
+use crate::reply::{self, Destination, ReplySpec, Times};
+use crate::state::SubnetState;
+
+/// Where a datagram arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Destination address of the datagram (IP_PKTINFO), broadcast or ours.
+    pub dst: Ipv4Addr,
+    /// IPv4 addresses of the receiving interface when it is served directly, else empty.
+    pub iface_addrs: &'a [Ipv4Addr],
+    /// The receiving interface is one of `dhcp_interfaces`.
+    pub direct: bool,
+}
+
+/// Why a datagram got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    Malformed(Malformed),
+    /// No configured subnet matches the selection inputs.
+    NoSubnet,
+    /// A direct (not relayed) broadcast on an interface that is not served.
+    NotServed,
+    /// The client chose another server.
+    OtherServer,
+    /// RFC 2131 §4.3.2 silence: no record of the client, or not ours to answer.
+    Silent,
+    PoolExhausted,
+    /// A message type a server does not handle.
+    Ignored,
+}
+
+/// A reply ready to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub kind: MessageType,
+    pub bytes: Vec<u8>,
+    pub dest: Destination,
+}
+
+/// What to do with a datagram.
+#[derive(Debug)]
+pub enum Action {
+    Drop(DropReason),
+    /// Send now (OFFER, NAK, ACK to INFORM).
+    Send(Outgoing),
+    /// Make `record` durable, then send `reply` and emit `event`.
+    Durable {
+        record: LeaseRecord,
+        reply: Option<Outgoing>,
+        event: Option<LeaseEvent>,
+    },
+}
+
+/// The server's whole state.
+#[derive(Debug)]
+pub struct Core {
+    pub subnets: Vec<SubnetState>,
+    pub node: Arc<str>,
+    pub relay_port: u16,
+    /// Addresses this node answers as (server identifiers it recognises).
+    pub own_addrs: Vec<Ipv4Addr>,
+    /// Unicast OFFER/ACK to yiaddr (needs an ARP entry; see [`reply::route`]).
+    pub unicast_yiaddr: bool,
+}
+
+impl Core {
+    /// A core for `config`'s subnets, restoring `records` (latest per address) as of `now`.
+    pub fn new(config: &Config, slice: Slice, records: &[LeaseRecord], now: u64) -> Core {
+        let domain = &config.dns.local_domain;
+        let subnets = config.subnets.iter().map(|s| SubnetState::new(s.clone(), domain, slice)).collect();
+        let mut core = Core {
+            subnets,
+            node: Arc::from(config.node.name.as_str()),
+            relay_port: config.node.dhcp_relay_port,
+            own_addrs: Vec::new(),
+            unicast_yiaddr: false,
+        };
+        core.restore(records, now);
+        core
+    }
+
+    fn restore(&mut self, records: &[LeaseRecord], now: u64) {
+        // Oldest first, so freed addresses re-enter the free list in last-use order.
+        let mut sorted: Vec<&LeaseRecord> = records.iter().collect();
+        sorted.sort_by_key(|r| r.expires);
+        for r in sorted {
+            let Some(s) = self.subnets.iter_mut().find(|s| s.cfg.name == r.subnet && s.cfg.cidr.contains(&r.ip)) else {
+                continue;
+            };
+            let state = match r.kind {
+                RecordKind::Bound if r.expires > now => LeaseState::Bound,
+                RecordKind::Bound => LeaseState::Expired,
+                RecordKind::Released => LeaseState::Released,
+                RecordKind::Declined if r.expires > now => LeaseState::Declined,
+                RecordKind::Declined => continue,
+            };
+            let lease = Lease {
+                ip: r.ip,
+                key: packet::ClientKey(r.key.clone().into()),
+                mac: r.mac.clone(),
+                client_id: r.client_id.clone(),
+                hostname: r.hostname.clone(),
+                expires: r.expires,
+                state,
+                node: Arc::from(r.node.as_str()),
+            };
+            s.restore(lease, now);
+            if !matches!(state, LeaseState::Bound | LeaseState::Declined) {
+                s.pool.touch(r.ip);
+            }
+        }
+    }
+
+    /// Every remembered lease as journal records (for a reload or a compaction).
+    pub fn records(&self) -> Vec<LeaseRecord> {
+        let mut out = Vec::new();
+        for s in &self.subnets {
+            for l in s.leases.values() {
+                let kind = match l.state {
+                    LeaseState::Bound | LeaseState::Expired => RecordKind::Bound,
+                    LeaseState::Released => RecordKind::Released,
+                    LeaseState::Declined => RecordKind::Declined,
+                    LeaseState::Offered => continue,
+                };
+                out.push(l.record(&s.cfg.name, kind));
+            }
+        }
+        out
+    }
+
+    /// Handles one datagram.
+    pub fn handle(&mut self, buf: &[u8], ctx: &Context<'_>, now: u64) -> Action {
+        let req = match packet::decode(buf) {
+            Ok(r) => r,
+            Err(e) => return Action::Drop(DropReason::Malformed(e)),
+        };
+        self.handle_request(&req, ctx, now)
+    }
+
+    /// Handles a decoded request.
+    pub fn handle_request(&mut self, req: &Request, ctx: &Context<'_>, now: u64) -> Action {
+        let m = &req.msg;
+        let relayed = !m.giaddr().is_unspecified();
+        if !relayed && !ctx.direct && m.ciaddr().is_unspecified() {
+            return Action::Drop(DropReason::NotServed);
+        }
+        let Some(idx) = self.select(req, ctx) else { return Action::Drop(DropReason::NoSubnet) };
+        let server_id = self.server_id(idx, ctx);
+        let mut h = Handler { core: self, idx, req, server_id, now };
+        match req.msg_type {
+            MessageType::Discover => h.discover(),
+            MessageType::Request => h.request(),
+            MessageType::Release => h.release(),
+            MessageType::Decline => h.decline(),
+            MessageType::Inform => h.inform(),
+            _ => Action::Drop(DropReason::Ignored),
+        }
+    }
+
+    /// Subnet selection, first that applies: 82/5 link-selection → 118 → giaddr → the
+    /// receiving interface's addresses → ciaddr.
+    pub fn select(&self, req: &Request, ctx: &Context<'_>) -> Option<usize> {
+        let find = |ip: Ipv4Addr| self.subnets.iter().position(|s| s.cfg.cidr.contains(&ip));
+        if let Some(ip) = req.link_selection {
+            return find(ip);
+        }
+        if let Some(ip) = req.subnet_selection {
+            return find(ip);
+        }
+        let giaddr = req.msg.giaddr();
+        if !giaddr.is_unspecified() {
+            return find(giaddr);
+        }
+        if let Some(i) = ctx.iface_addrs.iter().find_map(|&a| find(a)) {
+            return Some(i);
+        }
+        let ciaddr = req.msg.ciaddr();
+        (!ciaddr.is_unspecified()).then(|| find(ciaddr)).flatten()
+    }
+
+    /// The address we answer as: the receiving interface's address in the subnet, else the
+    /// unicast address the datagram was sent to, else any address of ours.
+    fn server_id(&self, idx: usize, ctx: &Context<'_>) -> Ipv4Addr {
+        let cidr = self.subnets[idx].cfg.cidr;
+        if let Some(&a) = ctx.iface_addrs.iter().find(|a| cidr.contains(*a)) {
+            return a;
+        }
+        let unicast = !ctx.dst.is_unspecified() && !ctx.dst.is_broadcast();
+        if unicast {
+            return ctx.dst;
+        }
+        ctx.iface_addrs.first().or(self.own_addrs.first()).copied().unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// Runs timers due at `now`; returns the leases that expired (for events).
+    pub fn sweep(&mut self, now: u64) -> Vec<LeaseEvent> {
+        let mut out = Vec::new();
+        let mut expired = Vec::new();
+        for s in &mut self.subnets {
+            s.sweep(now, &mut expired);
+            out.extend(expired.drain(..).map(|(l, kind)| l.event(&s.cfg.name, kind)));
+        }
+        out
+    }
+}
+
+/// One request being answered.
+struct Handler<'a> {
+    core: &'a mut Core,
+    idx: usize,
+    req: &'a Request,
+    server_id: Ipv4Addr,
+    now: u64,
+}
+
+impl Handler<'_> {
+    fn subnet(&mut self) -> &mut SubnetState {
+        &mut self.core.subnets[self.idx]
+    }
+
+    fn times(&self) -> Times {
+        let c = &self.core.subnets[self.idx].cfg;
+        let secs = |d: std::time::Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
+        Times { lease: secs(c.lease_time), t1: secs(c.t1), t2: secs(c.t2) }
+    }
+
+    fn reply(&self, kind: MessageType, yiaddr: Ipv4Addr, res: Option<usize>, times: Option<Times>) -> Outgoing {
+        let s = &self.core.subnets[self.idx];
+        let with_options = kind != MessageType::Nak;
+        let spec = ReplySpec {
+            kind,
+            yiaddr,
+            server_id: self.server_id,
+            options: with_options.then(|| s.options_for(res)),
+            times,
+            dns_is_self: s.cfg.dns.is_none(),
+        };
+        let bytes = reply::build(self.req, &spec);
+        let dest = reply::route(self.req, kind, yiaddr, self.core.relay_port, self.core.unicast_yiaddr);
+        Outgoing { kind, bytes, dest }
+    }
+
+    fn nak(&self) -> Action {
+        Action::Send(self.reply(MessageType::Nak, Ipv4Addr::UNSPECIFIED, None, None))
+    }
+
+    fn discover(&mut self) -> Action {
+        let (req, now) = (self.req, self.now);
+        let res = self.subnet().reservation(req);
+        let Some(ip) = self.subnet().choose(req, res, now) else { return Action::Drop(DropReason::PoolExhausted) };
+        let hold = now + self.core.subnets[self.idx].cfg.offer_hold.as_secs().max(1);
+        let node = self.core.node.clone();
+        let s = self.subnet();
+        // A client that still holds this address keeps its binding; the offer changes nothing.
+        let bound =
+            s.leases.get(&ip).is_some_and(|l| l.key == req.key && l.state == LeaseState::Bound && l.active(now));
+        if !bound {
+            s.assign(ip, req, LeaseState::Offered, hold, &node);
+        }
+        Action::Send(self.reply(MessageType::Offer, ip, res, Some(self.times())))
+    }
+
+    fn request(&mut self) -> Action {
+        let m = &self.req.msg;
+        let cidr = self.core.subnets[self.idx].cfg.cidr;
+        if let Some(sid) = self.req.server_id {
+            // SELECTING: the client names the server it chose.
+            if sid != self.server_id && !self.core.own_addrs.contains(&sid) {
+                return self.withdraw_offer();
+            }
+            let Some(ip) = self.req.requested_ip.or((!m.ciaddr().is_unspecified()).then(|| m.ciaddr())) else {
+                return self.nak();
+            };
+            return self.grant(ip, true);
+        }
+        let (ip, init_reboot) = match (self.req.requested_ip, m.ciaddr()) {
+            (Some(ip), c) if c.is_unspecified() => (ip, true),
+            (_, c) if !c.is_unspecified() => (c, false),
+            _ => return Action::Drop(DropReason::Silent),
+        };
+        // INIT-REBOOT, RENEWING, REBINDING: wrong network → NAK.
+        if !cidr.contains(&ip) {
+            return self.nak();
+        }
+        let (req, now) = (self.req, self.now);
+        let s = &self.core.subnets[self.idx];
+        let res = s.reservation(req);
+        if res.is_some_and(|r| s.reserved_ip(r) != ip) || s.taken_by_other(ip, &req.key, now) {
+            return self.nak();
+        }
+        let ours = s.leases.get(&ip).is_some_and(|l| l.key == req.key);
+        let known = s.by_client.get(&req.key);
+        if init_reboot && res.is_none() && known.is_some_and(|&k| k != ip) {
+            return self.nak();
+        }
+        if ours || res.is_some() {
+            return self.grant(ip, false);
+        }
+        // No record of this client at this address: INIT-REBOOT stays silent (§4.3.2); a renewal
+        // of a free address of our own slice is re-granted (its record was lost or expired).
+        if !init_reboot && s.pool.is_free(ip) {
+            return self.grant(ip, false);
+        }
+        Action::Drop(DropReason::Silent)
+    }
+
+    /// The client chose another server: our offer goes back to the pool.
+    fn withdraw_offer(&mut self) -> Action {
+        let (key, now) = (self.req.key.clone(), self.now);
+        let s = self.subnet();
+        if let Some(&ip) = s.by_client.get(&key) {
+            if s.leases.get(&ip).is_some_and(|l| l.key == key && l.state == LeaseState::Offered) {
+                s.leases.remove(&ip);
+                s.by_client.remove(&key);
+                s.pool.put(ip);
+            }
+        }
+        let _ = now;
+        Action::Drop(DropReason::OtherServer)
+    }
+
+    /// ACKs `ip` when this client may have it, else NAKs (`selecting`) or NAKs as decided above.
+    fn grant(&mut self, ip: Ipv4Addr, selecting: bool) -> Action {
+        let (req, now) = (self.req, self.now);
+        let s = &self.core.subnets[self.idx];
+        let res = s.reservation(req);
+        if !s.available_for(ip, &req.key, res, now) {
+            let _ = selecting;
+            return self.nak();
+        }
+        let times = self.times();
+        let node = self.core.node.clone();
+        let expires = now + u64::from(times.lease);
+        let s = self.subnet();
+        let prev = s.assign(ip, req, LeaseState::Bound, expires, &node);
+        let renewed = prev.is_some_and(|p| p.key == req.key && p.state == LeaseState::Bound && p.active(now));
+        let mut lease = s.leases[&ip].clone();
+        if let Some(r) = res {
+            if let Some(h) = &s.cfg.reservations[r].hostname {
+                lease.hostname = Some(h.clone());
+                s.leases.insert(ip, lease.clone());
+            }
+        }
+        let name = s.cfg.name.clone();
+        let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
+        let reply = self.reply(MessageType::Ack, ip, res, Some(times));
+        Action::Durable {
+            record: lease.record(&name, RecordKind::Bound),
+            reply: Some(reply),
+            event: Some(lease.event(&name, kind)),
+        }
+    }
+
+    fn release(&mut self) -> Action {
+        let (ip, key, now) = (self.req.msg.ciaddr(), self.req.key.clone(), self.now);
+        let s = self.subnet();
+        let Some(l) = s.leases.get(&ip).filter(|l| l.key == key && l.state == LeaseState::Bound) else {
+            return Action::Drop(DropReason::Silent);
+        };
+        let mut lease = l.clone();
+        s.free(ip, LeaseState::Released, now);
+        lease.expires = now;
+        let name = s.cfg.name.clone();
+        Action::Durable {
+            record: lease.record(&name, RecordKind::Released),
+            reply: None,
+            event: Some(lease.event(&name, LeaseEventKind::Released)),
+        }
+    }
+
+    fn decline(&mut self) -> Action {
+        let Some(ip) = self.req.requested_ip else { return Action::Drop(DropReason::Silent) };
+        let (key, now) = (self.req.key.clone(), self.now);
+        let until = now + self.core.subnets[self.idx].cfg.decline_quarantine.as_secs();
+        let s = self.subnet();
+        let Some(l) = s.leases.get(&ip).filter(|l| l.key == key && l.active(now)) else {
+            return Action::Drop(DropReason::Silent);
+        };
+        let was_bound = l.state == LeaseState::Bound;
+        let mut lease = l.clone();
+        s.quarantine(ip, until);
+        lease.expires = until;
+        let name = s.cfg.name.clone();
+        let event = was_bound.then(|| lease.event(&name, LeaseEventKind::Released));
+        Action::Durable { record: lease.record(&name, RecordKind::Declined), reply: None, event }
+    }
+
+    fn inform(&mut self) -> Action {
+        let res = self.core.subnets[self.idx].reservation(self.req);
+        Action::Send(self.reply(MessageType::Ack, Ipv4Addr::UNSPECIFIED, res, None))
+    }
+}

@@ -1,0 +1,367 @@
+//! The tokio driver and the API the daemon wires: [`DhcpService::start`] binds the socket, opens
+//! the journal, restores leases and spawns the receive loop and the expiry sweep; the returned
+//! [`DhcpHandle`] lists and releases leases, reports pool usage and counters, and reloads config.
+//! This code only moves bytes: every decision is made by the sans-IO [`Core`].
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use dhcproto::v4::MessageType;
+use parking_lot::Mutex;
+use ravens_config::Config;
+use socket2::Socket;
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::iface::{self, Iface};
+use crate::journal::{Journal, JournalOptions};
+use crate::lease::{LeaseEvent, LeaseEventKind, LeaseInfo, LeaseState, RecordKind, unix_now};
+use crate::machine::{Action, Context, Core, DropReason, Outgoing};
+use crate::packet;
+use crate::pool::Slice;
+use crate::reply::Destination;
+use crate::socket;
+
+/// Why the service could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum DhcpError {
+    #[error("cannot bind the DHCP socket on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot open the lease journal in {dir}: {source}")]
+    Journal { dir: String, source: io::Error },
+    #[error("DHCP interface(s) not found: {0}")]
+    Interfaces(String),
+}
+
+/// A snapshot of the service's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub discover: u64,
+    pub request: u64,
+    pub release: u64,
+    pub decline: u64,
+    pub inform: u64,
+    pub offer: u64,
+    pub ack: u64,
+    pub nak: u64,
+    /// Datagrams that were not well-formed DHCP requests.
+    pub malformed: u64,
+    /// Well-formed requests that got no answer (no subnet, silence, other server, pool full).
+    pub unanswered: u64,
+    pub pool_exhausted: u64,
+    pub send_errors: u64,
+    pub journal_errors: u64,
+    /// Lease events dropped because the daemon's channel was full.
+    pub events_dropped: u64,
+}
+
+#[derive(Default)]
+struct AtomicCounters([AtomicU64; 14]);
+
+#[derive(Clone, Copy)]
+enum C {
+    Discover,
+    Request,
+    Release,
+    Decline,
+    Inform,
+    Offer,
+    Ack,
+    Nak,
+    Malformed,
+    Unanswered,
+    PoolExhausted,
+    SendErrors,
+    JournalErrors,
+    EventsDropped,
+}
+
+impl AtomicCounters {
+    fn inc(&self, c: C) {
+        self.0[c as usize].fetch_add(1, Ordering::Relaxed);
+    }
+    fn snapshot(&self) -> Counters {
+        let g = |c: C| self.0[c as usize].load(Ordering::Relaxed);
+        Counters {
+            discover: g(C::Discover),
+            request: g(C::Request),
+            release: g(C::Release),
+            decline: g(C::Decline),
+            inform: g(C::Inform),
+            offer: g(C::Offer),
+            ack: g(C::Ack),
+            nak: g(C::Nak),
+            malformed: g(C::Malformed),
+            unanswered: g(C::Unanswered),
+            pool_exhausted: g(C::PoolExhausted),
+            send_errors: g(C::SendErrors),
+            journal_errors: g(C::JournalErrors),
+            events_dropped: g(C::EventsDropped),
+        }
+    }
+}
+
+/// What the receive loop, the journal thread and the handle share.
+struct Inner {
+    core: Mutex<Core>,
+    journal: Journal,
+    /// A second descriptor of the DHCP socket, for sending (from the journal thread too).
+    tx: Socket,
+    ifaces: Vec<Iface>,
+    counters: AtomicCounters,
+    events: mpsc::Sender<LeaseEvent>,
+}
+
+/// Control of a running DHCP service. Cheap to clone.
+#[derive(Clone)]
+pub struct DhcpHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DhcpHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DhcpHandle").finish_non_exhaustive()
+    }
+}
+
+/// Starts the DHCP service.
+#[derive(Debug)]
+pub struct DhcpService;
+
+impl DhcpService {
+    /// Binds `config.node.dhcp_listen`, restores leases from `data_dir`, and serves until
+    /// `cancel`. Lease events arrive on the returned receiver (capacity 4096; when it is full,
+    /// events are dropped and counted rather than stalling ACKs).
+    pub fn start(
+        config: &Config,
+        cancel: CancellationToken,
+    ) -> Result<(DhcpHandle, mpsc::Receiver<LeaseEvent>), DhcpError> {
+        let dir = &config.node.data_dir;
+        let (journal, recovery) = Journal::open(dir, JournalOptions::default())
+            .map_err(|source| DhcpError::Journal { dir: dir.display().to_string(), source })?;
+        if recovery.torn_bytes > 0 || recovery.corrupt > 0 {
+            tracing::warn!(torn_bytes = recovery.torn_bytes, corrupt = recovery.corrupt, "lease journal repaired");
+        }
+        let (ifaces, missing) = iface::lookup(&config.node.dhcp_interfaces);
+        if !missing.is_empty() {
+            return Err(DhcpError::Interfaces(missing.join(", ")));
+        }
+        let addr = config.node.dhcp_listen;
+        let sock = socket::bind(addr).map_err(|source| DhcpError::Bind { addr, source })?;
+        let tx = sock.try_clone().map_err(|source| DhcpError::Bind { addr, source })?;
+        let rx =
+            UdpSocket::from_std(std::net::UdpSocket::from(sock)).map_err(|source| DhcpError::Bind { addr, source })?;
+        let mut core = Core::new(config, Slice::WHOLE, &recovery.records, unix_now());
+        core.own_addrs = own_addrs(addr, &ifaces);
+        tracing::info!(leases = recovery.records.len(), "restored DHCP leases");
+        let (events, events_rx) = mpsc::channel(4096);
+        let inner =
+            Arc::new(Inner { core: Mutex::new(core), journal, tx, ifaces, counters: Default::default(), events });
+        tracing::info!("listening for DHCP on {addr}");
+        tokio::spawn(recv_loop(inner.clone(), rx, cancel.clone()));
+        tokio::spawn(sweep_loop(inner.clone(), cancel));
+        Ok((DhcpHandle { inner }, events_rx))
+    }
+}
+
+fn own_addrs(listen: SocketAddr, ifaces: &[Iface]) -> Vec<Ipv4Addr> {
+    let mut v: Vec<Ipv4Addr> = ifaces.iter().flat_map(|i| i.addrs.iter().copied()).collect();
+    if let SocketAddr::V4(a) = listen {
+        if !a.ip().is_unspecified() {
+            v.push(*a.ip());
+        }
+    }
+    v
+}
+
+async fn recv_loop(inner: Arc<Inner>, rx: UdpSocket, cancel: CancellationToken) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            r = rx.readable() => if let Err(e) = r {
+                tracing::error!(error = %e, "DHCP socket failed");
+                break;
+            },
+        }
+        // Drain everything queued before waiting again.
+        loop {
+            match rx.try_io(Interest::READABLE, || socket::recv(&rx, &mut buf)) {
+                Ok(r) => inner.datagram(&buf[..r.len], &r),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "DHCP recv error");
+                    break;
+                }
+            }
+        }
+    }
+    inner.journal.close();
+    tracing::info!("DHCP service stopped");
+}
+
+async fn sweep_loop(inner: Arc<Inner>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let events = inner.core.lock().sweep(unix_now());
+        for e in events {
+            inner.emit(e);
+        }
+    }
+}
+
+impl Inner {
+    fn datagram(self: &Arc<Self>, bytes: &[u8], r: &socket::Received) {
+        let req = match packet::decode(bytes) {
+            Ok(req) => req,
+            Err(e) => {
+                self.counters.inc(C::Malformed);
+                tracing::trace!(src = %r.src, error = %e, "malformed DHCP datagram dropped");
+                return;
+            }
+        };
+        self.counters.inc(match req.msg_type {
+            MessageType::Discover => C::Discover,
+            MessageType::Request => C::Request,
+            MessageType::Release => C::Release,
+            MessageType::Decline => C::Decline,
+            MessageType::Inform => C::Inform,
+            _ => C::Unanswered,
+        });
+        let iface = self.ifaces.iter().find(|i| i.index == r.ifindex);
+        let ctx = Context { dst: r.dst, iface_addrs: iface.map_or(&[][..], |i| &i.addrs), direct: iface.is_some() };
+        let action = self.core.lock().handle_request(&req, &ctx, unix_now());
+        let server_src = iface.and_then(|i| i.addrs.first().copied()).unwrap_or(r.dst);
+        match action {
+            Action::Drop(reason) => self.dropped(reason, r),
+            Action::Send(out) => self.send(&out, r.ifindex, server_src),
+            Action::Durable { record, reply, event } => {
+                let me = self.clone();
+                let ifindex = r.ifindex;
+                let done = Box::new(move |ok: bool| {
+                    if !ok {
+                        me.counters.inc(C::JournalErrors);
+                        return;
+                    }
+                    if let Some(out) = reply {
+                        me.send(&out, ifindex, server_src);
+                    }
+                    if let Some(e) = event {
+                        me.emit(e);
+                    }
+                });
+                self.journal.append(&record, Some(done));
+            }
+        }
+    }
+
+    fn dropped(&self, reason: DropReason, r: &socket::Received) {
+        if reason == DropReason::PoolExhausted {
+            self.counters.inc(C::PoolExhausted);
+            tracing::warn!(src = %r.src, "DHCP pool exhausted");
+        }
+        self.counters.inc(C::Unanswered);
+        tracing::trace!(src = %r.src, ?reason, "DHCP request not answered");
+    }
+
+    fn send(&self, out: &Outgoing, ifindex: u32, src: Ipv4Addr) {
+        self.counters.inc(match out.kind {
+            MessageType::Offer => C::Offer,
+            MessageType::Nak => C::Nak,
+            _ => C::Ack,
+        });
+        let res = match out.dest {
+            Destination::Relay(to) | Destination::Unicast(to) => socket::send(&self.tx, &out.bytes, to, None),
+            Destination::Broadcast => {
+                let to = SocketAddrV4::new(Ipv4Addr::BROADCAST, 68);
+                let via = (ifindex != 0 && !src.is_unspecified() && !src.is_broadcast()).then_some((ifindex, src));
+                socket::send(&self.tx, &out.bytes, to, via)
+            }
+        };
+        if let Err(e) = res {
+            self.counters.inc(C::SendErrors);
+            tracing::debug!(error = %e, dest = ?out.dest, "DHCP reply not sent");
+        }
+    }
+
+    fn emit(&self, e: LeaseEvent) {
+        if self.events.try_send(e).is_err() {
+            self.counters.inc(C::EventsDropped);
+        }
+    }
+}
+
+impl DhcpHandle {
+    /// Bound, unexpired leases, of one subnet or of all.
+    pub fn leases(&self, subnet: Option<&str>) -> Vec<LeaseInfo> {
+        let now = unix_now();
+        let core = self.inner.core.lock();
+        let mut out = Vec::new();
+        for s in core.subnets.iter().filter(|s| subnet.is_none_or(|n| n == s.cfg.name)) {
+            let bound = s.leases.values().filter(|l| l.state == LeaseState::Bound && l.active(now));
+            out.extend(bound.map(|l| l.info(&s.cfg.name)));
+        }
+        out.sort_by_key(|l| l.ip);
+        out
+    }
+
+    /// Ends the lease on `ip` as if its client had released it. False when no lease is bound there.
+    pub fn release(&self, ip: Ipv4Addr) -> bool {
+        let now = unix_now();
+        let mut core = self.inner.core.lock();
+        for s in core.subnets.iter_mut() {
+            let Some(l) = s.leases.get(&ip).filter(|l| l.state == LeaseState::Bound && l.active(now)) else {
+                continue;
+            };
+            let mut lease = l.clone();
+            s.free(ip, LeaseState::Released, now);
+            lease.expires = now;
+            self.inner.journal.append(&lease.record(&s.cfg.name, RecordKind::Released), None);
+            self.inner.emit(lease.event(&s.cfg.name, LeaseEventKind::Released));
+            return true;
+        }
+        false
+    }
+
+    /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
+    pub fn pool_usage(&self) -> Vec<(String, u64, u64)> {
+        let now = unix_now();
+        let core = self.inner.core.lock();
+        core.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now).0, s.usage(now).1)).collect()
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.inner.counters.snapshot()
+    }
+
+    /// Applies a new config's subnets, keeping every lease whose subnet (by name) still holds
+    /// its address. Listen address, relay port and interfaces are not rebound (restart for that).
+    pub fn reload(&self, config: &Config) {
+        let mut core = self.inner.core.lock();
+        let records = core.records();
+        let own = std::mem::take(&mut core.own_addrs);
+        let relay_port = core.relay_port;
+        *core = Core::new(config, Slice::WHOLE, &records, unix_now());
+        core.own_addrs = own;
+        core.relay_port = relay_port;
+        tracing::info!(subnets = core.subnets.len(), "DHCP config reloaded");
+    }
+
+    /// Resolves once every record queued so far is durable (tests, shutdown).
+    pub async fn flush(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.journal.barrier(Box::new(move |_| {
+            let _ = tx.send(());
+        }));
+        let _ = rx.await;
+    }
+}
