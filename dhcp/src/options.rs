@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(t.get(1), Some(&[1, 4, 255, 255, 255, 0][..]));
         assert_eq!(t.get(3), Some(&[3, 4, 10, 0, 0, 1][..]));
         assert_eq!(t.get(26), Some(&[26, 2, 0x05, 0x78][..]));
-        assert_eq!(t.get(121), Some(&[121, 8, 16, 10, 9, 10, 0, 0, 1][..]));
+        assert_eq!(t.get(121), Some(&[121, 7, 16, 10, 9, 10, 0, 0, 1][..]));
         assert_eq!(t.get(15), Some(&b"\x0f\x03lan"[..]));
         assert_eq!(t.get(66), Some(&b"\x42\x04tftp"[..]));
         assert!(t.get(6).is_none());

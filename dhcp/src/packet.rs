@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn overload_and_relay_info() {
         let mut b = header(1);
-        b.extend_from_slice(&[53, 1, 3, 52, 1, 1, 82, 8, 1, 2, 0, 7, 5, 4, 10, 77, 0, 0, 255]);
+        b.extend_from_slice(&[53, 1, 3, 52, 1, 1, 82, 10, 1, 2, 0, 7, 5, 4, 10, 77, 0, 0, 255]);
         // Options continue in the file field.
         b[108..116].copy_from_slice(&[50, 4, 10, 77, 0, 9, 12, 0]);
         b[114..118].copy_from_slice(&[12, 2, b'A', b'_']);
@@ -256,7 +256,7 @@ mod tests {
         assert_eq!(r.msg_type, MessageType::Request);
         assert_eq!(r.requested_ip, Some(Ipv4Addr::new(10, 77, 0, 9)));
         assert_eq!(r.link_selection, Some(Ipv4Addr::new(10, 77, 0, 0)));
-        assert_eq!(r.relay_info.as_deref(), Some(&[82, 8, 1, 2, 0, 7, 5, 4, 10, 77, 0, 0][..]));
+        assert_eq!(r.relay_info.as_deref(), Some(&[82, 10, 1, 2, 0, 7, 5, 4, 10, 77, 0, 0][..]));
         assert_eq!(r.hostname.as_deref(), Some("a"));
     }
 
