@@ -1,1 +1,98 @@
-//! Blocklist engine (issue 3): parsing of list formats, the compiled engine, list sources.
+//! Blocklist engine (issue 3): list formats, the compiled engine, client groups, list sources.
+//!
+//! Data flow: [`source::ListStore::refresh`] keeps a local copy of each URL list (async, off
+//! the query path) → [`compile`] streams every list file through the line parser
+//! ([`parse`]) into an [`EngineBuilder`] and returns one immutable [`Engine`] for all groups
+//! plus a [`ListReport`] per list (the daemon runs it in `spawn_blocking` and swaps the engine
+//! in with `arc-swap`) → per query, [`GroupMatcher::group_of`] picks the client's group and
+//! [`Engine::lookup`] gives the verdict. Everything but `source` is free of I/O runtime.
+
+mod build;
+mod engine;
+mod groups;
+pub mod parse;
+mod report;
+pub mod source;
+mod table;
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use ravens_config::policy::{ListKind, ListSource, Policy};
+
+pub use build::{EngineBuilder, ListId, MAX_LISTS, MAX_REGEXES};
+pub use engine::{Engine, Explanation, How, ListInfo, Match, RuleMatch, Verdict};
+pub use groups::{GroupId, GroupMatcher};
+pub use report::{KEEP_REJECTED, ListReport, RejectedLine, Skip, SkipCounts};
+pub use source::{FetchStatus, ListStore, SourceError};
+
+/// One list to compile: where its text is and which groups it applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileInput {
+    pub name: String,
+    /// The list file, or the stored copy of a URL list.
+    pub path: PathBuf,
+    /// Bit `g` set: the list applies to group `g`.
+    pub groups: u64,
+    pub allow_list: bool,
+}
+
+/// The lists of `policy` that apply to some group, with the files to read them from (URL
+/// lists from `store`). Disabled lists and lists no blocking group uses are left out.
+pub fn inputs_from_policy(policy: &Policy, store: &ListStore) -> Vec<CompileInput> {
+    let mut inputs = Vec::new();
+    for (i, list) in policy.lists.iter().enumerate() {
+        let groups = policy.list_mask(i);
+        if groups == 0 {
+            continue;
+        }
+        let path = match &list.source {
+            ListSource::Path(p) => p.clone(),
+            ListSource::Url(_) => store.copy_path(&list.name),
+        };
+        inputs.push(CompileInput { name: list.name.clone(), path, groups, allow_list: list.kind == ListKind::Allow });
+    }
+    inputs
+}
+
+/// Reads every list (one at a time, streamed) and compiles the engine. A list that cannot be
+/// read contributes nothing and says why in its report; it never fails the whole.
+pub fn compile(inputs: &[CompileInput]) -> (Engine, Vec<ListReport>) {
+    let mut builder = EngineBuilder::new();
+    let mut reports = Vec::with_capacity(inputs.len());
+    let mut regex_lists = Vec::new();
+    for input in inputs {
+        let mut report = ListReport::new(&input.name);
+        let Some(id) = builder.add_list(&input.name, input.groups, input.allow_list) else {
+            report.error = Some(format!("not loaded: more than {MAX_LISTS} lists"));
+            reports.push(report);
+            continue;
+        };
+        match File::open(&input.path) {
+            Ok(file) => {
+                let mut has_regex = false;
+                let mut emit = |item: parse::Item<'_>, line: u64| {
+                    has_regex |= matches!(item, parse::Item::Regex { .. });
+                    builder.add(id, item, line)
+                };
+                parse::read_list(BufReader::with_capacity(64 << 10, file), input.allow_list, &mut report, &mut emit);
+                if has_regex {
+                    regex_lists.push(reports.len());
+                }
+            }
+            Err(e) => report.error = Some(format!("cannot read {}: {e}", input.path.display())),
+        }
+        reports.push(report);
+    }
+    let (engine, regex_error) = builder.finish();
+    if let Some(e) = regex_error {
+        for i in regex_lists {
+            reports[i].error.get_or_insert_with(|| e.clone());
+        }
+    }
+    (engine, reports)
+}
+
+#[cfg(test)]
+mod tests;

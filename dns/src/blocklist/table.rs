@@ -1,0 +1,195 @@
+//! The name arena and its open-addressing index, the engine's storage.
+//!
+//! Arena entry at byte offset `off`: `[len: u8][name: len bytes][record: 6 bytes]`. The record
+//! is `list: u16` and `meta: u32` (little-endian): line number in the low 28 bits, then the
+//! subtree, allow, important and "more records in the overflow table" flags. A name has one
+//! entry however many lists and groups use it; extra rules for it live in the overflow table.
+//!
+//! The index is a `Vec<u32>` probed linearly. A slot holds `off + 1` in its low `off_bits`
+//! bits and a tag of the name's hash in the bits above, so most probes that do not match are
+//! settled without touching the arena; 0 is an empty slot.
+
+use std::hash::BuildHasher;
+
+/// Bytes of the record after each name.
+pub const REC_LEN: usize = 6;
+/// Largest line number a record can hold; later lines are stored as this.
+pub const MAX_LINE_NO: u32 = (1 << 28) - 1;
+const SUBTREE: u32 = 1 << 28;
+const ALLOW: u32 = 1 << 29;
+const IMPORTANT: u32 = 1 << 30;
+const MORE: u32 = 1 << 31;
+
+/// One rule for a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rec {
+    pub list: u16,
+    pub meta: u32,
+}
+
+impl Rec {
+    pub fn new(list: u16, line: u64, subtree: bool, allow: bool, important: bool) -> Rec {
+        let line = u32::try_from(line).unwrap_or(MAX_LINE_NO).min(MAX_LINE_NO);
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+        Rec { list, meta: line | flag(subtree, SUBTREE) | flag(allow, ALLOW) | flag(important, IMPORTANT) }
+    }
+    pub fn line(self) -> u32 {
+        self.meta & MAX_LINE_NO
+    }
+    pub fn subtree(self) -> bool {
+        self.meta & SUBTREE != 0
+    }
+    pub fn allow(self) -> bool {
+        self.meta & ALLOW != 0
+    }
+    pub fn important(self) -> bool {
+        self.meta & IMPORTANT != 0
+    }
+    pub fn more(self) -> bool {
+        self.meta & MORE != 0
+    }
+    /// Same list and same kind of rule (line numbers may differ).
+    pub fn same_rule(self, other: Rec) -> bool {
+        self.list == other.list && (self.meta ^ other.meta) & (SUBTREE | ALLOW | IMPORTANT) == 0
+    }
+    pub fn with_more(self) -> Rec {
+        Rec { list: self.list, meta: self.meta | MORE }
+    }
+}
+
+/// Appends an entry; returns its offset.
+pub fn push_entry(arena: &mut Vec<u8>, name: &[u8], rec: Rec) -> u32 {
+    let off = arena.len() as u32;
+    arena.push(name.len() as u8);
+    arena.extend_from_slice(name);
+    arena.extend_from_slice(&rec.list.to_le_bytes());
+    arena.extend_from_slice(&rec.meta.to_le_bytes());
+    off
+}
+
+/// Size in bytes of the entry at `off`.
+pub fn entry_len(arena: &[u8], off: u32) -> usize {
+    1 + usize::from(arena[off as usize]) + REC_LEN
+}
+
+pub fn entry_name(arena: &[u8], off: u32) -> &[u8] {
+    let off = off as usize;
+    &arena[off + 1..off + 1 + usize::from(arena[off])]
+}
+
+pub fn entry_rec(arena: &[u8], off: u32) -> Rec {
+    let at = off as usize + 1 + usize::from(arena[off as usize]);
+    let r = &arena[at..at + REC_LEN];
+    Rec { list: u16::from_le_bytes([r[0], r[1]]), meta: u32::from_le_bytes([r[2], r[3], r[4], r[5]]) }
+}
+
+pub fn set_entry_rec(arena: &mut [u8], off: u32, rec: Rec) {
+    let at = off as usize + 1 + usize::from(arena[off as usize]);
+    arena[at..at + 2].copy_from_slice(&rec.list.to_le_bytes());
+    arena[at + 2..at + REC_LEN].copy_from_slice(&rec.meta.to_le_bytes());
+}
+
+/// A random seed, so list authors cannot precompute colliding names.
+pub fn random_seed() -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+}
+
+const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+const K2: u64 = 0xD6E8_FEB8_6659_FD93;
+
+fn fold(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// A fast seeded hash of a name (folded multiplies over 8-byte words).
+pub fn hash(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K1);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = fold(h ^ w, K2);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = fold(h ^ u64::from_le_bytes(b), K2);
+    }
+    fold(h, K1)
+}
+
+/// The index: name → arena offset of its entry.
+#[derive(Debug, Clone)]
+pub struct Table {
+    slots: Vec<u32>,
+    off_bits: u32,
+    seed: u64,
+}
+
+impl Table {
+    /// A table for `entries` names in an arena of `arena_len` bytes, about 2/3 full.
+    pub fn new(entries: usize, arena_len: usize, seed: u64) -> Table {
+        let off_bits = (usize::BITS - (arena_len + 1).leading_zeros()).max(1);
+        let len = (entries + entries / 2).max(8);
+        Table { slots: vec![0; len], off_bits, seed }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * 4
+    }
+
+    fn tag(&self, h: u64) -> u32 {
+        match self.off_bits {
+            32 => 0,
+            bits => ((h >> 32) as u32) << bits,
+        }
+    }
+
+    fn start(&self, h: u64) -> usize {
+        ((h & 0xFFFF_FFFF) * self.slots.len() as u64 >> 32) as usize
+    }
+
+    /// The offset of `name`'s entry, hashed as `h`.
+    #[inline]
+    pub fn find(&self, h: u64, name: &[u8], arena: &[u8]) -> Option<u32> {
+        let tag = self.tag(h);
+        let off_mask = u32::MAX >> (32 - self.off_bits);
+        let mut i = self.start(h);
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return None;
+            }
+            if slot & !off_mask == tag {
+                let off = (slot & off_mask) - 1;
+                if entry_name(arena, off) == name {
+                    return Some(off);
+                }
+            }
+            i += 1;
+            if i == self.slots.len() {
+                i = 0;
+            }
+        }
+    }
+
+    /// Inserts the entry at `off` unless its name is there; returns the existing offset then.
+    pub fn insert(&mut self, off: u32, arena: &[u8]) -> Option<u32> {
+        let name = entry_name(arena, off);
+        let h = hash(self.seed, name);
+        if let Some(existing) = self.find(h, name, arena) {
+            return Some(existing);
+        }
+        let mut i = self.start(h);
+        while self.slots[i] != 0 {
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
+        }
+        self.slots[i] = self.tag(h) | (off + 1);
+        None
+    }
+}
