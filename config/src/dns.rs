@@ -42,7 +42,7 @@ pub struct Dns {
     pub upstream_ca_file: Option<PathBuf>,
     /// Lower-case, no trailing dot.
     pub local_domain: String,
-    /// Always includes loopback.
+    /// Always includes 127.0.0.1 and ::1; by default all of 127/8 and the DHCP subnets.
     pub serve_networks: Vec<IpNet>,
     pub block_response: BlockResponse,
     pub block_ttl: u32,
@@ -100,14 +100,19 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         Some(d) => validate::dns_name(d, "dns.local_domain", map)?,
         None => "lan".to_string(),
     };
-    let mut serve_networks: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    // This host itself is always served; the rest of 127/8 only by default, so a
+    // configured list can be tested with other loopback sources.
+    let mut serve_networks: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap(), "::1/128".parse().unwrap()];
     match &w.serve_networks {
         Some(list) => {
             for n in list {
                 serve_networks.push(validate::network(n, "dns.serve_networks", map)?);
             }
         }
-        None => serve_networks.extend(ctx.subnet_networks.iter().copied()),
+        None => {
+            serve_networks.push("127.0.0.0/8".parse().unwrap());
+            serve_networks.extend(ctx.subnet_networks.iter().copied());
+        }
     }
     let block_response = match &w.block_response {
         None => BlockResponse::Null,

@@ -81,7 +81,8 @@ pub struct DnsWire {
     pub upstream_ca_file: Option<String>,
     /// Domain of local names (DHCP hostnames, records); never forwarded. Default: `lan`.
     pub local_domain: Option<S<String>>,
-    /// Client networks answered; others get REFUSED. Default: loopback plus the DHCP subnets.
+    /// Client networks answered (127.0.0.1 and ::1 always are); others get REFUSED.
+    /// Default: 127.0.0.0/8, ::1 and the DHCP subnets.
     pub serve_networks: Option<Vec<S<String>>>,
     /// Blocked-name answer: `null`, `nxdomain`, `refused` or an IP. Default: `null`.
     pub block_response: Option<S<String>>,

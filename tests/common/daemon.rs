@@ -1,0 +1,162 @@
+//! Starts the real `ravensd` binary on loopback with a config written by the test, reads
+//! the addresses it bound from its stable startup lines, and kills it on drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Daemon {
+    child: Child,
+    pub dns: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    log: Arc<Mutex<String>>,
+}
+
+/// `[node]` for a test daemon: port 0 everywhere, data in the temp dir.
+pub fn node_section(dir: &std::path::Path, listen_ip: &str) -> String {
+    format!(
+        "[node]\nname = \"test\"\ndata_dir = \"{}\"\ndns_listen = [\"{listen_ip}:0\"]\nadmin_listen = \"127.0.0.1:0\"\n\n",
+        dir.join("data").display()
+    )
+}
+
+impl Daemon {
+    /// Starts ravensd with `body` (everything after `[node]`) on 127.0.0.1.
+    pub fn start(body: &str) -> Daemon {
+        Self::start_on("127.0.0.1", body)
+    }
+
+    pub fn start_on(listen_ip: &str, body: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("ravens.toml");
+        std::fs::write(&config_path, format!("{}{body}", node_section(dir.path(), listen_ip))).unwrap();
+        Self::start_with_file(dir, config_path)
+    }
+
+    /// Starts ravensd on an existing config file.
+    pub fn start_with_file(dir: tempfile::TempDir, config_path: PathBuf) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ravensd"))
+            .arg("--config")
+            .arg(&config_path)
+            .env("RAVENS_LOG", "info,ravens_dns=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ravensd");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = log2.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let mut d = Daemon {
+            child,
+            dns: "0.0.0.0:0".parse().unwrap(),
+            admin: "0.0.0.0:0".parse().unwrap(),
+            dir,
+            config_path,
+            log,
+        };
+        assert!(d.wait_log("ready", Duration::from_secs(20)), "ravensd did not start:\n{}", d.log());
+        d.dns = d.addr_after("listening for UDP on ");
+        d.admin = d.addr_after("admin API on http://");
+        d
+    }
+
+    fn addr_after(&self, prefix: &str) -> SocketAddr {
+        let log = self.log();
+        let at = log.find(prefix).unwrap_or_else(|| panic!("no '{prefix}' in log:\n{log}")) + prefix.len();
+        let end = log[at..].find(|c: char| c.is_whitespace()).map_or(log.len(), |e| at + e);
+        log[at..end].parse().unwrap()
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        self.wait_log_count(needle, 1, timeout)
+    }
+
+    /// Waits until `needle` appears at least `n` times in the log.
+    pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if self.log().matches(needle).count() >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn token_file(&self) -> PathBuf {
+        self.dir.path().join("data").join("admin.token")
+    }
+
+    /// Runs dnsctl against this daemon; returns (exit code, stdout, stderr).
+    pub fn dnsctl(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_dnsctl"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .arg("--node")
+            .arg(self.admin.to_string())
+            .arg("--token-file")
+            .arg(self.token_file())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    /// `dnsctl --json status` parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let (code, out, err) = self.dnsctl(&["--json", "status"]);
+        assert_eq!(code, 0, "dnsctl status failed: {err}");
+        serde_json::from_str(&out).unwrap()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by PID (only to the child this test started).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status().unwrap().success();
+        assert!(ok);
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
