@@ -404,6 +404,35 @@ async fn load_names_answer_fast() {
     }
 }
 
+/// A test without a runtime of its own: blocking std sockets against the background upstream.
+#[test]
+fn background_upstream_for_blocking_tests() {
+    let up = TestUpstream::start_background(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4)));
+    let q = client::query("multi.test", RecordType::A);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(T)).unwrap();
+    sock.send_to(&q.to_vec().unwrap(), up.udp).unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    let m = Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(a_addrs(&m).len(), 2);
+    assert_eq!(up.queries().udp, 1);
+    up.stop_blocking();
+    assert!(std::net::TcpStream::connect(up.tcp).is_err(), "closed after stop_blocking");
+    sock.set_read_timeout(Some(SHORT)).unwrap();
+    sock.send_to(&q.to_vec().unwrap(), up.udp).unwrap();
+    assert!(sock.recv_from(&mut buf).is_err());
+}
+
+/// The background variant can be made from inside a runtime too, and dropped there.
+#[tokio::test]
+async fn background_upstream_inside_a_runtime() {
+    let up = TestUpstream::start_background(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let m = client::tcp(up.tcp, &client::query("a.test", RecordType::A), T).await.unwrap();
+    assert_eq!(a_addrs(&m).len(), 1);
+    drop(up);
+}
+
 #[test]
 fn base64url_round_trip() {
     use common::upstream::{base64url_decode, base64url_encode};

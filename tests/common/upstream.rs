@@ -151,6 +151,8 @@ pub struct TestUpstream {
     pub ca_der: CertificateDer<'static>,
     dir: PathBuf,
     shared: Arc<Shared>,
+    /// Own runtime of an upstream made by [`TestUpstream::start_background`].
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl std::fmt::Debug for TestUpstream {
@@ -294,8 +296,8 @@ impl Shared {
         }
     }
 
-    /// Builds the answer to one wire query, or `None` to send nothing.
-    /// `limit`: UDP size limit (answers over it are truncated); `None` for streams.
+    /// Builds the answer to one wire query, or `None` to send nothing. Over UDP (`udp`),
+    /// answers over 512 bytes, or over the query's EDNS payload size, are truncated (TC=1).
     fn answer(&self, query: &[u8], transport: Transport, udp: bool) -> Option<Vec<u8>> {
         if self.stopped.load(Ordering::SeqCst) {
             return None;
@@ -500,6 +502,7 @@ impl TestUpstream {
             ca_der: pki.ca_der.clone(),
             dir,
             shared: shared.clone(),
+            runtime: None,
         };
         let t = &shared.tracker;
         t.spawn(udp_loop(Arc::new(udp), shared.clone()));
@@ -620,6 +623,38 @@ impl TestUpstream {
         self.shared.tracker.wait().await;
     }
 
+    /// [`TestUpstream::stop`] for synchronous code (e.g. with [`TestUpstream::start_background`]):
+    /// stops answering at once, then waits up to 5 s for every socket to close. Do not call it
+    /// from a current-thread runtime that runs the server (its tasks could not run).
+    pub fn stop_blocking(&self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        self.shared.cancel.cancel();
+        self.shared.tracker.close();
+        let end = std::time::Instant::now() + Duration::from_secs(5);
+        while !self.shared.tracker.is_empty() && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Starts on `ip` in a runtime of its own (one worker thread), for tests that block their
+    /// thread (std sockets, `std::process`) or have no runtime. May be called from anywhere,
+    /// including inside another runtime. The runtime is shut down on drop.
+    pub fn start_background(ip: IpAddr) -> TestUpstream {
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("test-upstream")
+                .enable_all()
+                .build()
+                .expect("test upstream runtime");
+            let mut up = rt.block_on(Self::start_at(ip));
+            up.runtime = Some(rt);
+            up
+        })
+        .join()
+        .expect("start test upstream")
+    }
+
     /// True once [`TestUpstream::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         self.shared.stopped.load(Ordering::SeqCst)
@@ -640,6 +675,9 @@ impl Drop for TestUpstream {
     fn drop(&mut self) {
         self.shared.stopped.store(true, Ordering::SeqCst);
         self.shared.cancel.cancel();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
