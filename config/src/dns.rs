@@ -62,7 +62,6 @@ pub struct Dns {
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
-
 pub struct DnsContext<'a> {
     pub dns_listen: &'a [SocketAddr],
     pub subnet_networks: Vec<IpNet>,
