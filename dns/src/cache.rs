@@ -256,7 +256,10 @@ fn copy_patched(e: &Entry, out: &mut Vec<u8>, ttl: impl Fn(u32) -> u32) {
 }
 
 /// Strips the OPT record, clamps TTLs in place and computes the entry's lifetime.
-fn prepare(response: &[u8], p: &CachePolicy) -> Option<(Box<[u8]>, Box<[u16]>, u32)> {
+/// A response ready to store: wire bytes, offsets of its TTL fields, lifetime in seconds.
+type Prepared = (Box<[u8]>, Box<[u16]>, u32);
+
+fn prepare(response: &[u8], p: &CachePolicy) -> Option<Prepared> {
     if response.len() < wire::HEADER_LEN || response[2] & 0x02 != 0 {
         return None; // truncated answers are never cached
     }

@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 pub use health::Health;
@@ -51,7 +50,7 @@ enum Kind {
     /// UDP, with TCP for retries on TC=1.
     Udp(StreamPool<TcpStream>),
     Tcp(StreamPool<TcpStream>),
-    Tls { connector: TlsConnector, name: rustls::pki_types::ServerName<'static>, pool: StreamPool<TlsStream<TcpStream>> },
+    Tls(transport::TlsTarget),
     Https { client: reqwest::Client, url: String },
 }
 
@@ -99,7 +98,12 @@ impl Pool {
                     let name = up.tls_name.clone().unwrap_or_else(|| up.addr.ip().to_string());
                     let name = rustls::pki_types::ServerName::try_from(name)
                         .map_err(|e| UpstreamError::Tls(format!("{}: {e}", up.url)))?;
-                    Kind::Tls { connector: TlsConnector::from(tls.clone()), name, pool: StreamPool::default() }
+                    Kind::Tls(transport::TlsTarget {
+                        connector: TlsConnector::from(tls.clone()),
+                        addr: up.addr,
+                        name,
+                        pool: StreamPool::default(),
+                    })
                 }
                 Protocol::Https => https_kind(up, cfg)?,
             };
@@ -238,7 +242,7 @@ impl Pool {
                 transport::tcp(tcp_pool, addr, &query, id, q, deadline).await
             }
             Kind::Tcp(pool) => transport::tcp(pool, addr, &query, id, q, deadline).await,
-            Kind::Tls { connector, name, pool } => transport::tls(pool, connector, addr, name, &query, id, q, deadline).await,
+            Kind::Tls(target) => transport::tls(target, &query, id, q, deadline).await,
             Kind::Https { client, url } => transport::https(client, url, &query, q, deadline).await,
         }
     }

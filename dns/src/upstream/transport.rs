@@ -102,11 +102,11 @@ where
     Fut: std::future::Future<Output = io::Result<S>>,
 {
     let attempt = async {
-        if let Some(mut s) = pool.take() {
-            if let Ok(reply) = stream_exchange(&mut s, query, id, q).await {
-                pool.put(s);
-                return Ok(reply);
-            }
+        if let Some(mut s) = pool.take()
+            && let Ok(reply) = stream_exchange(&mut s, query, id, q).await
+        {
+            pool.put(s);
+            return Ok(reply);
         }
         let mut s = connect().await?;
         let reply = stream_exchange(&mut s, query, id, q).await?;
@@ -125,22 +125,21 @@ pub async fn tcp(pool: &StreamPool<TcpStream>, addr: SocketAddr, query: &[u8], i
     pooled(pool, connect, query, id, q, deadline).await
 }
 
-pub async fn tls(
-    pool: &StreamPool<TlsStream<TcpStream>>,
-    connector: &TlsConnector,
-    addr: SocketAddr,
-    name: &rustls::pki_types::ServerName<'static>,
-    query: &[u8],
-    id: u16,
-    q: &Question,
-    deadline: Instant,
-) -> Result<Vec<u8>, UpstreamError> {
+/// A DoT upstream: where to connect and whom to expect.
+pub struct TlsTarget {
+    pub connector: TlsConnector,
+    pub addr: SocketAddr,
+    pub name: rustls::pki_types::ServerName<'static>,
+    pub pool: StreamPool<TlsStream<TcpStream>>,
+}
+
+pub async fn tls(t: &TlsTarget, query: &[u8], id: u16, q: &Question, deadline: Instant) -> Result<Vec<u8>, UpstreamError> {
     let connect = || async move {
-        let tcp = TcpStream::connect(addr).await?;
+        let tcp = TcpStream::connect(t.addr).await?;
         tcp.set_nodelay(true)?;
-        connector.connect(name.clone(), tcp).await
+        t.connector.connect(t.name.clone(), tcp).await
     };
-    pooled(pool, connect, query, id, q, deadline).await
+    pooled(&t.pool, connect, query, id, q, deadline).await
 }
 
 /// DoH (RFC 8484): POST application/dns-message; the ID is 0 on the wire.
