@@ -345,15 +345,15 @@ fn check_reservation_unique(
     if done.iter().any(|o| o.ip == res.ip) {
         return Err(map.err(Some(r.ip.span()), format!("subnet.reservation.ip: {} is reserved twice", res.ip)));
     }
-    if let (Some(m), Some(span)) = (res.mac, r.mac.as_ref()) {
-        if done.iter().any(|o| o.mac == Some(m)) {
-            return Err(map.err(Some(span.span()), "subnet.reservation.mac: this MAC has two reservations"));
-        }
+    if let (Some(m), Some(span)) = (res.mac, r.mac.as_ref())
+        && done.iter().any(|o| o.mac == Some(m))
+    {
+        return Err(map.err(Some(span.span()), "subnet.reservation.mac: this MAC has two reservations"));
     }
-    if let (Some(c), Some(span)) = (&res.client_id, r.client_id.as_ref()) {
-        if done.iter().any(|o| o.client_id.as_ref() == Some(c)) {
-            return Err(map.err(Some(span.span()), "subnet.reservation.client_id: this client-id has two reservations"));
-        }
+    if let (Some(c), Some(span)) = (&res.client_id, r.client_id.as_ref())
+        && done.iter().any(|o| o.client_id.as_ref() == Some(c))
+    {
+        return Err(map.err(Some(span.span()), "subnet.reservation.client_id: this client-id has two reservations"));
     }
     Ok(())
 }
@@ -409,7 +409,7 @@ fn ipv4_list(v: &[S<String>], key: &str, map: &SourceMap<'_>) -> Result<Vec<Ipv4
 fn hex_bytes(v: &S<String>, key: &str, map: &SourceMap<'_>) -> Result<Vec<u8>, ConfigError> {
     let digits: String = v.get_ref().chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
     let bad = || map.err(Some(v.span()), format!("{key}: '{}' is not hex bytes (expected e.g. 01:ab:cd)", v.get_ref()));
-    if digits.len() % 2 != 0 || !digits.is_ascii() {
+    if !digits.len().is_multiple_of(2) || !digits.is_ascii() {
         return Err(bad());
     }
     (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| bad())).collect()

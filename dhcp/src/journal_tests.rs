@@ -19,8 +19,8 @@ fn rec(i: u32, kind: RecordKind) -> LeaseRecord {
         expires: 1000 + u64::from(i),
         key: vec![1, 1, 2, 0, 0, 0, 0, i as u8],
         mac: vec![2, 0, 0, 0, 0, i as u8],
-        client_id: (i % 2 == 0).then(|| vec![1, i as u8]),
-        hostname: (i % 3 == 0).then(|| format!("h{i}")),
+        client_id: i.is_multiple_of(2).then(|| vec![1, i as u8]),
+        hostname: i.is_multiple_of(3).then(|| format!("h{i}")),
         node: "a".into(),
     }
 }

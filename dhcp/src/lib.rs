@@ -26,3 +26,6 @@ pub use server::{Counters, DhcpError, DhcpHandle, DhcpService};
 
 #[cfg(test)]
 mod machine_tests;
+
+/// The dhcproto version this crate speaks, for building packets in tests and benches.
+pub use dhcproto;

@@ -53,6 +53,8 @@ pub struct Outgoing {
 
 /// What to do with a datagram.
 #[derive(Debug)]
+// Built and consumed once per datagram; boxing the big variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     Drop(DropReason),
     /// Send now (OFFER, NAK, ACK to INFORM).
@@ -285,7 +287,7 @@ impl Handler<'_> {
             let Some(ip) = self.req.requested_ip.or((!m.ciaddr().is_unspecified()).then(|| m.ciaddr())) else {
                 return self.nak();
             };
-            return self.grant(ip, true);
+            return self.grant(ip);
         }
         let (ip, init_reboot) = match (self.req.requested_ip, m.ciaddr()) {
             (Some(ip), c) if c.is_unspecified() => (ip, true),
@@ -308,38 +310,36 @@ impl Handler<'_> {
             return self.nak();
         }
         if ours || res.is_some() {
-            return self.grant(ip, false);
+            return self.grant(ip);
         }
         // No record of this client at this address: INIT-REBOOT stays silent (§4.3.2); a renewal
         // of a free address of our own slice is re-granted (its record was lost or expired).
         if !init_reboot && s.pool.is_free(ip) {
-            return self.grant(ip, false);
+            return self.grant(ip);
         }
         Action::Drop(DropReason::Silent)
     }
 
     /// The client chose another server: our offer goes back to the pool.
     fn withdraw_offer(&mut self) -> Action {
-        let (key, now) = (self.req.key.clone(), self.now);
+        let key = self.req.key.clone();
         let s = self.subnet();
-        if let Some(&ip) = s.by_client.get(&key) {
-            if s.leases.get(&ip).is_some_and(|l| l.key == key && l.state == LeaseState::Offered) {
-                s.leases.remove(&ip);
-                s.by_client.remove(&key);
-                s.pool.put(ip);
-            }
+        if let Some(&ip) = s.by_client.get(&key)
+            && s.leases.get(&ip).is_some_and(|l| l.key == key && l.state == LeaseState::Offered)
+        {
+            s.leases.remove(&ip);
+            s.by_client.remove(&key);
+            s.pool.put(ip);
         }
-        let _ = now;
         Action::Drop(DropReason::OtherServer)
     }
 
-    /// ACKs `ip` when this client may have it, else NAKs (`selecting`) or NAKs as decided above.
-    fn grant(&mut self, ip: Ipv4Addr, selecting: bool) -> Action {
+    /// ACKs `ip` when this client may have it, else NAKs.
+    fn grant(&mut self, ip: Ipv4Addr) -> Action {
         let (req, now) = (self.req, self.now);
         let s = &self.core.subnets[self.idx];
         let res = s.reservation(req);
         if !s.available_for(ip, &req.key, res, now) {
-            let _ = selecting;
             return self.nak();
         }
         let times = self.times();
@@ -349,11 +349,11 @@ impl Handler<'_> {
         let prev = s.assign(ip, req, LeaseState::Bound, expires, &node);
         let renewed = prev.is_some_and(|p| p.key == req.key && p.state == LeaseState::Bound && p.active(now));
         let mut lease = s.leases[&ip].clone();
-        if let Some(r) = res {
-            if let Some(h) = &s.cfg.reservations[r].hostname {
-                lease.hostname = Some(h.clone());
-                s.leases.insert(ip, lease.clone());
-            }
+        if let Some(r) = res
+            && let Some(h) = &s.cfg.reservations[r].hostname
+        {
+            lease.hostname = Some(h.clone());
+            s.leases.insert(ip, lease.clone());
         }
         let name = s.cfg.name.clone();
         let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };

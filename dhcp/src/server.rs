@@ -171,10 +171,10 @@ impl DhcpService {
 
 fn own_addrs(listen: SocketAddr, ifaces: &[Iface]) -> Vec<Ipv4Addr> {
     let mut v: Vec<Ipv4Addr> = ifaces.iter().flat_map(|i| i.addrs.iter().copied()).collect();
-    if let SocketAddr::V4(a) = listen {
-        if !a.ip().is_unspecified() {
-            v.push(*a.ip());
-        }
+    if let SocketAddr::V4(a) = listen
+        && !a.ip().is_unspecified()
+    {
+        v.push(*a.ip());
     }
     v
 }

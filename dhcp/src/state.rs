@@ -106,15 +106,16 @@ impl SubnetState {
             let ip = self.reserved_ip(r);
             return (!self.taken_by_other(ip, &req.key, now)).then_some(ip);
         }
-        if let Some(&ip) = self.by_client.get(&req.key) {
-            if self.available_for(ip, &req.key, None, now) {
-                return Some(ip);
-            }
+        if let Some(&ip) = self.by_client.get(&req.key)
+            && self.available_for(ip, &req.key, None, now)
+        {
+            return Some(ip);
         }
-        if let Some(ip) = req.requested_ip {
-            if self.pool.is_free(ip) && self.available_for(ip, &req.key, None, now) {
-                return Some(ip);
-            }
+        if let Some(ip) = req.requested_ip
+            && self.pool.is_free(ip)
+            && self.available_for(ip, &req.key, None, now)
+        {
+            return Some(ip);
         }
         self.pool.take_lru()
     }
@@ -139,11 +140,10 @@ impl SubnetState {
                 self.pool.put(old_ip);
             }
         }
-        let prev = self.leases.get(&ip).cloned();
-        let hostname = req
-            .hostname
-            .clone()
-            .or_else(|| prev.as_ref().filter(|p| p.key == req.key).and_then(|p| p.hostname.clone()));
+        // The previous lease is replaced, so it is moved out rather than cloned.
+        let mut prev = self.leases.remove(&ip);
+        let same = prev.as_mut().filter(|p| p.key == req.key);
+        let hostname = req.hostname.clone().or_else(|| same.and_then(|p| p.hostname.take()));
         let lease = Lease {
             ip,
             key: req.key.clone(),
