@@ -7,7 +7,11 @@
 //! (RFC 8767) while the upstreams fail; popular entries ask for a prefetch near expiry.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+// foldhash: several times faster than SipHash on short keys, still randomly seeded per
+// process so query names cannot be chosen to collide.
+use foldhash::fast::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -70,7 +74,8 @@ impl Entry {
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<u64, Entry>,
+    /// Keyed by the key's hash already: an identity-ish hasher would do, foldhash is cheap.
+    map: HashMap<u64, Entry, foldhash::fast::FixedState>,
     clock: VecDeque<u64>,
     bytes: usize,
 }
@@ -89,7 +94,7 @@ pub struct CacheStats {
 pub struct Cache {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
-    policy: parking_lot::RwLock<CachePolicy>,
+    policy: arc_swap::ArcSwap<CachePolicy>,
     pub stats: CacheStats,
 }
 
@@ -103,19 +108,19 @@ impl Cache {
     pub fn new(policy: CachePolicy) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            hasher: RandomState::new(),
-            policy: parking_lot::RwLock::new(policy),
+            hasher: RandomState::default(),
+            policy: arc_swap::ArcSwap::from_pointee(policy),
             stats: CacheStats::default(),
         }
     }
 
     /// Replaces the policy (on reload); entries stay.
     pub fn set_policy(&self, policy: CachePolicy) {
-        *self.policy.write() = policy;
+        self.policy.store(std::sync::Arc::new(policy));
     }
 
     pub fn policy(&self) -> CachePolicy {
-        *self.policy.read()
+        **self.policy.load()
     }
 
     fn shard(&self, hash: u64) -> &Mutex<Shard> {
@@ -126,7 +131,7 @@ impl Cache {
     /// (ID still zero). Stale entries are returned only when `allow_stale`.
     pub fn get(&self, key: &[u8], now: Instant, allow_stale: bool, out: &mut Vec<u8>) -> Option<Hit> {
         let hash = self.hasher.hash_one(key);
-        let policy = *self.policy.read();
+        let policy = **self.policy.load();
         let mut shard = self.shard(hash).lock();
         let Some(e) = shard.map.get_mut(&hash).filter(|e| &*e.key == key) else {
             drop(shard);
@@ -169,7 +174,7 @@ impl Cache {
     /// Stores an upstream response for `key`. Returns false when it is not cacheable
     /// (truncated, an error, malformed, or a TTL of zero).
     pub fn insert(&self, key: &[u8], response: &[u8], now: Instant) -> bool {
-        let policy = *self.policy.read();
+        let policy = **self.policy.load();
         let Some((wire, ttl_offsets, ttl)) = prepare(response, &policy) else {
             return false;
         };

@@ -2,7 +2,9 @@
 //! forwarded (the `local_domain` and the RFC 6303 private reverse zones). Answers are
 //! authoritative (AA) and built straight into wire bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
 use ravens_config::{Record, RecordData};
@@ -32,9 +34,9 @@ struct Rr {
 #[derive(Debug, Default)]
 pub struct LocalZone {
     /// Lower-case wire name → records (empty for empty non-terminals).
-    names: HashMap<Vec<u8>, Vec<Rr>>,
+    names: HashMap<Vec<u8>, Vec<Rr>, RandomState>,
     /// Apexes of the zones answered authoritatively, wire form.
-    apexes: Vec<Vec<u8>>,
+    apexes: HashSet<Vec<u8>, RandomState>,
 }
 
 /// A dynamic host name (from a DHCP lease) to publish as A/AAAA + PTR.
@@ -102,7 +104,7 @@ impl LocalZone {
         while wire_name[at] != 0 {
             at += 1 + wire_name[at] as usize;
             let parent = &wire_name[at..];
-            if parent.len() <= 1 || self.apexes.iter().any(|a| a.as_slice() == parent) {
+            if parent.len() <= 1 || self.apexes.contains(parent) {
                 break;
             }
             self.names.entry(parent.to_vec()).or_default();
@@ -151,8 +153,18 @@ impl LocalZone {
         self.len() == 0
     }
 
-    fn apex_of(&self, name: &[u8]) -> Option<&[u8]> {
-        self.apexes.iter().filter(|a| name.ends_with(a) && is_label_boundary(name, a.len())).map(|a| a.as_slice()).max_by_key(|a| a.len())
+    /// The longest apex that `name` is in: walk its suffixes from the longest, a few
+    /// hash probes instead of a scan of every zone.
+    fn apex_of<'n>(&self, name: &'n [u8]) -> Option<&'n [u8]> {
+        let mut at = 0;
+        while at < name.len() && name[at] != 0 {
+            let suffix = &name[at..];
+            if self.apexes.contains(suffix) {
+                return Some(suffix);
+            }
+            at += 1 + name[at] as usize;
+        }
+        None
     }
 
     /// Answers `q` if the name is local: writes the full response to `out` and returns true.
@@ -199,16 +211,6 @@ impl LocalZone {
         w.finish();
         true
     }
-}
-
-fn is_label_boundary(name: &[u8], suffix_len: usize) -> bool {
-    // True when the suffix starts at a label of `name` (walk labels from the front).
-    let target = name.len() - suffix_len;
-    let mut at = 0;
-    while at < target {
-        at += 1 + name[at] as usize;
-    }
-    at == target
 }
 
 /// Writes an authoritative response: header, question copied, records appended.
