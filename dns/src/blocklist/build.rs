@@ -7,7 +7,7 @@
 
 use regex::bytes::{RegexBuilder, RegexSetBuilder};
 
-use super::engine::{Engine, ListInfo, RegexRule};
+use super::engine::{Engine, ListInfo, Parts, RegexRule};
 use super::parse::{Item, Scope};
 use super::table::{self, Rec, Table};
 
@@ -33,6 +33,9 @@ pub struct EngineBuilder {
     entries: usize,
     lists: Vec<ListInfo>,
     regexes: Vec<RegexRule>,
+    /// Label counts present (bit n = n labels, capped at 63), all entries and subtree ones.
+    any_labels: u64,
+    subtree_labels: u64,
 }
 
 impl Default for EngineBuilder {
@@ -43,7 +46,14 @@ impl Default for EngineBuilder {
 
 impl EngineBuilder {
     pub fn new() -> Self {
-        EngineBuilder { arena: Vec::new(), entries: 0, lists: Vec::new(), regexes: Vec::new() }
+        EngineBuilder {
+            arena: Vec::new(),
+            entries: 0,
+            lists: Vec::new(),
+            regexes: Vec::new(),
+            any_labels: 0,
+            subtree_labels: 0,
+        }
     }
 
     /// Registers a list; `groups` has bit `g` set for each group index the list applies to.
@@ -66,6 +76,11 @@ impl EngineBuilder {
                 }
                 let rec = Rec::new(list, line, scope == Scope::Subtree, allow, important || allow_list);
                 table::push_entry(&mut self.arena, name, rec);
+                let labels = 1u64 << (memchr::memchr_iter(b'.', name).count() + 1).min(63);
+                self.any_labels |= labels;
+                if scope == Scope::Subtree {
+                    self.subtree_labels |= labels;
+                }
                 self.entries += 1;
                 Ok(())
             }
@@ -100,7 +115,7 @@ impl EngineBuilder {
     /// Compiles the engine. Fails only if the regexes together exceed the set size limit;
     /// the engine is then built without them and the error says so.
     pub fn finish(self) -> (Engine, Option<String>) {
-        let EngineBuilder { mut arena, entries, lists, regexes } = self;
+        let EngineBuilder { mut arena, entries, lists, regexes, any_labels, subtree_labels } = self;
         let seed = table::random_seed();
         let mut overflow = mark_repeats(&mut arena, entries, seed);
         compact(&mut arena, &mut overflow);
@@ -131,7 +146,9 @@ impl EngineBuilder {
             }
         };
         let regexes = if regex_set.is_some() { regexes } else { Vec::new() };
-        (Engine::from_parts(arena, index, overflow, lists, regexes, regex_set, live), regex_error)
+        let parts =
+            Parts { arena, index, overflow, lists, regexes, regex_set, names: live, any_labels, subtree_labels };
+        (Engine::from_parts(parts), regex_error)
     }
 }
 

@@ -17,6 +17,10 @@ use super::table::{self, Rec, Table};
 
 /// Highest rule priority: nothing can override it, so the walk may stop.
 const TOP: u8 = 3;
+/// Suffixes whose first index slots are read together.
+const WAVE: usize = 6;
+/// A name of at most 253 bytes has at most 127 labels.
+const MAX_LABELS: usize = 128;
 
 /// A list as the engine knows it.
 #[derive(Debug, Clone)]
@@ -110,6 +114,24 @@ pub struct Engine {
     regexes: Vec<RegexRule>,
     regex_set: Option<RegexSet>,
     names: usize,
+    /// Bit `n` (capped at 63): some entry has `n` labels.
+    any_labels: u64,
+    /// Bit `n`: some subtree entry has `n` labels. Parents of other sizes are not looked up.
+    subtree_labels: u64,
+}
+
+/// What [`EngineBuilder::finish`] hands over.
+#[derive(Debug)]
+pub(super) struct Parts {
+    pub arena: Vec<u8>,
+    pub index: Table,
+    pub overflow: Vec<(u32, Rec)>,
+    pub lists: Vec<ListInfo>,
+    pub regexes: Vec<RegexRule>,
+    pub regex_set: Option<RegexSet>,
+    pub names: usize,
+    pub any_labels: u64,
+    pub subtree_labels: u64,
 }
 
 impl Default for Engine {
@@ -119,19 +141,24 @@ impl Default for Engine {
 }
 
 impl Engine {
-    pub(super) fn from_parts(
-        arena: Vec<u8>,
-        index: Table,
-        overflow: Vec<(u32, Rec)>,
-        lists: Vec<ListInfo>,
-        regexes: Vec<RegexRule>,
-        regex_set: Option<RegexSet>,
-        names: usize,
-    ) -> Engine {
-        let masks: Vec<u64> = lists.iter().map(|l| l.groups).collect();
-        let regex_groups = regexes.iter().fold(0, |m, r| m | masks[usize::from(r.list)]);
+    pub(super) fn from_parts(p: Parts) -> Engine {
+        let masks: Vec<u64> = p.lists.iter().map(|l| l.groups).collect();
+        let regex_groups = p.regexes.iter().fold(0, |m, r| m | masks[usize::from(r.list)]);
         let any_groups = masks.iter().fold(0, |m, g| m | g);
-        Engine { arena, index, overflow, masks, lists, any_groups, regex_groups, regexes, regex_set, names }
+        Engine {
+            arena: p.arena,
+            index: p.index,
+            overflow: p.overflow,
+            masks,
+            lists: p.lists,
+            any_groups,
+            regex_groups,
+            regexes: p.regexes,
+            regex_set: p.regex_set,
+            names: p.names,
+            any_labels: p.any_labels,
+            subtree_labels: p.subtree_labels,
+        }
     }
 
     /// The verdict for `name` (lower-case ASCII, no trailing dot) asked by a client of `group`.
@@ -141,25 +168,61 @@ impl Engine {
         if self.any_groups & bit == 0 || name.is_empty() || name.len() > 253 {
             return Verdict::NotListed;
         }
+        let mut starts = [0u8; MAX_LABELS];
+        let mut labels = 1;
+        for (i, &b) in name.iter().enumerate() {
+            if b == b'.' && labels < MAX_LABELS {
+                starts[labels] = (i + 1) as u8;
+                labels += 1;
+            }
+        }
         let mut best: Option<(u8, Match)> = None;
-        let mut at = 0usize;
-        loop {
-            let suffix = &name[at..];
-            let h = table::hash(self.index.seed(), suffix);
-            if let Some(off) = self.index.find(h, suffix, &self.arena) {
-                self.consider(off, at as u8, bit, &mut best);
-                if best.is_some_and(|b| b.0 == TOP) {
-                    break;
+        let mut wave = [(0u8, 0u64, 0u32); WAVE];
+        let mut k = 0;
+        while k < labels {
+            // Hash the next few suffixes that may hold a rule and read their first index
+            // slots before looking at any: the loads are independent, so their cache misses
+            // overlap instead of adding up.
+            let mut w = 0;
+            while k < labels && w < WAVE {
+                if self.may_hold(labels - k, k == 0) {
+                    let at = starts[k];
+                    let h = table::hash(self.index.seed(), &name[usize::from(at)..]);
+                    wave[w] = (at, h, self.index.peek(h));
+                    w += 1;
+                }
+                k += 1;
+            }
+            for &(at, h, first) in &wave[..w] {
+                if first != 0 && self.probe(name, at, h, bit, &mut best) {
+                    return Self::verdict(best);
                 }
             }
-            match suffix.iter().position(|&b| b == b'.') {
-                Some(i) => at += i + 1,
-                None => break,
-            }
         }
-        if self.regex_groups & bit != 0 && !best.is_some_and(|b| b.0 == TOP) {
+        if self.regex_groups & bit != 0 && best.is_none_or(|b| b.0 != TOP) {
             self.consider_regexes(name, bit, &mut best);
         }
+        Self::verdict(best)
+    }
+
+    /// Looks up the suffix of `name` at `at`; true when a rule nothing can beat was found.
+    #[inline]
+    fn probe(&self, name: &[u8], at: u8, h: u64, bit: u64, best: &mut Option<(u8, Match)>) -> bool {
+        if let Some(off) = self.index.find(h, &name[usize::from(at)..], &self.arena) {
+            self.consider(off, at, bit, best);
+        }
+        best.is_some_and(|b| b.0 == TOP)
+    }
+
+    /// Whether a name of `labels` labels may have an entry: any entry for the query name
+    /// itself (`whole`), a subtree entry for its parents.
+    #[inline]
+    fn may_hold(&self, labels: usize, whole: bool) -> bool {
+        let mask = if whole { self.any_labels } else { self.subtree_labels };
+        mask & (1u64 << labels.min(63)) != 0
+    }
+
+    fn verdict(best: Option<(u8, Match)>) -> Verdict {
         match best {
             None => Verdict::NotListed,
             Some((prio, m)) if prio & 1 == 1 => Verdict::Allowed(m),

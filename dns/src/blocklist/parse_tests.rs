@@ -92,7 +92,7 @@ fn allow_lists_make_plain_entries_allow() {
 #[test]
 fn regexes() {
     assert_eq!(one("/^ad[0-9]+\\./"), ("/^ad[0-9]+\\./".into(), Exact, false, false));
-    assert_eq!(one("@@/^ok\\./").2, true);
+    assert!(one("@@/^ok\\./").2);
     let long = format!("/{}/", "a".repeat(MAX_REGEX + 1));
     assert_eq!(outcome(&long), Outcome::Skipped(Skip::Regex));
 }
@@ -137,7 +137,8 @@ fn read(input: &[u8]) -> (ListReport, Vec<(String, u64)>) {
 
 #[test]
 fn read_list_counts_and_keeps_first_rejected() {
-    let text = b"\xEF\xBB\xBFa.example\r\n# c\nbad name here\n0.0.0.0 b.example c.example\n\xff\xff\n||x^$popup\nd.example";
+    let text =
+        b"\xEF\xBB\xBFa.example\r\n# c\nbad name here\n0.0.0.0 b.example c.example\n\xff\xff\n||x^$popup\nd.example";
     let (r, names) = read(text);
     assert_eq!((r.lines, r.entries, r.rejected, r.skipped.options), (7, 4, 2, 1));
     assert_eq!(names.iter().map(|n| n.1).collect::<Vec<_>>(), [1, 4, 4, 7]);

@@ -178,8 +178,11 @@ async fn download(resp: &mut reqwest::Response, path: &Path) -> Result<u64, Sour
 }
 
 fn file_stem(name: &str) -> String {
-    let safe: String =
-        name.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let safe: String = name
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
     format!("{safe}-{:08x}", super::table::hash(0, name.as_bytes()) as u32)
 }
 

@@ -100,10 +100,7 @@ fn repeats_in_one_list_keep_the_first_line() {
 
 #[test]
 fn regex_rules() {
-    let e = engine(&[
-        ("re", 1, false, "/^ad[0-9]+\\./\n@@/^ad7\\./\n"),
-        ("other", 2, false, "z.example\n"),
-    ]);
+    let e = engine(&[("re", 1, false, "/^ad[0-9]+\\./\n@@/^ad7\\./\n"), ("other", 2, false, "z.example\n")]);
     assert!(blocked(&e, "ad1.example", HOME));
     assert!(!blocked(&e, "ad7.example", HOME));
     assert!(!blocked(&e, "bad1.example", HOME));
@@ -228,4 +225,34 @@ enabled = false
     assert_eq!((inputs[0].path.as_path(), inputs[0].groups), (Path::new("/etc/ravens/block.txt"), 1));
     assert_eq!(inputs[1].path, store.copy_path("web"));
     assert!(inputs[1].allow_list);
+}
+
+/// Rough lookup timing for development: `cargo test --release -p ravens-dns speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn speed() {
+    for n in [1_000usize, 1_000_000] {
+        let text: String = (0..n).map(|i| format!("0.0.0.0 www.ads-{i:06}.adnet{}.com\n", i % 50)).collect();
+        let t = std::time::Instant::now();
+        let e = engine(&[("big", 1, false, &text)]);
+        let build = t.elapsed();
+        let probes: Vec<Vec<u8>> = (0..8192)
+            .map(|k| format!("www.ads-{:06}.adnet{}.com", (k * 7919) % n, ((k * 7919) % n) % 50).into_bytes())
+            .collect();
+        let misses: Vec<Vec<u8>> =
+            (0..8192).map(|k| format!("www.shop-{k:06}.example{}.org", k % 50).into_bytes()).collect();
+        for (kind, set) in [("hit", &probes), ("miss", &misses)] {
+            let mut best = f64::MAX;
+            for _ in 0..20 {
+                let t = std::time::Instant::now();
+                let mut hits = 0;
+                for p in set.iter() {
+                    hits += usize::from(e.lookup(std::hint::black_box(p), HOME).is_blocked());
+                }
+                best = best.min(t.elapsed().as_nanos() as f64 / set.len() as f64);
+                assert_eq!(hits, if kind == "hit" { set.len() } else { 0 });
+            }
+            println!("n={n} build={build:?} {kind}: best {best:.1} ns/lookup");
+        }
+    }
 }
