@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, Status};
+use crate::api::{ApiError, Lease, Status};
 use crate::daemon::Daemon;
 
 type Shared = Arc<Daemon>;
@@ -19,6 +19,8 @@ type Shared = Arc<Daemon>;
 pub fn router(daemon: Shared) -> Router {
     let api = Router::new()
         .route("/api/v1/status", get(status))
+        .route("/api/v1/leases", get(leases))
+        .route("/api/v1/leases/{ip}/release", post(release))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
     Router::new().merge(api).route("/metrics", get(metrics)).fallback(not_found).with_state(daemon)
 }
@@ -59,4 +61,38 @@ async fn status(State(d): State<Shared>) -> axum::Json<Status> {
 async fn metrics(State(d): State<Shared>) -> Response {
     let body = crate::metrics::render(&d.status());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LeaseQuery {
+    subnet: Option<String>,
+}
+
+fn dhcp(d: &Daemon) -> Result<&ravens_dhcp::DhcpHandle, Response> {
+    d.dhcp.as_ref().ok_or_else(|| error(StatusCode::NOT_FOUND, "DHCP is not configured on this node (no [[subnet]])"))
+}
+
+async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<axum::Json<Vec<Lease>>, Response> {
+    let h = dhcp(&d)?;
+    if let Some(name) = &q.subnet
+        && !d.resolver.state().config.subnets.iter().any(|s| &s.name == name)
+    {
+        return Err(error(StatusCode::NOT_FOUND, format!("no subnet named '{name}'")));
+    }
+    Ok(axum::Json(h.leases(q.subnet.as_deref()).iter().map(crate::leases::to_api).collect()))
+}
+
+async fn release(State(d): State<Shared>, Path(ip): Path<String>) -> Response {
+    let h = match dhcp(&d) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let Ok(addr) = ip.parse::<std::net::Ipv4Addr>() else {
+        return error(StatusCode::BAD_REQUEST, format!("'{ip}' is not an IPv4 address"));
+    };
+    if h.release(addr) {
+        axum::Json(serde_json::json!({ "released": addr })).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no active lease for {addr}"))
+    }
 }

@@ -18,6 +18,40 @@ pub struct Status {
     pub cache: CacheStatus,
     pub queries: StatsSnapshot,
     pub local_names: usize,
+    /// Absent when no `[[subnet]]` is configured.
+    pub dhcp: Option<DhcpStatus>,
+}
+
+/// DHCP service state for `status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DhcpStatus {
+    pub listen: String,
+    pub pools: Vec<PoolUsage>,
+    pub counters: ravens_dhcp::Counters,
+}
+
+/// Addresses in use of what this node may hand out, per subnet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolUsage {
+    pub subnet: String,
+    pub used: u64,
+    pub total: u64,
+}
+
+/// One lease, as `GET /api/v1/leases` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lease {
+    pub subnet: String,
+    pub ip: std::net::Ipv4Addr,
+    /// `aa:bb:cc:dd:ee:ff`
+    pub mac: String,
+    /// Hex, when the client sent option 61.
+    pub client_id: Option<String>,
+    pub hostname: Option<String>,
+    /// Unix seconds.
+    pub expires: u64,
+    /// The node that granted it.
+    pub node: String,
 }
 
 /// Which config is live and whether the last load failed.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, Status};
+use crate::api::{ApiError, Lease, Status};
 
 /// Where dnsctl looks when told nothing.
 pub const DEFAULT_CONFIG: &str = "/etc/ravens/ravens.toml";
@@ -50,10 +50,19 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
 
 /// GETs `path` from the node's API and decodes the JSON answer.
 pub async fn get<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
+    call(t, reqwest::Method::GET, path).await
+}
+
+/// POSTs to `path` (no body) and decodes the JSON answer.
+pub async fn post<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
+    call(t, reqwest::Method::POST, path).await
+}
+
+async fn call<T: DeserializeOwned>(t: &Target, method: reqwest::Method, path: &str) -> anyhow::Result<T> {
     let url = format!("http://{}{path}", t.addr);
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
     let resp = client
-        .get(&url)
+        .request(method, &url)
         .bearer_auth(&t.token)
         .send()
         .await
@@ -107,4 +116,31 @@ pub fn print_status(s: &Status) {
         q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.dropped
     );
     println!("local zone  {} names", s.local_names);
+    if let Some(d) = &s.dhcp {
+        println!("\nDHCP on {}: acks {}, offers {}, naks {}, malformed {}", d.listen, d.counters.ack, d.counters.offer, d.counters.nak, d.counters.malformed);
+        println!("{:<20} {:>8} {:>8} {:>6}", "SUBNET", "USED", "POOL", "USE%");
+        for p in &d.pools {
+            let pct = if p.total > 0 { 100.0 * p.used as f64 / p.total as f64 } else { 0.0 };
+            println!("{:<20} {:>8} {:>8} {:>5.1}%", p.subnet, p.used, p.total, pct);
+        }
+    }
+}
+
+/// The human form of `dnsctl leases`.
+pub fn print_leases(leases: &[Lease]) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    println!("{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} CLIENT-ID", "ADDRESS", "MAC", "HOSTNAME", "SUBNET", "EXPIRES", "NODE");
+    for l in leases {
+        println!(
+            "{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} {}",
+            l.ip,
+            l.mac,
+            l.hostname.as_deref().unwrap_or("-"),
+            l.subnet,
+            duration(l.expires.saturating_sub(now)),
+            l.node,
+            l.client_id.as_deref().unwrap_or("-")
+        );
+    }
+    println!("{} lease(s)", leases.len());
 }

@@ -27,6 +27,8 @@ pub struct Daemon {
     pub listeners: Vec<String>,
     pub token: String,
     pub cancel: CancellationToken,
+    /// The DHCP service, when subnets are configured.
+    pub dhcp: Option<ravens_dhcp::DhcpHandle>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -68,6 +70,11 @@ impl Daemon {
         }
         let state = State::new(Arc::new(cfg)).context("building the upstream pool")?;
         let pool = Arc::downgrade(&state.pool);
+        if let Some(dhcp) = &self.dhcp {
+            dhcp.reload(&state.config);
+        } else if !state.config.subnets.is_empty() {
+            tracing::warn!("DHCP subnets were added: the DHCP service starts at the next restart");
+        }
         self.resolver.reload(state);
         tokio::spawn(ravens_dns::upstream::Pool::probe_loop(pool, self.cancel.clone()));
         Ok(())
@@ -98,6 +105,15 @@ impl Daemon {
             },
             queries: self.resolver.stats.snapshot(),
             local_names: self.resolver.zone_names(),
+            dhcp: self.dhcp.as_ref().map(|h| crate::api::DhcpStatus {
+                listen: state.config.node.dhcp_listen.to_string(),
+                pools: h
+                    .pool_usage()
+                    .into_iter()
+                    .map(|(subnet, used, total)| crate::api::PoolUsage { subnet, used, total })
+                    .collect(),
+                counters: h.counters(),
+            }),
         }
     }
 }
@@ -138,6 +154,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listeners.push(format!("udp+tcp {bound}"));
     }
     tokio::spawn(ravens_dns::upstream::Pool::probe_loop(Arc::downgrade(&resolver.state().pool), cancel.clone()));
+    let dhcp = if cfg.subnets.is_empty() {
+        None
+    } else {
+        let (handle, events) = ravens_dhcp::DhcpService::start(&cfg, cancel.clone()).context("starting DHCP")?;
+        crate::leases::spawn_dns_names(handle.clone(), events, Arc::clone(&resolver), cancel.clone());
+        listeners.push(format!("dhcp {}", cfg.node.dhcp_listen));
+        Some(handle)
+    };
     let admin = TcpListener::bind(cfg.node.admin_listen).await.with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
     let admin_addr = admin.local_addr()?;
     listeners.push(format!("admin http://{admin_addr}"));
@@ -149,6 +173,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listeners,
         token,
         cancel: cancel.clone(),
+        dhcp,
     });
     tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), cancel.clone()));
     tracing::info!("admin API on http://{admin_addr}");

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod ctl;
 pub mod daemon;
+pub mod leases;
 pub mod metrics;
 pub mod token;
 pub mod watch;

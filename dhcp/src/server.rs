@@ -39,7 +39,7 @@ pub enum DhcpError {
 }
 
 /// A snapshot of the service's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     pub discover: u64,
     pub request: u64,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ravens::api::Status;
+use ravens::api::{Lease, Status};
 use ravens::ctl;
 
 #[derive(Debug, Parser)]
@@ -30,6 +30,23 @@ struct Args {
 enum Command {
     /// Node, version, uptime, listeners, config state, upstream health, cache and query counters.
     Status,
+    /// Active DHCP leases: address, MAC, client-id, hostname, expiry, granting node.
+    Leases {
+        /// Only this subnet.
+        #[arg(long)]
+        subnet: Option<String>,
+    },
+    /// Act on one lease.
+    Lease {
+        #[command(subcommand)]
+        action: LeaseAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LeaseAction {
+    /// Free the lease of ADDR now (the client is not told; it will renew or rebind).
+    Release { addr: std::net::Ipv4Addr },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +79,33 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ctl::print_status(&s);
             }
         }
+        Command::Leases { subnet } => {
+            let path = match &subnet {
+                Some(s) => format!("/api/v1/leases?subnet={}", urlencode(s)),
+                None => "/api/v1/leases".to_string(),
+            };
+            let leases: Vec<Lease> = rt.block_on(ctl::get(&target, &path))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&leases)?);
+            } else {
+                ctl::print_leases(&leases);
+            }
+        }
+        Command::Lease { action: LeaseAction::Release { addr } } => {
+            let v: serde_json::Value = rt.block_on(ctl::post(&target, &format!("/api/v1/leases/{addr}/release")))?;
+            if args.json {
+                println!("{v}");
+            } else {
+                println!("released {addr}");
+            }
+        }
     }
     Ok(())
+}
+
+/// Percent-encodes a query value (subnet names are simple, but be safe).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -32,9 +32,15 @@ impl Daemon {
     }
 
     pub fn start_on(listen_ip: &str, body: &str) -> Daemon {
+        Self::start_full(listen_ip, "", body)
+    }
+
+    /// `node_extra` lines go into `[node]` (e.g. `dhcp_listen = ...`).
+    pub fn start_full(listen_ip: &str, node_extra: &str, body: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("ravens.toml");
-        std::fs::write(&config_path, format!("{}{body}", node_section(dir.path(), listen_ip))).unwrap();
+        let node = node_section(dir.path(), listen_ip);
+        std::fs::write(&config_path, format!("{}\n{node_extra}\n\n{body}", node.trim_end())).unwrap();
         Self::start_with_file(dir, config_path)
     }
 
@@ -67,7 +73,14 @@ impl Daemon {
             config_path,
             log,
         };
-        assert!(d.wait_log("ready", Duration::from_secs(20)), "ravensd did not start:\n{}", d.log());
+        let end = Instant::now() + Duration::from_secs(20);
+        while !d.log().contains("ready") {
+            if Instant::now() > end || d.child.try_wait().ok().flatten().is_some() {
+                std::thread::sleep(Duration::from_millis(100)); // let the reader thread catch up
+                panic!("ravensd did not start:\n{}", d.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         d.dns = d.addr_after("listening for UDP on ");
         d.admin = d.addr_after("admin API on http://");
         d
@@ -129,6 +142,18 @@ impl Daemon {
         let (code, out, err) = self.dnsctl(&["--json", "status"]);
         assert_eq!(code, 0, "dnsctl status failed: {err}");
         serde_json::from_str(&out).unwrap()
+    }
+
+    /// Kills the process (SIGKILL: no chance to flush anything) and starts it again on the
+    /// same config file and data dir.
+    pub fn kill_and_restart(mut self) -> Daemon {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::TempDir::new().unwrap();
+        // Move the TempDir guard out of `self` without deleting the directory.
+        let old = std::mem::replace(&mut self.dir, dir);
+        let path = self.config_path.clone();
+        Self::start_with_file(old, path)
     }
 
     pub fn pid(&self) -> u32 {

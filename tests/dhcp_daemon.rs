@@ -1,0 +1,130 @@
+//! DHCP through the real ravensd on loopback (no root): relayed DORA from a test "relay"
+//! socket, the client's hostname resolving in ravensd's DNS, dnsctl leases and release,
+//! pool usage in status, and leases surviving a restart.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use common::client::{dig, dig_status};
+use common::daemon::Daemon;
+use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
+use dhcproto::{Decodable, Decoder, Encodable, Encoder};
+
+const GIADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+struct Relay {
+    sock: UdpSocket,
+    server: SocketAddr,
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start() -> (Daemon, Relay) {
+    let relay = UdpSocket::bind((GIADDR, 0)).unwrap();
+    relay.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let port = free_port();
+    let node_extra = format!("dhcp_listen = \"127.0.0.1:{port}\"\ndhcp_relay_port = {}", relay.local_addr().unwrap().port());
+    let body = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\n\n[[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\nrouter = \"127.0.0.2\"\nlease_time = \"1h\"\n";
+    let d = Daemon::start_full("127.0.0.1", &node_extra, body);
+    assert!(d.wait_log("listening for DHCP on", Duration::from_secs(5)), "{}", d.log());
+    (d, Relay { sock: relay, server: SocketAddr::from(([127, 0, 0, 1], port)) })
+}
+
+fn msg(kind: MessageType, xid: u32, mac: [u8; 6], opts: Vec<DhcpOption>) -> Message {
+    let z = Ipv4Addr::UNSPECIFIED;
+    let mut m = Message::new_with_id(xid, z, z, z, GIADDR, &mac);
+    m.set_opcode(Opcode::BootRequest);
+    m.opts_mut().insert(DhcpOption::MessageType(kind));
+    for o in opts {
+        m.opts_mut().insert(o);
+    }
+    m
+}
+
+impl Relay {
+    fn exchange(&self, m: &Message) -> Message {
+        let mut b = Vec::new();
+        m.encode(&mut Encoder::new(&mut b)).unwrap();
+        self.sock.send_to(&b, self.server).unwrap();
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let n = self.sock.recv(&mut buf).expect("a reply from ravensd");
+            let r = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+            if r.xid() == m.xid() {
+                return r;
+            }
+        }
+    }
+
+    /// Full DORA; returns the address ACKed.
+    fn dora(&self, xid: u32, mac: [u8; 6], host: &str) -> Ipv4Addr {
+        let offer = self.exchange(&msg(MessageType::Discover, xid, mac, vec![DhcpOption::Hostname(host.into())]));
+        assert_eq!(offer.opts().msg_type(), Some(MessageType::Offer));
+        let ip = offer.yiaddr();
+        let server_id = offer.opts().get(dhcproto::v4::OptionCode::ServerIdentifier).cloned().unwrap();
+        let req = msg(
+            MessageType::Request,
+            xid + 1,
+            mac,
+            vec![DhcpOption::RequestedIpAddress(ip), server_id, DhcpOption::Hostname(host.into())],
+        );
+        let ack = self.exchange(&req);
+        assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
+        assert_eq!(ack.yiaddr(), ip);
+        ip
+    }
+}
+
+fn wait_dig(d: &Daemon, args: &[&str], want: &str) -> String {
+    for _ in 0..50 {
+        let out = dig(d.dns, args);
+        if out.contains(want) {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dig(d.dns, args)
+}
+
+#[test]
+fn relayed_lease_names_resolve_and_survive_restart() {
+    let (d, relay) = start();
+    let ip = relay.dora(0x100, [2, 0, 0, 0, 0, 1], "laptop");
+    assert_eq!(ip, Ipv4Addr::new(127, 0, 0, 100));
+    let out = wait_dig(&d, &["laptop.lan", "A"], "127.0.0.100");
+    assert!(out.contains("127.0.0.100"), "the client's hostname resolves: {out}");
+    let out = wait_dig(&d, &["-x", "127.0.0.100"], "laptop.lan.");
+    assert!(out.contains("laptop.lan."), "{out}");
+    // A second client claiming the same name takes it; the first keeps its address.
+    let ip2 = relay.dora(0x200, [2, 0, 0, 0, 0, 2], "laptop");
+    assert_ne!(ip2, ip);
+    assert!(wait_dig(&d, &["laptop.lan", "A"], &ip2.to_string()).contains(&ip2.to_string()));
+    let (code, out, err) = d.dnsctl(&["leases"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("127.0.0.100") && out.contains("02:00:00:00:00:01") && out.contains("2 lease(s)"), "{out}");
+    let (_, json, _) = d.dnsctl(&["--json", "leases", "--subnet", "loop"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    let (code, _, err) = d.dnsctl(&["leases", "--subnet", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no subnet named 'nope'"), "{err}");
+    let s = d.status();
+    assert_eq!(s["dhcp"]["pools"][0]["used"], 2);
+    assert_eq!(s["dhcp"]["pools"][0]["total"], 100);
+    // kill -9 and restart on the same data dir: the leases and their names come back.
+    let d = d.kill_and_restart();
+    assert!(wait_dig(&d, &["laptop.lan", "A"], &ip2.to_string()).contains(&ip2.to_string()), "names restored");
+    let (_, out, _) = d.dnsctl(&["leases"]);
+    assert!(out.contains("2 lease(s)"), "{out}");
+    // Release through dnsctl: the name goes away.
+    let (code, _, err) = d.dnsctl(&["lease", "release", &ip2.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(dig_status(&wait_dig(&d, &["laptop.lan", "A"], "NXDOMAIN")), "NXDOMAIN");
+    let (code, _, err) = d.dnsctl(&["lease", "release", "127.0.0.250"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no active lease"), "{err}");
+}
