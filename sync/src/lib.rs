@@ -1,5 +1,34 @@
-//! ravens-sync: gossip between the nodes of a ravens cluster.
+//! ravens-sync: gossip between the nodes of a ravens cluster (DESIGN §5).
 //!
-//! Each node publishes its leases and site-config records over chitchat with a sealed
-//! (XChaCha20-Poly1305) transport; readers merge every node's entries by (HLC, node id).
-//! Not yet built: this crate currently holds only its documentation (see issue "The redundant pair").
+//! Data flow: the daemon calls [`SyncHandle::publish`] / [`SyncHandle::delete`] → the record is
+//! stamped with a hybrid logical clock ([`hlc`]), merged into the local [`replica`] and written
+//! under this node's chitchat keys → chitchat gossips it every 250 ms (and at once after a
+//! write) through the [`transport`], which seals every datagram ([`seal`]) → on the peers the
+//! key-change callbacks feed their replica, which keeps every node's entry per key and reports
+//! winner changes as [`SyncEvent::Records`].
+//!
+//! The sans-IO pieces the DHCP side uses directly: [`slices`] (one slice of each pool per
+//! node), [`buckets`] (RFC 3074 hash + rendezvous owner) and [`failover`] (takeover and
+//! hand-back with injected time).
+
+pub mod buckets;
+pub mod failover;
+mod handle;
+pub mod hlc;
+mod monitor;
+mod node;
+pub mod record;
+pub mod replica;
+pub mod seal;
+pub mod secret;
+pub mod slices;
+pub mod transport;
+
+pub use handle::{PeerStatus, SyncError, SyncEvent, SyncHandle, SyncStats};
+pub use hlc::{Hlc, HlcClock};
+pub use node::{SyncConfig, SyncNode};
+pub use record::{Record, RecordError, lease_expiry_ms, lease_winner, merge};
+pub use replica::Replica;
+pub use seal::{SealCounts, SealStats};
+pub use secret::{generate_secret, load_secret};
+pub use tokio_util::sync::CancellationToken;

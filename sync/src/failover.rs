@@ -1,0 +1,158 @@
+//! The takeover state machine (sans-IO, injected `Instant`): which nodes own buckets now.
+//!
+//! While every node is live, each owns its rendezvous share of the 256 buckets. A peer that
+//! stops being live keeps its buckets (and the others stay silent for its clients) for
+//! `takeover_after`; then the survivors take them over. When it is live again it gets them back
+//! only once it has caught up with the replicated state, so it never answers from stale data.
+//!
+//! ```text
+//!  Serving --not live--> Silent --takeover_after elapsed--> TakenOver --live, behind--> Returning
+//!     ^                    |                                   |  ^                       |
+//!     +------live----------+        <------live, caught up-----+  +------not live---------+
+//!     +------------------------------------------live, caught up-----------------------------+
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::buckets::should_answer_among;
+
+/// Default for `takeover_after` (issue 5: at most two seconds of DHCP service lost).
+pub const DEFAULT_TAKEOVER_AFTER: Duration = Duration::from_secs(2);
+
+/// Where one peer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerPhase {
+    /// Live and caught up: owns its buckets.
+    Serving,
+    /// Not live since the instant given, for less than `takeover_after`: still owns its
+    /// buckets, so its clients get no answer for a moment (the price of no double answers).
+    Silent(Instant),
+    /// Not live for `takeover_after` or more: the others serve its buckets.
+    TakenOver,
+    /// Live again but not caught up: the others keep serving its buckets.
+    Returning,
+}
+
+/// A change of bucket ownership, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// The survivors now answer this peer's clients.
+    TakeOver(String),
+    /// This peer answers its own clients again.
+    HandBack(String),
+}
+
+/// Bucket ownership as seen by one node.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    me: String,
+    takeover_after: Duration,
+    peers: BTreeMap<String, PeerPhase>,
+}
+
+impl Failover {
+    /// `peers` are the other nodes expected in the cluster. They start `Silent` at `now`, so a
+    /// node that boots alone serves everyone after `takeover_after`, not before.
+    pub fn new(me: &str, peers: &[&str], takeover_after: Duration, now: Instant) -> Self {
+        let peers = peers
+            .iter()
+            .filter(|p| **p != me)
+            .map(|p| ((*p).to_owned(), PeerPhase::Silent(now)))
+            .collect();
+        Self { me: me.to_owned(), takeover_after, peers }
+    }
+
+    /// The phase of `peer`, after applying elapsed time.
+    pub fn phase(&mut self, peer: &str, now: Instant) -> Option<PeerPhase> {
+        self.tick(now);
+        self.peers.get(peer).copied()
+    }
+
+    /// Feeds the latest liveness of `peer` (from the failure detector) and whether it has caught
+    /// up (e.g. its replicated version ≥ ours). Unknown peers are added.
+    pub fn observe(&mut self, peer: &str, live: bool, caught_up: bool, now: Instant) -> Option<Transition> {
+        if peer == self.me {
+            return None;
+        }
+        let takeover = self.takeover_after;
+        let phase = self.peers.entry(peer.to_owned()).or_insert(PeerPhase::Silent(now));
+        let before = advance(*phase, takeover, now);
+        let after = match (before, live) {
+            (PeerPhase::Serving, false) => PeerPhase::Silent(now),
+            (PeerPhase::Silent(_), true) => PeerPhase::Serving,
+            (PeerPhase::TakenOver | PeerPhase::Returning, true) if caught_up => PeerPhase::Serving,
+            (PeerPhase::TakenOver, true) => PeerPhase::Returning,
+            (PeerPhase::Returning, false) => PeerPhase::TakenOver,
+            (p, _) => p,
+        };
+        *phase = after;
+        transition(peer, before, after)
+    }
+
+    /// Applies elapsed time (Silent → TakenOver); returns the takeovers that happened.
+    pub fn tick(&mut self, now: Instant) -> Vec<Transition> {
+        let takeover = self.takeover_after;
+        let mut out = Vec::new();
+        for (peer, phase) in &mut self.peers {
+            let next = advance(*phase, takeover, now);
+            out.extend(transition(peer, *phase, next));
+            *phase = next;
+        }
+        out
+    }
+
+    /// The nodes that own buckets at `now`: this node, and every peer that is serving or only
+    /// briefly silent.
+    pub fn owners(&mut self, now: Instant) -> Vec<&str> {
+        self.tick(now);
+        let peers = self.peers.iter().filter(|(_, p)| matches!(p, PeerPhase::Serving | PeerPhase::Silent(_)));
+        std::iter::once(self.me.as_str()).chain(peers.map(|(n, _)| n.as_str())).collect()
+    }
+
+    /// Should this node answer the client with this id and DHCP `secs` at `now`?
+    pub fn should_answer(&mut self, client_id: &[u8], secs: u16, now: Instant) -> bool {
+        let me = self.me.clone();
+        should_answer_among(&me, &self.owners(now), client_id, secs)
+    }
+}
+
+/// Stateless form of the rule for callers that track liveness themselves: `live` are the live
+/// nodes (with `me`), `down` the others with how long each has not been live.
+pub fn should_answer(
+    me: &str,
+    live: &[&str],
+    down: &[(&str, Duration)],
+    client_id: &[u8],
+    secs: u16,
+    takeover_after: Duration,
+) -> bool {
+    let mut owners: Vec<&str> = live.to_vec();
+    owners.extend(down.iter().filter(|(_, d)| *d < takeover_after).map(|(n, _)| *n));
+    if !owners.contains(&me) {
+        owners.push(me);
+    }
+    should_answer_among(me, &owners, client_id, secs)
+}
+
+fn advance(phase: PeerPhase, takeover_after: Duration, now: Instant) -> PeerPhase {
+    match phase {
+        PeerPhase::Silent(since) if now.saturating_duration_since(since) >= takeover_after => {
+            PeerPhase::TakenOver
+        }
+        p => p,
+    }
+}
+
+fn transition(peer: &str, before: PeerPhase, after: PeerPhase) -> Option<Transition> {
+    let owns = |p: PeerPhase| matches!(p, PeerPhase::Serving | PeerPhase::Silent(_));
+    match (owns(before), owns(after)) {
+        (true, false) => Some(Transition::TakeOver(peer.to_owned())),
+        (false, true) => Some(Transition::HandBack(peer.to_owned())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[path = "failover_tests.rs"]
+mod tests;

@@ -1,0 +1,271 @@
+//! Replicated records: a key, opaque value bytes, an HLC stamp, the origin node and a
+//! deleted flag; the last-writer-wins merge; and their string encoding as chitchat values.
+//!
+//! Keys name what a record describes, not who wrote it: `l/<subnet>/<client-id>` for a lease,
+//! `c/<kind>/<name>` for a site-config record. Every node may hold an entry for the same key;
+//! readers pick the winner with [`merge`] (or [`lease_winner`] for leases).
+
+use crate::hlc::Hlc;
+
+/// Largest value accepted, in bytes (DESIGN §5: values stay ≤ 4 KB so a record always fits a
+/// gossip datagram with room to spare).
+pub const MAX_VALUE_BYTES: usize = 4096;
+/// Largest key accepted, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+/// How long a tombstone is kept before it may be purged: a node offline for longer than this
+/// may resurrect a deleted record when it returns.
+pub const TOMBSTONE_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// Why a record was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The value is larger than [`MAX_VALUE_BYTES`].
+    #[error("value of {key:?} is {len} bytes; the limit is {MAX_VALUE_BYTES}")]
+    ValueTooLarge { key: String, len: usize },
+    /// The key is empty, too long, starts with `~` (reserved for the engine's own keys), or
+    /// holds a control character or `|`.
+    #[error("invalid record key {0:?}: 1..=256 printable bytes, no '|', not starting with '~'")]
+    BadKey(String),
+    /// The node id is empty or holds a character other than `[A-Za-z0-9._-]`.
+    #[error("invalid node id {0:?}: use [A-Za-z0-9._-]")]
+    BadNodeId(String),
+    /// A chitchat value that is not a record encoding.
+    #[error("malformed record encoding")]
+    Malformed,
+}
+
+/// One version of one key, as written by `origin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// What the record describes (`l/...`, `c/...`).
+    pub key: String,
+    /// Opaque value (JSON by convention); empty for tombstones.
+    pub value: Vec<u8>,
+    /// When it was written.
+    pub hlc: Hlc,
+    /// Node id of the writer; breaks HLC ties.
+    pub origin: String,
+    /// True for a tombstone (a delete that must win over older versions).
+    pub deleted: bool,
+}
+
+impl Record {
+    /// A live record, validated.
+    pub fn new(key: &str, value: Vec<u8>, hlc: Hlc, origin: &str) -> Result<Self, RecordError> {
+        check_key(key)?;
+        check_node_id(origin)?;
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(RecordError::ValueTooLarge { key: key.to_owned(), len: value.len() });
+        }
+        Ok(Self { key: key.to_owned(), value, hlc, origin: origin.to_owned(), deleted: false })
+    }
+
+    /// A tombstone, validated.
+    pub fn tombstone(key: &str, hlc: Hlc, origin: &str) -> Result<Self, RecordError> {
+        let mut r = Self::new(key, Vec::new(), hlc, origin)?;
+        r.deleted = true;
+        Ok(r)
+    }
+
+    /// The merge order: HLC first, then the origin node id.
+    pub fn order(&self) -> (Hlc, &str) {
+        (self.hlc, &self.origin)
+    }
+
+    /// True once a tombstone is older than [`TOMBSTONE_TTL_MS`] at `now_ms`.
+    pub fn purgeable(&self, now_ms: u64) -> bool {
+        self.deleted && now_ms.saturating_sub(self.hlc.wall_ms) > TOMBSTONE_TTL_MS
+    }
+
+    /// Encodes the record (without its key, which is the chitchat key) as a chitchat value:
+    /// `<wall>.<logical>|<origin>|<flag><payload>`; flag `d` tombstone, `u` UTF-8, `x` hex.
+    pub fn encode_value(&self) -> String {
+        let mut s = format!("{}.{}|{}|", self.hlc.wall_ms, self.hlc.logical, self.origin);
+        if self.deleted {
+            s.push('d');
+        } else if let Ok(text) = std::str::from_utf8(&self.value) {
+            s.push('u');
+            s.push_str(text);
+        } else {
+            s.push('x');
+            for b in &self.value {
+                s.push_str(&format!("{b:02x}"));
+            }
+        }
+        s
+    }
+
+    /// Decodes a chitchat value written by [`Record::encode_value`].
+    pub fn decode_value(key: &str, encoded: &str) -> Result<Self, RecordError> {
+        let mut parts = encoded.splitn(3, '|');
+        let (Some(stamp), Some(origin), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(RecordError::Malformed);
+        };
+        let (wall, logical) = stamp.split_once('.').ok_or(RecordError::Malformed)?;
+        let hlc = Hlc::new(
+            wall.parse().map_err(|_| RecordError::Malformed)?,
+            logical.parse().map_err(|_| RecordError::Malformed)?,
+        );
+        match body.as_bytes().first() {
+            Some(b'd') if body.len() == 1 => Self::tombstone(key, hlc, origin),
+            Some(b'u') => Self::new(key, body.as_bytes()[1..].to_vec(), hlc, origin),
+            Some(b'x') => Self::new(key, decode_hex(&body[1..])?, hlc, origin),
+            _ => Err(RecordError::Malformed),
+        }
+    }
+}
+
+/// Last-writer-wins: the entry with the higher (HLC, origin) wins; a tombstone competes like
+/// any other entry. Equal order means the same write, so `local` is kept.
+pub fn merge<'a>(local: &'a Record, remote: &'a Record) -> &'a Record {
+    if remote.order() > local.order() { remote } else { local }
+}
+
+/// DESIGN §5 lease rule: among one client's entries from every node, the highest
+/// (HLC, node id) entry that is neither deleted nor expired at `now_ms` wins. `expiry` reads
+/// the expiry (ms since the epoch) from a value; see [`lease_expiry_ms`].
+pub fn lease_winner<'a, I, F>(entries: I, now_ms: u64, expiry: F) -> Option<&'a Record>
+where
+    I: IntoIterator<Item = &'a Record>,
+    F: Fn(&[u8]) -> Option<u64>,
+{
+    entries
+        .into_iter()
+        .filter(|r| !r.deleted && expiry(&r.value).is_some_and(|e| e > now_ms))
+        .max_by(|a, b| a.order().cmp(&b.order()))
+}
+
+/// Reads the top-level `"expires_ms"` number from a JSON lease value, the convention the
+/// daemon uses for lease records. `None` when absent or not JSON (treated as expired).
+pub fn lease_expiry_ms(value: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Expiry {
+        expires_ms: u64,
+    }
+    serde_json::from_slice::<Expiry>(value).ok().map(|e| e.expires_ms)
+}
+
+/// Checks a record key: 1..=256 bytes, printable, no `|`, not starting with `~`.
+pub fn check_key(key: &str) -> Result<(), RecordError> {
+    let ok = !key.is_empty()
+        && !key.starts_with('~')
+        && key.len() <= MAX_KEY_BYTES
+        && !key.chars().any(|c| c.is_control() || c == '|');
+    if ok { Ok(()) } else { Err(RecordError::BadKey(key.to_owned())) }
+}
+
+/// Checks a node id: non-empty `[A-Za-z0-9._-]`, at most 64 bytes.
+pub fn check_node_id(id: &str) -> Result<(), RecordError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok { Ok(()) } else { Err(RecordError::BadNodeId(id.to_owned())) }
+}
+
+fn decode_hex(s: &str) -> Result<Vec<u8>, RecordError> {
+    if s.len() % 2 != 0 {
+        return Err(RecordError::Malformed);
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| RecordError::Malformed))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(key: &str, v: &str, wall: u64, origin: &str) -> Record {
+        Record::new(key, v.as_bytes().to_vec(), Hlc::new(wall, 0), origin).unwrap()
+    }
+
+    #[test]
+    fn higher_hlc_wins_either_way_round() {
+        let a = rec("c/x/y", "1", 10, "a");
+        let b = rec("c/x/y", "2", 11, "a");
+        assert_eq!(merge(&a, &b), &b);
+        assert_eq!(merge(&b, &a), &b);
+    }
+
+    #[test]
+    fn hlc_tie_is_broken_by_node_id() {
+        let a = rec("c/x/y", "1", 10, "a");
+        let b = rec("c/x/y", "2", 10, "b");
+        assert_eq!(merge(&a, &b).origin, "b");
+        assert_eq!(merge(&b, &a).origin, "b");
+    }
+
+    #[test]
+    fn newer_tombstone_beats_older_value_and_older_value_does_not_resurrect() {
+        let v = rec("c/x/y", "1", 10, "b");
+        let t = Record::tombstone("c/x/y", Hlc::new(11, 0), "a").unwrap();
+        assert!(merge(&v, &t).deleted);
+        assert!(merge(&t, &v).deleted);
+        let newer = rec("c/x/y", "2", 12, "a");
+        assert!(!merge(&t, &newer).deleted);
+    }
+
+    #[test]
+    fn tombstones_purgeable_after_30_days_only() {
+        let t = Record::tombstone("c/x/y", Hlc::new(1_000, 0), "a").unwrap();
+        assert!(!t.purgeable(1_000 + TOMBSTONE_TTL_MS));
+        assert!(t.purgeable(1_001 + TOMBSTONE_TTL_MS));
+        assert!(!rec("c/x/y", "1", 0, "a").purgeable(u64::MAX));
+    }
+
+    #[test]
+    fn value_over_4k_is_rejected_with_a_clear_error() {
+        let err = Record::new("c/a/b", vec![b'a'; 4097], Hlc::default(), "a").unwrap_err();
+        assert_eq!(err, RecordError::ValueTooLarge { key: "c/a/b".into(), len: 4097 });
+        assert!(err.to_string().contains("limit is 4096"));
+        assert!(Record::new("c/a/b", vec![b'a'; 4096], Hlc::default(), "a").is_ok());
+    }
+
+    #[test]
+    fn bad_keys_and_node_ids_are_rejected() {
+        for k in ["", "a|b", "a\nb", "~seen", &"k".repeat(257)] {
+            assert!(check_key(k).is_err(), "{k:?}");
+        }
+        for n in ["", "a b", "a|b", "é"] {
+            assert!(check_node_id(n).is_err(), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn encoding_round_trips_text_binary_and_tombstones() {
+        let text = rec("l/10.0.1.0/aa", r#"{"ip":"10.0.1.5"}"#, 77, "node-a");
+        let bin = Record::new("c/b/x", vec![0, 255, 10, b'|'], Hlc::new(5, 9), "b").unwrap();
+        let tomb = Record::tombstone("c/b/y", Hlc::new(6, 1), "b").unwrap();
+        for r in [text, bin, tomb] {
+            assert_eq!(Record::decode_value(&r.key, &r.encode_value()).unwrap(), r);
+        }
+        for bad in ["", "1.0|a", "x.0|a|u", "1.0|a|q", "1.0|a|x0", "1.0|a|xzz", "1.0||u", "1.0|a|dd"] {
+            assert!(Record::decode_value("k", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lease_rule_highest_unexpired_wins() {
+        let lease = |exp: u64, wall: u64, node: &str| {
+            rec("l/s/c", &format!(r#"{{"expires_ms":{exp}}}"#), wall, node)
+        };
+        let old_long = lease(10_000, 100, "a");
+        let new_expired = lease(500, 200, "b");
+        let newest_long = lease(9_000, 150, "b");
+        let all = [old_long.clone(), new_expired.clone(), newest_long.clone()];
+        // At 1000 the HLC-newest entry has expired: the newest unexpired one wins.
+        assert_eq!(lease_winner(&all, 1000, lease_expiry_ms), Some(&newest_long));
+        // Before its expiry the newest entry wins.
+        assert_eq!(lease_winner(&all, 400, lease_expiry_ms), Some(&new_expired));
+        // Past every expiry nothing holds the client.
+        assert_eq!(lease_winner(&all, 20_000, lease_expiry_ms), None);
+        // Ties on HLC go to the higher node id; tombstones never hold a lease.
+        let tie = [lease(5_000, 100, "a"), lease(5_000, 100, "c")];
+        assert_eq!(lease_winner(&tie, 1, lease_expiry_ms).unwrap().origin, "c");
+        let dead = [Record::tombstone("l/s/c", Hlc::new(999, 0), "a").unwrap()];
+        assert_eq!(lease_winner(&dead, 1, lease_expiry_ms), None);
+        assert_eq!(lease_expiry_ms(b"not json"), None);
+    }
+}
