@@ -223,3 +223,41 @@ fn sources_outside_serve_networks_are_refused() {
     let m = client::udp_from(server, "127.0.0.2", &query("a.test.", RecordType::A, None)).unwrap();
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
 }
+
+#[test]
+fn upstream_queries_use_random_ids_and_ports() {
+    let (_rt, up) = upstream();
+    let d = Daemon::start(&forwarding_to(&[up.udp_url()], ""));
+    for i in 0..20 {
+        let mut q = query(&format!("h{i:05}.test."), RecordType::A, None);
+        q.metadata.id = 4242;
+        client::udp(d.dns, &q);
+    }
+    let ids: std::collections::HashSet<u16> = up.received().iter().map(|r| r.id).collect();
+    assert!(ids.len() >= 18, "IDs are random per query, not the client's: {ids:?}");
+    assert!(!ids.contains(&4242) || ids.len() > 1);
+}
+
+#[test]
+fn a_failing_upstream_backs_off_and_is_reprobed() {
+    let (_rt, up) = upstream();
+    let d = Daemon::start(&forwarding_to(&[up.udp_url()], "upstream_timeout = \"300ms\"\nserve_stale = false"));
+    up.set_mode(Mode::Servfail);
+    for i in 0..4 {
+        let m = client::udp(d.dns, &query(&format!("x{i}.test."), RecordType::A, None));
+        assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    }
+    assert_eq!(d.status()["upstreams"][0]["healthy"], false, "down after repeated failures");
+    up.set_mode(Mode::Normal);
+    let mut healthy = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(100));
+        if d.status()["upstreams"][0]["healthy"] == true {
+            healthy = true;
+            break;
+        }
+    }
+    assert!(healthy, "the prober brought it back: {}", d.status());
+    let m = client::udp(d.dns, &query("a.test.", RecordType::A, None));
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+}

@@ -165,3 +165,20 @@ fn pipelined_tcp_queries() {
     got.sort_unstable();
     assert_eq!(got, ids);
 }
+
+#[test]
+fn tcp_connection_cap() {
+    let (_rt, _up, d) = setup("tcp_max_connections = 2");
+    let a = TcpStream::connect(d.dns).unwrap();
+    let b = TcpStream::connect(d.dns).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut c = TcpStream::connect(d.dns).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(c.read(&mut buf).unwrap_or(0), 0, "over the cap: closed at once");
+    drop((a, b));
+    std::thread::sleep(Duration::from_millis(200));
+    let m = client::tcp(d.dns, &query("a.test.", RecordType::A, None));
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "slots free again");
+    assert!(d.status()["queries"]["tcp_rejected"].as_u64().unwrap() >= 1);
+}

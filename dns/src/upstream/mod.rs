@@ -58,6 +58,9 @@ struct Conn {
     cfg: Upstream,
     kind: Kind,
     health: Mutex<Health>,
+    /// The last question this upstream failed; probes re-ask it (an upstream serving only
+    /// some zones may refuse a root query yet be perfectly usable).
+    last_failed: Mutex<Option<Question>>,
 }
 
 /// Health of one upstream, for status and metrics.
@@ -107,7 +110,12 @@ impl Pool {
                 }
                 Protocol::Https => https_kind(up, cfg)?,
             };
-            conns.push(Arc::new(Conn { cfg: up.clone(), kind, health: Mutex::new(Health::default()) }));
+            conns.push(Arc::new(Conn {
+                cfg: up.clone(),
+                kind,
+                health: Mutex::new(Health::default()),
+                last_failed: Mutex::new(None),
+            }));
         }
         Ok(Pool {
             conns,
@@ -221,6 +229,7 @@ impl Pool {
             Err(e) => {
                 tracing::debug!(upstream = %conn.cfg.url, error = %e, "upstream failed");
                 h.on_failure(Instant::now());
+                *conn.last_failed.lock() = Some(q.clone());
             }
         }
         result
@@ -263,9 +272,10 @@ impl Pool {
                     }
                     h.down_until = Some(now + pool.timeout); // one probe at a time
                 }
-                let (pool, root) = (Arc::clone(&pool), root.clone());
+                let probe = pool.conns[idx].last_failed.lock().clone().unwrap_or_else(|| root.clone());
+                let pool = Arc::clone(&pool);
                 tokio::spawn(async move {
-                    let _ = pool.exchange(idx, &root, false, false, Instant::now() + pool.timeout).await;
+                    let _ = pool.exchange(idx, &probe, false, false, Instant::now() + pool.timeout).await;
                 });
             }
         }
