@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ravens_dns::blocklist::{CompileInput, Engine, GroupId, compile};
+use ravens_dns::blocklist::{CompileInput, Engine, GroupId, ListData, compile};
 
 const PREFIX: [&str; 8] = ["ads", "trk", "pix", "log", "stat", "beacon", "cdn-ad", "metric"];
 const NET: [&str; 6] = ["adnet", "track", "pixel", "count", "serve", "metrics"];
@@ -41,15 +41,17 @@ fn write_list(n: usize) -> PathBuf {
 }
 
 fn load(path: &Path) -> Engine {
-    let input = CompileInput { name: "gen".into(), path: path.to_path_buf(), groups: 0b11, allow_list: false };
+    let input =
+        CompileInput { name: "gen".into(), data: ListData::File(path.to_path_buf()), groups: 0b11, allow_list: false };
     let (engine, reports) = compile(&[input]);
     assert!(reports[0].rejected == 0 && reports[0].error.is_none(), "{}", reports[0]);
     engine
 }
 
-fn rss_kib() -> u64 {
+/// A `/proc/self/status` field in KiB (`VmRSS`, `VmHWM`); 0 where there is none.
+fn status_kib(field: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
+    let line = s.lines().find(|l| l.starts_with(field)).unwrap_or("x: 0 kB");
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
@@ -85,18 +87,21 @@ fn percentiles(engine: &Engine, names: &[Vec<u8>]) -> (u128, u128) {
 fn bench(c: &mut Criterion) {
     for n in [1_000_000usize, 2_000_000] {
         let path = write_list(n);
-        let before = rss_kib();
+        // Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let before = status_kib("VmRSS:");
         let t = Instant::now();
         let engine = load(&path);
         let took = t.elapsed();
-        let after = rss_kib();
+        let mib = |kib: u64| kib.saturating_sub(before) as f64 / 1024.0;
         println!(
-            "blocklist {n}: load {:.0} ms, {} names, heap {:.1} MiB ({:.1} B/name), RSS +{:.1} MiB",
+            "blocklist {n}: load {:.0} ms, {} names, heap {:.1} MiB ({:.1} B/name), RSS +{:.1} MiB, peak +{:.1} MiB",
             took.as_secs_f64() * 1e3,
             engine.len(),
             engine.heap_bytes() as f64 / (1 << 20) as f64,
             engine.heap_bytes() as f64 / engine.len() as f64,
-            after.saturating_sub(before) as f64 / 1024.0,
+            mib(status_kib("VmRSS:")),
+            mib(status_kib("VmHWM:")),
         );
         let mut g = c.benchmark_group(format!("blocklist_{}M", n / 1_000_000));
         g.sample_size(10);

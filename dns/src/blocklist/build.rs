@@ -1,9 +1,9 @@
 //! Building the engine: rules are appended to the arena as lists are read, then deduplicated
 //! in place, so a rebuild needs little more memory than the engine it produces.
 //!
-//! `finish` runs three passes over the arena: index every entry, moving the rules of repeated
-//! names to the overflow table and marking the repeats dead; slide the live entries down over
-//! the dead ones (in place); index the live entries again in a table sized for them.
+//! `finish` indexes every entry, moving the rules of repeated names to the overflow table and
+//! marking the repeats dead. If there were repeats, it then slides the live entries down over
+//! the dead ones (in place) and indexes them again in a table sized for them.
 
 use regex::bytes::{RegexBuilder, RegexSetBuilder};
 
@@ -66,11 +66,15 @@ impl EngineBuilder {
         Some((self.lists.len() - 1) as ListId)
     }
 
-    /// Adds one rule of `list` found on line `line`.
+    /// Adds one rule of `list` found on line `line`. Names must be normalised as the parser
+    /// does ([`super::parse::normalize`]): lower-case ASCII, no trailing dot.
     pub fn add(&mut self, list: ListId, item: Item<'_>, line: u64) -> Result<(), &'static str> {
         let allow_list = self.lists[usize::from(list)].allow_list;
         match item {
             Item::Name { name, scope, allow, important } => {
+                if name.is_empty() || name.len() > 253 {
+                    return Err("not a DNS name");
+                }
                 if self.arena.len() + name.len() + 1 + table::REC_LEN > MAX_ARENA {
                     return Err("blocklist engine is full (4 GiB of names)");
                 }
@@ -117,18 +121,17 @@ impl EngineBuilder {
     pub fn finish(self) -> (Engine, Option<String>) {
         let EngineBuilder { mut arena, entries, lists, regexes, any_labels, subtree_labels } = self;
         let seed = table::random_seed();
-        let mut overflow = mark_repeats(&mut arena, entries, seed);
-        compact(&mut arena, &mut overflow);
+        let (mut index, mut overflow, repeats) = mark_repeats(&mut arena, entries, seed);
+        let live = entries - repeats;
+        if repeats > 0 {
+            // Offsets move when repeats are squeezed out: index again, sized for what is left.
+            drop(index);
+            compact(&mut arena, &mut overflow);
+            index = Table::new(live, arena.len(), seed);
+            index.insert_all(&arena, |_, _| debug_assert!(false, "no repeats are left"));
+        }
         arena.shrink_to_fit();
         overflow.shrink_to_fit();
-        let live = count_entries(&arena);
-        let mut index = Table::new(live, arena.len(), seed);
-        let mut off = 0u32;
-        while (off as usize) < arena.len() {
-            let dup = index.insert(off, &arena);
-            debug_assert!(dup.is_none());
-            off += table::entry_len(&arena, off) as u32;
-        }
         for &(key, _) in &overflow {
             let rec = table::entry_rec(&arena, key);
             table::set_entry_rec(&mut arena, key, rec.with_more());
@@ -152,37 +155,29 @@ impl EngineBuilder {
     }
 }
 
-fn count_entries(arena: &[u8]) -> usize {
-    let (mut n, mut off) = (0, 0u32);
-    while (off as usize) < arena.len() {
-        n += 1;
-        off += table::entry_len(arena, off) as u32;
-    }
-    n
-}
-
 /// Pass 1: finds repeated names. The first entry of a name stays; each repeat's rule goes to
 /// the overflow table under the first entry's offset (unless it is the very same rule) and
 /// the repeat is marked dead.
-fn mark_repeats(arena: &mut [u8], entries: usize, seed: u64) -> Vec<(u32, Rec)> {
+fn mark_repeats(arena: &mut [u8], entries: usize, seed: u64) -> (Table, Vec<(u32, Rec)>, usize) {
     let mut index = Table::new(entries, arena.len(), seed);
     let mut overflow = Vec::new();
-    let mut off = 0u32;
-    while (off as usize) < arena.len() {
-        let len = table::entry_len(arena, off) as u32;
-        if let Some(first) = index.insert(off, arena) {
-            let rec = table::entry_rec(arena, off);
-            if !table::entry_rec(arena, first).same_rule(rec) {
-                overflow.push((first, rec));
-            }
-            arena[off as usize + 1] = DEAD;
+    let mut dead = Vec::new();
+    index.insert_all(arena, |off, first| {
+        let rec = table::entry_rec(arena, off);
+        if !table::entry_rec(arena, first).same_rule(rec) {
+            overflow.push((first, rec));
         }
-        off += len;
+        dead.push(off);
+    });
+    // Marked after indexing: insert_all reads the arena while it runs.
+    for &off in &dead {
+        arena[off as usize + 1] = DEAD;
     }
+    let repeats = dead.len();
     // Same key: ordered by list then line; the same rule twice keeps its first line.
     overflow.sort_unstable();
     overflow.dedup_by(|later, earlier| later.0 == earlier.0 && later.1.same_rule(earlier.1));
-    overflow
+    (index, overflow, repeats)
 }
 
 /// Pass 2: slides live entries over dead ones and moves overflow keys along with them.

@@ -161,10 +161,12 @@ impl Engine {
         }
     }
 
-    /// The verdict for `name` (lower-case ASCII, no trailing dot) asked by a client of `group`.
+    /// The verdict for `name` asked by a client of `group`. `name` must be lower-case ASCII
+    /// (punycode for internationalised names); a trailing dot is ignored.
     #[inline]
     pub fn lookup(&self, name: &[u8], group: GroupId) -> Verdict {
         let bit = group.bit();
+        let name = name.strip_suffix(b".").unwrap_or(name);
         if self.any_groups & bit == 0 || name.is_empty() || name.len() > 253 {
             return Verdict::NotListed;
         }
@@ -269,10 +271,15 @@ impl Engine {
         }
     }
 
-    /// The verdict for `name` and `group`, the rule that decided it, and every rule of any
-    /// list or group that matches the name. Off the query path: it allocates.
+    /// The verdict for `name` (any case, Unicode allowed) and `group`, the rule that decided
+    /// it, and every rule of any list or group that matches the name. Off the query path: it
+    /// allocates.
     pub fn explain(&self, name: &str, group: GroupId) -> Explanation {
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let mut buf = Vec::new();
+        let name = match super::parse::normalize(name.as_bytes(), &mut buf) {
+            Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+            Err(_) => name.trim_end_matches('.').to_ascii_lowercase(),
+        };
         let verdict = self.lookup(name.as_bytes(), group);
         let mut all = Vec::new();
         let mut at = 0usize;

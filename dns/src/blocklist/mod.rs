@@ -27,12 +27,20 @@ pub use groups::{GroupId, GroupMatcher};
 pub use report::{KEEP_REJECTED, ListReport, RejectedLine, Skip, SkipCounts};
 pub use source::{FetchStatus, ListStore, SourceError};
 
+/// Where a list's text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListData {
+    /// A list file, or the stored copy of a URL list; read streaming.
+    File(PathBuf),
+    /// Text in memory, e.g. the single entries of `dnsctl block add` (one per line).
+    Text(String),
+}
+
 /// One list to compile: where its text is and which groups it applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileInput {
     pub name: String,
-    /// The list file, or the stored copy of a URL list.
-    pub path: PathBuf,
+    pub data: ListData,
     /// Bit `g` set: the list applies to group `g`.
     pub groups: u64,
     pub allow_list: bool,
@@ -51,7 +59,8 @@ pub fn inputs_from_policy(policy: &Policy, store: &ListStore) -> Vec<CompileInpu
             ListSource::Path(p) => p.clone(),
             ListSource::Url(_) => store.copy_path(&list.name),
         };
-        inputs.push(CompileInput { name: list.name.clone(), path, groups, allow_list: list.kind == ListKind::Allow });
+        let allow_list = list.kind == ListKind::Allow;
+        inputs.push(CompileInput { name: list.name.clone(), data: ListData::File(path), groups, allow_list });
     }
     inputs
 }
@@ -69,19 +78,23 @@ pub fn compile(inputs: &[CompileInput]) -> (Engine, Vec<ListReport>) {
             reports.push(report);
             continue;
         };
-        match File::open(&input.path) {
-            Ok(file) => {
-                let mut has_regex = false;
-                let mut emit = |item: parse::Item<'_>, line: u64| {
-                    has_regex |= matches!(item, parse::Item::Regex { .. });
-                    builder.add(id, item, line)
-                };
-                parse::read_list(BufReader::with_capacity(64 << 10, file), input.allow_list, &mut report, &mut emit);
-                if has_regex {
-                    regex_lists.push(reports.len());
+        let mut has_regex = false;
+        let mut emit = |item: parse::Item<'_>, line: u64| {
+            has_regex |= matches!(item, parse::Item::Regex { .. });
+            builder.add(id, item, line)
+        };
+        match &input.data {
+            ListData::Text(text) => parse::read_list(text.as_bytes(), input.allow_list, &mut report, &mut emit),
+            ListData::File(path) => match File::open(path) {
+                Ok(file) => {
+                    let reader = BufReader::with_capacity(64 << 10, file);
+                    parse::read_list(reader, input.allow_list, &mut report, &mut emit);
                 }
-            }
-            Err(e) => report.error = Some(format!("cannot read {}: {e}", input.path.display())),
+                Err(e) => report.error = Some(format!("cannot read {}: {e}", path.display())),
+            },
+        }
+        if has_regex {
+            regex_lists.push(reports.len());
         }
         reports.push(report);
     }

@@ -79,7 +79,7 @@ impl LineParser {
         if rest.len() > 2 && rest[0] == b'/' && rest[rest.len() - 1] == b'/' {
             return regex(&rest[1..rest.len() - 1], allow, emit);
         }
-        if rest.first() == Some(&b'|') || rest.windows(3).any(|w| w == b"://") {
+        if rest.first() == Some(&b'|') || (rest.contains(&b':') && rest.windows(3).any(|w| w == b"://")) {
             return Outcome::Skipped(Skip::Path);
         }
         self.hosts_or_plain(strip_comment(rest), allow, emit)
@@ -186,6 +186,9 @@ fn regex(pattern: &[u8], allow: bool, emit: &mut dyn FnMut(Item<'_>) -> Result<(
 
 /// Element hiding and HTML filtering rules: browser-only, meaningless for DNS.
 fn is_cosmetic(line: &[u8]) -> bool {
+    if memchr::memchr2(b'#', b'$', line).is_none() {
+        return false;
+    }
     const MARKERS: [&[u8]; 6] = [b"##", b"#@#", b"#?#", b"#$#", b"#%#", b"$$"];
     MARKERS.iter().any(|m| line.windows(m.len()).any(|w| w == *m))
 }

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::blocklist::{CompileInput, GroupId, compile};
+use crate::blocklist::{CompileInput, GroupId, ListData, compile};
 
 /// What the server answers next, and the request heads it saw.
 #[derive(Default)]
@@ -56,7 +56,8 @@ fn client() -> reqwest::Client {
 }
 
 fn blocks(store: &ListStore, name: &str) -> bool {
-    let input = CompileInput { name: "web".into(), path: store.copy_path("web"), groups: 1, allow_list: false };
+    let input =
+        CompileInput { name: "web".into(), data: ListData::File(store.copy_path("web")), groups: 1, allow_list: false };
     let (engine, reports) = compile(&[input]);
     assert!(reports[0].error.is_none(), "{}", reports[0]);
     engine.lookup(name.as_bytes(), GroupId::DEFAULT).is_blocked()

@@ -207,18 +207,52 @@ impl Table {
         }
     }
 
-    /// Inserts the entry at `off` unless its name is there; returns the existing offset then.
-    pub fn insert(&mut self, off: u32, arena: &[u8]) -> Option<u32> {
+    /// Where `name` (hashed as `h`) is probed first, and that slot.
+    pub fn first_slot(&self, h: u64) -> (usize, u32) {
+        let i = self.start(h);
+        (i, self.slots[i])
+    }
+
+    /// Inserts the entry at `off` (hashed as `h`, first slot as [`first_slot`](Self::first_slot)
+    /// gave it) unless its name is there; returns the existing entry's offset then.
+    pub fn insert_at(&mut self, (mut i, mut slot): (usize, u32), h: u64, off: u32, arena: &[u8]) -> Option<u32> {
         let name = entry_name(arena, off);
-        let h = hash(self.seed, name);
-        if let Some(existing) = self.find(h, name, arena) {
-            return Some(existing);
-        }
-        let mut i = self.start(h);
-        while self.slots[i] != 0 {
+        let tag = self.tag(h);
+        let off_mask = u32::MAX >> (32 - self.off_bits);
+        while slot != 0 {
+            if slot & !off_mask == tag && entry_name(arena, (slot & off_mask) - 1) == name {
+                return Some((slot & off_mask) - 1);
+            }
             i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
+            slot = self.slots[i];
         }
-        self.slots[i] = self.tag(h) | (off + 1);
+        self.slots[i] = tag | (off + 1);
         None
+    }
+
+    /// Inserts every entry of `arena` in order, calling `repeat(off, first_off)` for each
+    /// entry whose name is already there. First slots are read a batch ahead, so their cache
+    /// misses overlap.
+    pub fn insert_all(&mut self, arena: &[u8], mut repeat: impl FnMut(u32, u32)) {
+        const BATCH: usize = 16;
+        let mut batch = [(0u32, 0u64, (0usize, 0u32)); BATCH];
+        let mut off = 0u32;
+        while (off as usize) < arena.len() {
+            let mut n = 0;
+            while n < BATCH && (off as usize) < arena.len() {
+                let h = hash(self.seed, entry_name(arena, off));
+                batch[n] = (off, h, self.first_slot(h));
+                n += 1;
+                off += entry_len(arena, off) as u32;
+            }
+            for &(at, h, first) in &batch[..n] {
+                // A name repeated inside one batch: the earlier insert may have changed the
+                // slot read ahead, so re-read it.
+                let first = (first.0, self.slots[first.0]);
+                if let Some(existing) = self.insert_at(first, h, at, arena) {
+                    repeat(at, existing);
+                }
+            }
+        }
     }
 }

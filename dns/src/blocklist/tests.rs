@@ -165,7 +165,7 @@ pub(crate) fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn input(name: &str, path: &Path, groups: u64) -> CompileInput {
-    CompileInput { name: name.into(), path: path.to_path_buf(), groups, allow_list: false }
+    CompileInput { name: name.into(), data: ListData::File(path.to_path_buf()), groups, allow_list: false }
 }
 
 #[test]
@@ -222,8 +222,8 @@ enabled = false
     let store = ListStore::new("/var/lib/ravens/lists");
     let inputs = inputs_from_policy(&policy, &store);
     assert_eq!(inputs.len(), 2);
-    assert_eq!((inputs[0].path.as_path(), inputs[0].groups), (Path::new("/etc/ravens/block.txt"), 1));
-    assert_eq!(inputs[1].path, store.copy_path("web"));
+    assert_eq!((&inputs[0].data, inputs[0].groups), (&ListData::File("/etc/ravens/block.txt".into()), 1));
+    assert_eq!(inputs[1].data, ListData::File(store.copy_path("web")));
     assert!(inputs[1].allow_list);
 }
 
@@ -234,8 +234,13 @@ fn speed() {
     for n in [1_000usize, 1_000_000] {
         let text: String = (0..n).map(|i| format!("0.0.0.0 www.ads-{i:06}.adnet{}.com\n", i % 50)).collect();
         let t = std::time::Instant::now();
+        let mut report = ListReport::new("parse-only");
+        parse::read_list(text.as_bytes(), false, &mut report, &mut |_, _| Ok(()));
+        let parse = t.elapsed();
+        let t = std::time::Instant::now();
         let e = engine(&[("big", 1, false, &text)]);
         let build = t.elapsed();
+        println!("n={n} parse only {parse:?}, parse+build {build:?}");
         let probes: Vec<Vec<u8>> = (0..8192)
             .map(|k| format!("www.ads-{:06}.adnet{}.com", (k * 7919) % n, ((k * 7919) % n) % 50).into_bytes())
             .collect();
@@ -255,4 +260,20 @@ fn speed() {
             println!("n={n} build={build:?} {kind}: best {best:.1} ns/lookup");
         }
     }
+}
+
+#[test]
+fn inline_lists_and_unicode_explain() {
+    let custom = CompileInput {
+        name: "custom".into(),
+        data: ListData::Text("bücher.example\n||Tracker.Example^\n".into()),
+        groups: 1,
+        allow_list: false,
+    };
+    let (e, reports) = compile(&[custom]);
+    assert_eq!(reports[0].entries, 2);
+    assert!(blocked(&e, "xn--bcher-kva.example.", HOME), "a trailing dot is ignored");
+    assert!(blocked(&e, "a.tracker.example", HOME));
+    let d = e.explain("BÜCHER.example", HOME).decided_by.unwrap();
+    assert_eq!((d.list.as_str(), d.line, d.rule.as_str()), ("custom", 1, "xn--bcher-kva.example"));
 }
