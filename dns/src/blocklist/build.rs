@@ -1,9 +1,12 @@
-//! Building the engine: rules are appended to the arena as lists are read, then deduplicated
-//! in place, so a rebuild needs little more memory than the engine it produces.
+//! Building the engine: rules are appended to the arena as lists are read and deduplicated
+//! as they come, so a rebuild needs little more memory than the engine it produces, however
+//! much the lists overlap.
 //!
-//! `finish` indexes every entry, moving the rules of repeated names to the overflow table and
-//! marking the repeats dead. If there were repeats, it then slides the live entries down over
-//! the dead ones (in place) and indexes them again in a table sized for them.
+//! Names are indexed in batches ([`BATCH`]): the batch's first index slots are read before
+//! any is used, so their cache misses overlap. A name already indexed is not kept: its rule
+//! goes to the overflow table under the first entry, and the next entry is slid over it (in
+//! place, within the batch). The index grows by rebuilding from the arena; `finish` rebuilds
+//! it once more only if it ended up far larger than needed.
 
 use regex::bytes::{RegexBuilder, RegexSetBuilder};
 
@@ -20,8 +23,8 @@ const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 const REGEX_SET_SIZE_LIMIT: usize = 32 << 20;
 /// The arena is addressed with 32-bit offsets.
 const MAX_ARENA: usize = (u32::MAX - 512) as usize;
-/// First name byte of a repeated entry during `finish`; no valid name starts with it.
-const DEAD: u8 = 0;
+/// Names indexed together.
+const BATCH: usize = 16;
 
 /// Identifies a list inside one engine.
 pub type ListId = u16;
@@ -30,7 +33,16 @@ pub type ListId = u16;
 #[derive(Debug)]
 pub struct EngineBuilder {
     arena: Vec<u8>,
-    entries: usize,
+    index: Table,
+    /// Extra rules of names already in the arena, keyed by the first entry's offset.
+    overflow: Vec<(u32, Rec)>,
+    /// Distinct names indexed.
+    live: usize,
+    /// Entries appended after `indexed_len` and not yet indexed (at most BATCH).
+    pending: usize,
+    indexed_len: usize,
+    /// Expected names, from [`with_capacity`](Self::with_capacity).
+    hint: usize,
     lists: Vec<ListInfo>,
     regexes: Vec<RegexRule>,
     /// Label counts present (bit n = n labels, capped at 63), all entries and subtree ones.
@@ -46,9 +58,21 @@ impl Default for EngineBuilder {
 
 impl EngineBuilder {
     pub fn new() -> Self {
+        Self::with_capacity(0, 0)
+    }
+
+    /// A builder expecting about `names` names of `bytes` bytes in all (e.g. from file sizes),
+    /// so the index need not grow while lists are read.
+    pub fn with_capacity(names: usize, bytes: usize) -> Self {
+        let hint = names.max(64);
         EngineBuilder {
-            arena: Vec::new(),
-            entries: 0,
+            arena: Vec::with_capacity(bytes.min(MAX_ARENA)),
+            index: Table::new(hint, bytes.max(hint * 32).min(MAX_ARENA), table::random_seed()),
+            overflow: Vec::new(),
+            live: 0,
+            pending: 0,
+            indexed_len: 0,
+            hint,
             lists: Vec::new(),
             regexes: Vec::new(),
             any_labels: 0,
@@ -85,7 +109,10 @@ impl EngineBuilder {
                 if scope == Scope::Subtree {
                     self.subtree_labels |= labels;
                 }
-                self.entries += 1;
+                self.pending += 1;
+                if self.pending == BATCH {
+                    self.flush();
+                }
                 Ok(())
             }
             Item::Regex { pattern, allow } => self.add_regex(list, pattern, allow, line),
@@ -107,30 +134,81 @@ impl EngineBuilder {
         Ok(())
     }
 
-    /// Rule entries added so far (before removing repeats).
+    /// Distinct names so far (give or take the last batch).
     pub fn len(&self) -> usize {
-        self.entries
+        self.live + self.pending
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries == 0 && self.regexes.is_empty()
+        self.len() == 0 && self.regexes.is_empty()
+    }
+
+    /// Indexes the pending entries, dropping repeated names from the arena.
+    fn flush(&mut self) {
+        if self.pending == 0 {
+            return;
+        }
+        if !self.index.has_room(self.live + self.pending, self.arena.len()) {
+            self.grow();
+        }
+        let mut batch = [(0usize, 0u64, 0usize); BATCH];
+        let mut read = self.indexed_len;
+        let mut touched = 0;
+        for b in batch.iter_mut().take(self.pending) {
+            let h = table::hash(self.index.seed(), table::entry_name(&self.arena, read as u32));
+            let (slot, value) = self.index.first_slot(h);
+            touched ^= value;
+            *b = (read, h, slot);
+            read += table::entry_len(&self.arena, read as u32);
+        }
+        // The values are re-read when used (an insert of this batch may change them); this
+        // keeps the early loads, whose only purpose is to start the cache misses together.
+        std::hint::black_box(touched);
+        let mut write = self.indexed_len;
+        for &(read, h, slot) in &batch[..self.pending] {
+            let len = table::entry_len(&self.arena, read as u32);
+            self.arena.copy_within(read..read + len, write);
+            match self.index.insert_at(slot, h, write as u32, &self.arena) {
+                None => {
+                    write += len;
+                    self.live += 1;
+                }
+                Some(first) => {
+                    let rec = table::entry_rec(&self.arena, write as u32);
+                    if !table::entry_rec(&self.arena, first).same_rule(rec) {
+                        self.overflow.push((first, rec));
+                    }
+                }
+            }
+        }
+        self.arena.truncate(write);
+        self.indexed_len = write;
+        self.pending = 0;
+    }
+
+    /// Replaces the index by one with room for twice the names and arena bytes.
+    fn grow(&mut self) {
+        let names = (2 * (self.live + self.pending)).max(self.hint);
+        let bytes = (2 * self.arena.len()).clamp(self.indexed_len + 1, MAX_ARENA);
+        self.index = reindex(&self.arena[..self.indexed_len], names, bytes, self.index.seed());
     }
 
     /// Compiles the engine. Fails only if the regexes together exceed the set size limit;
     /// the engine is then built without them and the error says so.
-    pub fn finish(self) -> (Engine, Option<String>) {
-        let EngineBuilder { mut arena, entries, lists, regexes, any_labels, subtree_labels } = self;
-        let seed = table::random_seed();
-        let (mut index, mut overflow, repeats) = mark_repeats(&mut arena, entries, seed);
-        let live = entries - repeats;
-        if repeats > 0 {
-            // Offsets move when repeats are squeezed out: index again, sized for what is left.
-            drop(index);
-            compact(&mut arena, &mut overflow);
-            index = Table::new(live, arena.len(), seed);
-            index.insert_all(&arena, |_, _| debug_assert!(false, "no repeats are left"));
-        }
+    pub fn finish(mut self) -> (Engine, Option<String>) {
+        self.flush();
+        let EngineBuilder {
+            mut arena, mut index, mut overflow, live, lists, regexes, any_labels, subtree_labels, ..
+        } = self;
         arena.shrink_to_fit();
+        if !index.is_snug(live, arena.len()) {
+            let seed = index.seed();
+            drop(index);
+            index = reindex(&arena, live, arena.len(), seed);
+        }
+        // Same key: ordered by list then line; the same rule twice keeps its first line.
+        overflow.sort_unstable();
+        overflow.dedup_by(|later, earlier| later.0 == earlier.0 && later.1.same_rule(earlier.1));
         overflow.shrink_to_fit();
         for &(key, _) in &overflow {
             let rec = table::entry_rec(&arena, key);
@@ -155,47 +233,9 @@ impl EngineBuilder {
     }
 }
 
-/// Pass 1: finds repeated names. The first entry of a name stays; each repeat's rule goes to
-/// the overflow table under the first entry's offset (unless it is the very same rule) and
-/// the repeat is marked dead.
-fn mark_repeats(arena: &mut [u8], entries: usize, seed: u64) -> (Table, Vec<(u32, Rec)>, usize) {
-    let mut index = Table::new(entries, arena.len(), seed);
-    let mut overflow = Vec::new();
-    let mut dead = Vec::new();
-    index.insert_all(arena, |off, first| {
-        let rec = table::entry_rec(arena, off);
-        if !table::entry_rec(arena, first).same_rule(rec) {
-            overflow.push((first, rec));
-        }
-        dead.push(off);
-    });
-    // Marked after indexing: insert_all reads the arena while it runs.
-    for &off in &dead {
-        arena[off as usize + 1] = DEAD;
-    }
-    let repeats = dead.len();
-    // Same key: ordered by list then line; the same rule twice keeps its first line.
-    overflow.sort_unstable();
-    overflow.dedup_by(|later, earlier| later.0 == earlier.0 && later.1.same_rule(earlier.1));
-    (index, overflow, repeats)
-}
-
-/// Pass 2: slides live entries over dead ones and moves overflow keys along with them.
-fn compact(arena: &mut Vec<u8>, overflow: &mut [(u32, Rec)]) {
-    let (mut read, mut write) = (0usize, 0usize);
-    let mut next_key = 0;
-    while read < arena.len() {
-        let len = table::entry_len(arena, read as u32);
-        if arena[read + 1] != DEAD {
-            // Keys are sorted and only name live entries, so they are met in order.
-            while next_key < overflow.len() && overflow[next_key].0 as usize == read {
-                overflow[next_key].0 = write as u32;
-                next_key += 1;
-            }
-            arena.copy_within(read..read + len, write);
-            write += len;
-        }
-        read += len;
-    }
-    arena.truncate(write);
+/// A new index of every entry in `arena` (which holds no repeated names).
+fn reindex(arena: &[u8], names: usize, bytes: usize, seed: u64) -> Table {
+    let mut index = Table::new(names, bytes, seed);
+    index.insert_all(arena, |_, _| debug_assert!(false, "the arena holds no repeats"));
+    index
 }

@@ -158,6 +158,17 @@ impl Table {
         Table { slots: vec![0; len], off_bits, seed }
     }
 
+    /// Whether `names` names in an arena of `bytes` bytes fit (at most 2/3 full).
+    pub fn has_room(&self, names: usize, bytes: usize) -> bool {
+        names * 3 <= self.slots.len() * 2 && bytes < (1usize << self.off_bits)
+    }
+
+    /// Whether the table is about the size [`Table::new`] would pick for `names` and `bytes`.
+    pub fn is_snug(&self, names: usize, bytes: usize) -> bool {
+        let off_bits = (usize::BITS - (bytes + 1).leading_zeros()).max(1);
+        self.has_room(names, bytes) && self.slots.len() <= names * 2 + 16 && self.off_bits <= off_bits + 1
+    }
+
     pub fn seed(&self) -> u64 {
         self.seed
     }
@@ -213,10 +224,12 @@ impl Table {
         (i, self.slots[i])
     }
 
-    /// Inserts the entry at `off` (hashed as `h`, first slot as [`first_slot`](Self::first_slot)
-    /// gave it) unless its name is there; returns the existing entry's offset then.
-    pub fn insert_at(&mut self, (mut i, mut slot): (usize, u32), h: u64, off: u32, arena: &[u8]) -> Option<u32> {
+    /// Inserts the entry at `off` (hashed as `h`, first probing slot `i` as
+    /// [`first_slot`](Self::first_slot) gave it) unless its name is there; returns the
+    /// existing entry's offset then.
+    pub fn insert_at(&mut self, mut i: usize, h: u64, off: u32, arena: &[u8]) -> Option<u32> {
         let name = entry_name(arena, off);
+        let mut slot = self.slots[i];
         let tag = self.tag(h);
         let off_mask = u32::MAX >> (32 - self.off_bits);
         while slot != 0 {
@@ -235,20 +248,21 @@ impl Table {
     /// misses overlap.
     pub fn insert_all(&mut self, arena: &[u8], mut repeat: impl FnMut(u32, u32)) {
         const BATCH: usize = 16;
-        let mut batch = [(0u32, 0u64, (0usize, 0u32)); BATCH];
+        let mut batch = [(0u32, 0u64, 0usize); BATCH];
         let mut off = 0u32;
         while (off as usize) < arena.len() {
-            let mut n = 0;
+            let (mut n, mut touched) = (0, 0);
             while n < BATCH && (off as usize) < arena.len() {
                 let h = hash(self.seed, entry_name(arena, off));
-                batch[n] = (off, h, self.first_slot(h));
+                let (slot, value) = self.first_slot(h);
+                touched ^= value;
+                batch[n] = (off, h, slot);
                 n += 1;
                 off += entry_len(arena, off) as u32;
             }
+            // Keeps the early loads (see EngineBuilder::flush).
+            std::hint::black_box(touched);
             for &(at, h, first) in &batch[..n] {
-                // A name repeated inside one batch: the earlier insert may have changed the
-                // slot read ahead, so re-read it.
-                let first = (first.0, self.slots[first.0]);
                 if let Some(existing) = self.insert_at(first, h, at, arena) {
                     repeat(at, existing);
                 }

@@ -238,7 +238,9 @@ fn speed() {
         parse::read_list(text.as_bytes(), false, &mut report, &mut |_, _| Ok(()));
         let parse = t.elapsed();
         let t = std::time::Instant::now();
-        let e = engine(&[("big", 1, false, &text)]);
+        let input =
+            CompileInput { name: "big".into(), data: ListData::Text(text.clone()), groups: 1, allow_list: false };
+        let (e, _) = compile(&[input]);
         let build = t.elapsed();
         println!("n={n} parse only {parse:?}, parse+build {build:?}");
         let probes: Vec<Vec<u8>> = (0..8192)
