@@ -68,16 +68,17 @@ pub fn inputs_from_policy(policy: &Policy, store: &ListStore) -> Vec<CompileInpu
 /// Reads every list (one at a time, streamed) and compiles the engine. A list that cannot be
 /// read contributes nothing and says why in its report; it never fails the whole.
 pub fn compile(inputs: &[CompileInput]) -> (Engine, Vec<ListReport>) {
-    // Sizes the index up front from the input sizes (about 28 bytes a line), so it rarely
-    // has to grow while lists are read.
-    let bytes: u64 = inputs
+    // Sizes the index up front from the largest input (about 28 bytes a line), so it rarely
+    // has to grow; not from the sum, as stacked lists overlap a lot.
+    let bytes = inputs
         .iter()
         .map(|i| match &i.data {
-            ListData::Text(t) => t.len() as u64,
-            ListData::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            ListData::Text(t) => t.len(),
+            ListData::File(p) => std::fs::metadata(p).map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX)),
         })
-        .sum();
-    let bytes = usize::try_from(bytes).unwrap_or(usize::MAX).min(1 << 31);
+        .max()
+        .unwrap_or(0)
+        .min(1 << 31);
     let mut builder = EngineBuilder::with_capacity(bytes / 28, bytes);
     let mut reports = Vec::with_capacity(inputs.len());
     let mut regex_lists = Vec::new();

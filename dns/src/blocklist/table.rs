@@ -166,7 +166,7 @@ impl Table {
     /// Whether the table is about the size [`Table::new`] would pick for `names` and `bytes`.
     pub fn is_snug(&self, names: usize, bytes: usize) -> bool {
         let off_bits = (usize::BITS - (bytes + 1).leading_zeros()).max(1);
-        self.has_room(names, bytes) && self.slots.len() <= names * 2 + 16 && self.off_bits <= off_bits + 1
+        self.has_room(names, bytes) && self.slots.len() <= names * 8 / 5 + 16 && self.off_bits <= off_bits + 1
     }
 
     pub fn seed(&self) -> u64 {

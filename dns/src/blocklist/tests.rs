@@ -279,3 +279,18 @@ fn inline_lists_and_unicode_explain() {
     let d = e.explain("BÜCHER.example", HOME).decided_by.unwrap();
     assert_eq!((d.list.as_str(), d.line, d.rule.as_str()), ("custom", 1, "xn--bcher-kva.example"));
 }
+
+#[test]
+fn overlapping_lists_store_names_once() {
+    let text: String = (0..20_000).map(|i| format!("0.0.0.0 n{i}.example\n")).collect();
+    let one = engine(&[("a", 1, false, &text)]);
+    let three = engine(&[("a", 1, false, &text), ("b", 2, false, &text), ("c", 4, false, &text)]);
+    assert_eq!((one.len(), three.len()), (20_000, 20_000));
+    // Each repeat costs one 8-byte overflow record (plus its 4-byte key), not a name.
+    assert!(three.heap_bytes() < one.heap_bytes() + 40_000 * 16, "{} vs {}", three.heap_bytes(), one.heap_bytes());
+    for g in [HOME, GUEST, GroupId(2)] {
+        assert!(blocked(&three, "n19999.example", g));
+    }
+    let Verdict::Blocked(m) = three.lookup(b"n5.example", GroupId(2)) else { panic!() };
+    assert_eq!((three.list_name(m.list), m.line), ("c", 6));
+}
