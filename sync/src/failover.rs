@@ -55,11 +55,7 @@ impl Failover {
     /// `peers` are the other nodes expected in the cluster. They start `Silent` at `now`, so a
     /// node that boots alone serves everyone after `takeover_after`, not before.
     pub fn new(me: &str, peers: &[&str], takeover_after: Duration, now: Instant) -> Self {
-        let peers = peers
-            .iter()
-            .filter(|p| **p != me)
-            .map(|p| ((*p).to_owned(), PeerPhase::Silent(now)))
-            .collect();
+        let peers = peers.iter().filter(|p| **p != me).map(|p| ((*p).to_owned(), PeerPhase::Silent(now))).collect();
         Self { me: me.to_owned(), takeover_after, peers }
     }
 
@@ -137,9 +133,7 @@ pub fn should_answer(
 
 fn advance(phase: PeerPhase, takeover_after: Duration, now: Instant) -> PeerPhase {
     match phase {
-        PeerPhase::Silent(since) if now.saturating_duration_since(since) >= takeover_after => {
-            PeerPhase::TakenOver
-        }
+        PeerPhase::Silent(since) if now.saturating_duration_since(since) >= takeover_after => PeerPhase::TakenOver,
         p => p,
     }
 }

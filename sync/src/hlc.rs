@@ -47,11 +47,7 @@ impl HlcClock {
 
     /// A fresh stamp for a local event, strictly greater than every earlier one.
     pub fn now(&mut self, physical_ms: u64) -> Hlc {
-        self.last = if physical_ms > self.last.wall_ms {
-            Hlc::new(physical_ms, 0)
-        } else {
-            bump(self.last)
-        };
+        self.last = if physical_ms > self.last.wall_ms { Hlc::new(physical_ms, 0) } else { bump(self.last) };
         self.last
     }
 

@@ -93,7 +93,12 @@ async fn read_view(shared: &Shared) -> View {
 }
 
 /// Folds a membership view into the peer table; returns up/down events.
-fn update_peers(st: &mut State, me: &ChitchatId, view: &View, heartbeats: &mut HashMap<ChitchatId, u64>) -> Vec<SyncEvent> {
+fn update_peers(
+    st: &mut State,
+    me: &ChitchatId,
+    view: &View,
+    heartbeats: &mut HashMap<ChitchatId, u64>,
+) -> Vec<SyncEvent> {
     let now = SystemTime::now();
     let target = caught_up_target(st, view.my_max);
     // Newest incarnation per node id; older generations of a restarted node are ignored.

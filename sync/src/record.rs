@@ -98,8 +98,7 @@ impl Record {
     /// Decodes a chitchat value written by [`Record::encode_value`].
     pub fn decode_value(key: &str, encoded: &str) -> Result<Self, RecordError> {
         let mut parts = encoded.splitn(3, '|');
-        let (Some(stamp), Some(origin), Some(body)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(stamp), Some(origin), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(RecordError::Malformed);
         };
         let (wall, logical) = stamp.split_once('.').ok_or(RecordError::Malformed)?;
@@ -157,20 +156,15 @@ pub fn check_key(key: &str) -> Result<(), RecordError> {
 
 /// Checks a node id: non-empty `[A-Za-z0-9._-]`, at most 64 bytes.
 pub fn check_node_id(id: &str) -> Result<(), RecordError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok { Ok(()) } else { Err(RecordError::BadNodeId(id.to_owned())) }
 }
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, RecordError> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(RecordError::Malformed);
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| RecordError::Malformed))
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| RecordError::Malformed)).collect()
 }
 
 #[cfg(test)]
@@ -248,9 +242,7 @@ mod tests {
 
     #[test]
     fn lease_rule_highest_unexpired_wins() {
-        let lease = |exp: u64, wall: u64, node: &str| {
-            rec("l/s/c", &format!(r#"{{"expires_ms":{exp}}}"#), wall, node)
-        };
+        let lease = |exp: u64, wall: u64, node: &str| rec("l/s/c", &format!(r#"{{"expires_ms":{exp}}}"#), wall, node);
         let old_long = lease(10_000, 100, "a");
         let new_expired = lease(500, 200, "b");
         let newest_long = lease(9_000, 150, "b");

@@ -95,11 +95,8 @@ struct SealedSocket {
 impl Socket for SealedSocket {
     async fn send(&mut self, to: SocketAddr, msg: ChitchatMessage) -> anyhow::Result<()> {
         let plain = msg.serialize_to_vec();
-        let chunks: Vec<&[u8]> = if plain.len() <= FRAG_PLAINTEXT {
-            vec![&plain[..]]
-        } else {
-            plain.chunks(FRAG_PLAINTEXT).collect()
-        };
+        let chunks: Vec<&[u8]> =
+            if plain.len() <= FRAG_PLAINTEXT { vec![&plain[..]] } else { plain.chunks(FRAG_PLAINTEXT).collect() };
         let count = u8::try_from(chunks.len()).context("gossip message too large to fragment")?;
         self.next_msg_id = self.next_msg_id.wrapping_add(1);
         let now = wall_ms();

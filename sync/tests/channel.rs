@@ -10,8 +10,8 @@ use std::time::Duration;
 use chitchat::ChitchatMessage;
 use chitchat::transport::{ChannelTransport, Socket, Transport, TransportExt};
 use common::wait_until;
-use tokio::sync::mpsc;
 use ravens_sync::{CancellationToken, SealStats, SyncConfig, SyncHandle, SyncNode};
+use tokio::sync::mpsc;
 
 /// A transport that delays every sent message by a random 0..`max` (chitchat's own delay
 /// wrapper takes a trait that chitchat 0.11 does not export).
@@ -34,7 +34,12 @@ impl Transport for Delayed {
 type Msg = (SocketAddr, ChitchatMessage);
 
 /// Owns the real socket: receives into `in_tx`, sends what the delay timers release.
-async fn pump(mut inner: Box<dyn Socket>, mut out_rx: mpsc::UnboundedReceiver<Msg>, in_tx: mpsc::UnboundedSender<Msg>, max: Duration) {
+async fn pump(
+    mut inner: Box<dyn Socket>,
+    mut out_rx: mpsc::UnboundedReceiver<Msg>,
+    in_tx: mpsc::UnboundedSender<Msg>,
+    max: Duration,
+) {
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<Msg>();
     loop {
         tokio::select! {
@@ -122,7 +127,11 @@ async fn two_nodes_converge_with_drops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_converge_with_delays() {
-    converge(3, Box::new(Delayed { inner: Box::new(ChannelTransport::with_mtu(65_507)), max: Duration::from_millis(50) })).await;
+    converge(
+        3,
+        Box::new(Delayed { inner: Box::new(ChannelTransport::with_mtu(65_507)), max: Duration::from_millis(50) }),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

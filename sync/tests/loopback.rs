@@ -21,7 +21,9 @@ async fn cluster(ips: &[[u8; 4]], secret: &std::path::Path) -> Vec<TestNode> {
         nodes.push(start(config(&format!("n{i}"), *a, &seeds, secret)).await);
     }
     let all_live = wait_until(Duration::from_secs(5), || {
-        nodes.iter().all(|n| (0..ips.len()).all(|j| n.handle.node_id() == format!("n{j}") || sees_live(&n.handle, &format!("n{j}"))))
+        nodes.iter().all(|n| {
+            (0..ips.len()).all(|j| n.handle.node_id() == format!("n{j}") || sees_live(&n.handle, &format!("n{j}")))
+        })
     })
     .await;
     assert!(all_live.is_some(), "cluster never became fully live");
@@ -146,7 +148,9 @@ async fn forged_replayed_and_flipped_datagrams_change_nothing() {
     println!("sent {sent} hostile datagrams; rejected before {before:?} after {after:?}");
     assert!(got.is_some(), "not all counted: {after:?}");
     assert!(after.replay > before.replay, "replays counted");
-    assert!(after.bad_tag > before.bad_tag && after.wrong_key + after.bad_tag >= before.wrong_key + before.bad_tag + 50);
+    assert!(
+        after.bad_tag > before.bad_tag && after.wrong_key + after.bad_tag >= before.wrong_key + before.bad_tag + 50
+    );
     assert!(after.truncated > before.truncated);
     assert_eq!(sorted(a.handle.snapshot()), snap_before, "state changed");
     // Still working after the attack.
