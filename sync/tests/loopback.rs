@@ -119,6 +119,8 @@ async fn forged_replayed_and_flipped_datagrams_change_nothing() {
     b.handle.publish("c/list/ads", b"v1".to_vec()).await.unwrap();
     assert!(wait_until(Duration::from_secs(4), || has(&a.handle, "c/list/ads", b"v1")).await.is_some());
 
+    // Let a few gossip rounds pass through the proxy so there is real traffic to replay.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let before = a.handle.stats().seal;
     let snap_before = sorted(a.handle.snapshot());
     let attacker = UdpSocket::bind("127.0.0.43:0").await.unwrap();
@@ -163,4 +165,49 @@ async fn forged_replayed_and_flipped_datagrams_change_nothing() {
 fn sorted(mut v: Vec<ravens_sync::Record>) -> Vec<ravens_sync::Record> {
     v.sort_by(|x, y| x.key.cmp(&y.key));
     v
+}
+
+/// A node restarted with an empty state (new generation, same id and address) gets back the
+/// cluster's records, including the ones it wrote before the restart, and its peer sees it
+/// live and caught up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_node_reseeds_from_its_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = secret(dir.path());
+    let nodes = cluster(&[[127, 0, 0, 61], [127, 0, 0, 62]], &key).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    a.handle.publish("l/s/old-a", b"{}".to_vec()).await.unwrap();
+    b.handle.publish("c/group/iot", b"{}".to_vec()).await.unwrap();
+    assert!(
+        wait_until(TWO_S, || has(&b.handle, "l/s/old-a", b"{}") && has(&a.handle, "c/group/iot", b"{}"))
+            .await
+            .is_some()
+    );
+    let old_generation = b.handle.peers()[0].generation;
+
+    a.cancel.cancel();
+    assert!(wait_until(Duration::from_secs(4), || !sees_live(&b.handle, "n0")).await.is_some());
+    let mut restarted = None;
+    for _ in 0..20 {
+        // The old socket closes asynchronously after cancel; retry the bind briefly.
+        let cfg = config("n0", a.addr, &[b.addr], &key);
+        let cancel = ravens_sync::CancellationToken::new();
+        if let Ok((h, _ev)) = ravens_sync::SyncNode::start(cfg, cancel.clone()).await {
+            restarted = Some((h, cancel));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (a2, a2_cancel) = restarted.expect("restart bind");
+    let t = wait_until(Duration::from_secs(4), || has(&a2, "l/s/old-a", b"{}") && has(&a2, "c/group/iot", b"{}")).await;
+    println!("restarted A re-seeded after {t:?}");
+    assert!(t.is_some_and(|d| d <= TWO_S), "{t:?}");
+    let back = wait_until(Duration::from_secs(5), || {
+        b.handle.peers().iter().any(|p| p.id == "n0" && p.live && p.caught_up && p.generation != old_generation)
+    })
+    .await;
+    println!("B sees restarted A live and caught up after {back:?}");
+    assert!(back.is_some());
+    a2_cancel.cancel();
+    b.cancel.cancel();
 }
