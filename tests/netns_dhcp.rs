@@ -188,7 +188,7 @@ const DNS_SECTION: &str = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_
 #[test]
 fn direct_two_vlans_dhclient_udhcpc_lease_names_renew_release() {
     let _serial = lock();
-    skip_unless_lab!(&["dhclient", "busybox", "dig", "timeout"]);
+    skip_unless_lab!("netns_dhcp direct", &["dhclient", "busybox", "dig", "timeout"]);
     let started = Instant::now();
     let mut lab = Lab::new("d");
     let cli = lab.add_ns("cli");
@@ -224,7 +224,7 @@ fn direct_two_vlans_dhclient_udhcpc_lease_names_renew_release() {
 #[test]
 fn relayed_two_vlans_through_dhcrelay_lease_names_renew_release() {
     let _serial = lock();
-    skip_unless_lab!(&["dhclient", "busybox", "dhcrelay", "dig", "timeout"]);
+    skip_unless_lab!("netns_dhcp relayed", &["dhclient", "busybox", "dhcrelay", "dig", "timeout"]);
     let started = Instant::now();
     let mut lab = Lab::new("r");
     let cli = lab.add_ns("cli");
@@ -296,7 +296,7 @@ const KILLS_AT_MS: [u64; 2] = [1500, 3500];
 #[test]
 fn kill_9_under_load_loses_no_acked_lease() {
     let _serial = lock();
-    skip_unless_lab!(&["gcc", "timeout"]);
+    skip_unless_lab!("netns_dhcp kill -9", &["gcc", "timeout"]);
     let started = Instant::now();
     let mut lab = Lab::new("k");
     let pc = lab.add_ns("pc");

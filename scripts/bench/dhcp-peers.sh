@@ -311,18 +311,30 @@ store_note() {  # what the server persisted: journal bytes (ravensd) or CSV line
 # --------------------------------------------------------------- phases ----
 RESULTS=(); MEASURED=0
 declare -A SUSTAINED_PERF SUSTAINED_BLAST MAX_PERF MAX_BLAST
+ACTIVE=()
 for peer in $PEERS; do
     case $peer in
     ravensd) [ -x "$RAVENSD" ] || { log "SKIP ravensd: $RAVENSD not found (cargo build --release --bins; RAVENSD=...)"; RESULTS+=("$(printf '%-8s SKIPPED: %s not found' ravensd "$RAVENSD")"); continue; } ;;
     kea) command -v kea-dhcp4 >/dev/null || { log "SKIP kea: kea-dhcp4 not installed"; RESULTS+=("kea      SKIPPED: kea-dhcp4 not installed"); continue; } ;;
+    *) die "unknown peer $peer" ;;
     esac
     if ! start_server "$peer"; then
         log "SKIP $peer: it did not start"; RESULTS+=("$(printf '%-8s SKIPPED: did not start' "$peer")"); continue
     fi
     stop_server
-    MEASURED=$((MEASURED + 1))
+    ACTIVE+=("$peer")
     log "== $peer: $(peer_version "$peer")"
-    for phase in $PHASES; do
+done
+MEASURED=${#ACTIVE[@]}
+# Background load on both CPUs over 2 s before measuring (other work on this shared machine).
+b0=$(awk '$1=="cpu"{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat); sleep 2
+b1=$(awk '$1=="cpu"{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
+BACKGROUND=$(awk -v a="$b0" -v b="$b1" 'BEGIN{split(a,x," "); split(b,y," "); d=y[2]-x[2]; if(d>0) printf "%.0f", 100*(y[1]-x[1])/d; else print "NA"}')
+log "background CPU busy before the runs: $BACKGROUND% (of both CPUs)"
+# Phases outside, peers inside: the peers' runs of one phase are close in time, which matters
+# on a noisy shared host.
+for phase in $PHASES; do
+    for peer in "${ACTIVE[@]}"; do
     case $phase in
     sweep)
         best=0; bestrate=0; bestdly=NA; trail=""
@@ -398,6 +410,7 @@ ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN{ if (b>0) printf "%.2f", a/b;
 echo
 echo "== dhcp-peers: $(nproc) cores, server cpu $SERVER_CPU, load cpu $LOAD_CPU, relay mode (giaddr $GI -> $SRV_IP), -R $NCLIENTS, kernel $(uname -r)"
 echo "== versions: $(for p in $PEERS; do printf '%s; ' "$(peer_version "$p")"; done)perfdhcp $(perfdhcp -v 2>&1 | head -1)"
+echo "== background CPU busy before the runs: $BACKGROUND% of both CPUs (noise indicator: other work on this shared host)"
 echo "== rate = completed DORA exchanges/s (leases/s); fresh server and empty lease storage per run; ravensd fsyncs its journal before every ACK, Kea's memfile does not fsync"
 printf '%s\n' "${RESULTS[@]}"
 if [[ " $PEERS " == *" ravensd "* && " $PEERS " == *" kea "* ]]; then

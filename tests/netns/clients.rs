@@ -135,10 +135,28 @@ pub fn dhclient_get(lab: &Lab, ns: &str, iface: &str, hostname: &str, want: &[&s
     let run = format!("dhclient-{iface}-{skip}");
     let mut p = Proc::spawn(&run, dhclient_cmd(lab, ns, iface, hostname, &["-1"]), lab.path(&format!("{run}.log")));
     let got = wait_event(lab, iface, skip, want, &mut p, 40);
+    if let Some(ev) = &got {
+        // dhclient runs the hook before it writes the lease file: wait for the file, or the next
+        // run (INIT-REBOOT) would find no lease and start from DISCOVER.
+        let line = format!("fixed-address {};", ev.get("ip"));
+        let lf = dhclient_lease_file(lab, iface);
+        let written =
+            wait_for(Duration::from_secs(5), || fs::read_to_string(&lf).ok().filter(|t| t.contains(&line)).map(|_| ()));
+        assert!(written.is_some(), "dhclient on {iface} wrote no lease for {} to {}", ev.get("ip"), lf.display());
+    }
     p.stop();
-    got.ok_or_else(|| {
+    let ev = got.ok_or_else(|| {
         format!("dhclient on {iface}: no {want:?} event; log:\n{}\nevents: {:?}", p.log_text(), events(lab, iface))
-    })
+    })?;
+    if ev.reason() != want[0] {
+        crate::harness::say(&format!(
+            "dhclient on {iface}: {} instead of {}; its log:\n{}",
+            ev.reason(),
+            want[0],
+            p.log_text()
+        ));
+    }
+    Ok(ev)
 }
 
 /// `dhclient -r` with the lease file of the earlier runs: sends a RELEASE and exits.

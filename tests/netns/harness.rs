@@ -55,9 +55,9 @@ pub fn skip_reason(tools: &[&str]) -> Option<String> {
 /// Skips the calling test (it passes) with a printed reason when the lab cannot run here.
 #[macro_export]
 macro_rules! skip_unless_lab {
-    ($tools:expr) => {
+    ($test:expr, $tools:expr) => {
         if let Some(why) = harness::skip_reason($tools) {
-            harness::say(&format!("SKIPPED {}: {why}", module_path!()));
+            harness::say(&format!("SKIPPED {}: {why}", $test));
             return;
         }
     };
