@@ -66,8 +66,24 @@ impl Failover {
     }
 
     /// Feeds the latest liveness of `peer` (from the failure detector) and whether it has caught
-    /// up (e.g. its replicated version ≥ ours). Unknown peers are added.
+    /// up (e.g. its replicated version ≥ ours). Unknown peers are added. A peer that stops
+    /// being live is silent from `now`; see [`Failover::observe_since`] to count the failure
+    /// detector's own delay inside `takeover_after`.
     pub fn observe(&mut self, peer: &str, live: bool, caught_up: bool, now: Instant) -> Option<Transition> {
+        self.observe_since(peer, live, caught_up, now, now)
+    }
+
+    /// Like [`Failover::observe`], with the instant the peer was last heard from as the start
+    /// of its silence: the takeover then happens `takeover_after` after the peer's last
+    /// heartbeat, not after the failure detector noticed (which takes another ~1 s).
+    pub fn observe_since(
+        &mut self,
+        peer: &str,
+        live: bool,
+        caught_up: bool,
+        last_heard: Instant,
+        now: Instant,
+    ) -> Option<Transition> {
         if peer == self.me {
             return None;
         }
@@ -75,13 +91,15 @@ impl Failover {
         let phase = self.peers.entry(peer.to_owned()).or_insert(PeerPhase::Silent(now));
         let before = advance(*phase, takeover, now);
         let after = match (before, live) {
-            (PeerPhase::Serving, false) => PeerPhase::Silent(now),
+            (PeerPhase::Serving, false) => PeerPhase::Silent(last_heard.min(now)),
             (PeerPhase::Silent(_), true) => PeerPhase::Serving,
             (PeerPhase::TakenOver | PeerPhase::Returning, true) if caught_up => PeerPhase::Serving,
             (PeerPhase::TakenOver, true) => PeerPhase::Returning,
             (PeerPhase::Returning, false) => PeerPhase::TakenOver,
             (p, _) => p,
         };
+        // Silence counted from the last heartbeat may already exceed `takeover_after`.
+        let after = advance(after, takeover, now);
         *phase = after;
         transition(peer, before, after)
     }

@@ -118,3 +118,19 @@ fn stateless_rule_matches() {
     assert!(should_answer("a", &["a"], &short, &theirs, 3, T));
     assert!(!should_answer("a", &["a", "b"], &[], &theirs, 0, T));
 }
+
+#[test]
+fn silence_counts_from_last_heard() {
+    let t0 = Instant::now();
+    let mut f = live_pair(t0);
+    let theirs = client_of("b", &["a", "b"]);
+    // Last heard at t0; the failure detector reports it dead 1 s later.
+    let t1 = t0 + Duration::from_secs(1);
+    assert_eq!(f.observe_since("b", false, false, t0, t1), None);
+    assert!(!f.should_answer(&theirs, 0, t1));
+    assert!(f.should_answer(&theirs, 0, t0 + T), "takeover 2 s after the last heartbeat");
+    // Detected later than takeover_after: taken over at once.
+    let mut g = live_pair(t0);
+    let late = t0 + Duration::from_secs(5);
+    assert_eq!(g.observe_since("b", false, false, t0, late), Some(Transition::TakeOver("b".into())));
+}

@@ -65,6 +65,14 @@ pub struct PeerStatus {
     pub caught_up: bool,
 }
 
+impl PeerStatus {
+    /// How long since its heartbeat last advanced (since `since` when never heard), for
+    /// [`crate::failover::Failover::observe_since`]: `Instant::now() - peer.silent_for()`.
+    pub fn silent_for(&self) -> Duration {
+        SystemTime::now().duration_since(self.last_heard.unwrap_or(self.since)).unwrap_or_default()
+    }
+}
+
 /// Counters of one node.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SyncStats {
