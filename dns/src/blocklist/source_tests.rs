@@ -15,6 +15,7 @@ struct Server {
     status: u16,
     body: String,
     etag: Option<String>,
+    last_modified: Option<String>,
     requests: Vec<String>,
 }
 
@@ -36,9 +37,15 @@ async fn serve(state: Arc<Mutex<Server>>) -> String {
             let response = {
                 let mut s = state.lock().unwrap();
                 s.requests.push(head.clone());
-                let matches = s.etag.as_ref().is_some_and(|e| head.contains(&format!("if-none-match: {e}")));
+                let etag_matches = s.etag.as_ref().is_some_and(|e| head.contains(&format!("if-none-match: {e}")));
+                let date_matches =
+                    s.last_modified.as_ref().is_some_and(|d| head.contains(&format!("if-modified-since: {d}")));
+                let matches = etag_matches || date_matches;
                 let (status, body) = if matches && s.status == 200 { (304, "") } else { (s.status, s.body.as_str()) };
-                let etag = s.etag.as_ref().map(|e| format!("etag: {e}\r\n")).unwrap_or_default();
+                let mut etag = s.etag.as_ref().map(|e| format!("etag: {e}\r\n")).unwrap_or_default();
+                if let Some(d) = &s.last_modified {
+                    etag += &format!("last-modified: {d}\r\n");
+                }
                 format!(
                     "HTTP/1.1 {status} X\r\n{etag}content-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
@@ -143,4 +150,22 @@ fn file_names_are_safe_and_distinct() {
 fn meta_round_trips() {
     let m = Meta { url: "http://h/x".into(), etag: Some("W/\"1 2\"".into()), last_modified: None };
     assert_eq!(Meta::parse(&m.render()), m);
+}
+
+#[tokio::test]
+async fn last_modified_is_sent_back_as_if_modified_since() {
+    let dir = crate::blocklist::tests::temp_dir("source-ims");
+    let store = ListStore::new(&dir);
+    let date = "wed, 21 oct 2015 07:28:00 gmt";
+    let state = Arc::new(Mutex::new(Server {
+        status: 200,
+        body: "a.example\n".into(),
+        last_modified: Some(date.into()),
+        ..Default::default()
+    }));
+    let url = serve(state.clone()).await;
+    assert!(matches!(store.refresh(&client(), "web", &url).await.unwrap(), FetchStatus::Updated { .. }));
+    assert_eq!(store.refresh(&client(), "web", &url).await.unwrap(), FetchStatus::NotModified);
+    assert!(state.lock().unwrap().requests[1].contains(&format!("if-modified-since: {date}")));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
