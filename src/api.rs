@@ -20,6 +20,32 @@ pub struct Status {
     pub local_names: usize,
     /// Absent when no `[[subnet]]` is configured.
     pub dhcp: Option<DhcpStatus>,
+    pub lists: Vec<ListStatus>,
+    /// Rules in the compiled blocklist engine.
+    pub blocklist_entries: usize,
+    /// Seconds of blocking pause left for all groups, if paused.
+    pub paused_secs: Option<u64>,
+}
+
+/// One block or allow list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ListStatus {
+    pub name: String,
+    /// `block` or `allow`.
+    pub kind: String,
+    /// Path or URL.
+    pub source: String,
+    pub enabled: bool,
+    /// Rules kept at the last compile.
+    pub entries: u64,
+    pub lines: u64,
+    pub rejected: u64,
+    /// The first rejected lines: (line number, text).
+    pub first_rejected: Vec<(u64, String)>,
+    /// Unix seconds of the last successful download (URL lists).
+    pub last_refresh: Option<u64>,
+    /// Why the last download or read failed; the previous copy stays in use.
+    pub last_error: Option<String>,
 }
 
 /// DHCP service state for `status`.

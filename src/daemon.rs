@@ -29,6 +29,8 @@ pub struct Daemon {
     pub cancel: CancellationToken,
     /// The DHCP service, when subnets are configured.
     pub dhcp: Option<ravens_dhcp::DhcpHandle>,
+    pub lists: Arc<crate::lists::Lists>,
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -70,6 +72,8 @@ impl Daemon {
         }
         let state = State::new(Arc::new(cfg)).context("building the upstream pool")?;
         let pool = Arc::downgrade(&state.pool);
+        let (lists, cfg, cancel) = (Arc::clone(&self.lists), Arc::clone(&state.config), self.cancel.clone());
+        tokio::spawn(async move { lists.apply(cfg, &cancel).await });
         if let Some(dhcp) = &self.dhcp {
             dhcp.reload(&state.config);
         } else if !state.config.subnets.is_empty() {
@@ -105,6 +109,9 @@ impl Daemon {
             },
             queries: self.resolver.stats.snapshot(),
             local_names: self.resolver.zone_names(),
+            lists: self.lists.status(),
+            blocklist_entries: self.resolver.blocking.engine.load().len(),
+            paused_secs: self.resolver.blocking.paused_for(None, Instant::now()).map(|d| d.as_secs().max(1)),
             dhcp: self.dhcp.as_ref().map(|h| crate::api::DhcpStatus {
                 listen: state.config.node.dhcp_listen.to_string(),
                 pools: h
@@ -141,6 +148,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let resolver = Arc::new(Resolver::new(State::new(Arc::clone(&cfg)).context("building the upstream pool")?));
     let cancel = CancellationToken::new();
     let stop = Arc::new(AtomicBool::new(false));
+    // Lists compile before the listeners open, so the first answer already blocks.
+    let lists = crate::lists::Lists::new(&cfg, Arc::clone(&resolver))?;
+    lists.apply(Arc::clone(&cfg), &cancel).await;
     let mut listeners = Vec::new();
     let mut threads = Vec::new();
     for &addr in &cfg.node.dns_listen {
@@ -162,6 +172,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listeners.push(format!("dhcp {}", cfg.node.dhcp_listen));
         Some(handle)
     };
+    let cluster = crate::cluster::start(&cfg, &resolver, dhcp.as_ref(), &cancel).await?;
     let admin = TcpListener::bind(cfg.node.admin_listen).await.with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
     let admin_addr = admin.local_addr()?;
     listeners.push(format!("admin http://{admin_addr}"));
@@ -174,6 +185,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         token,
         cancel: cancel.clone(),
         dhcp,
+        lists,
+        cluster,
     });
     tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), cancel.clone()));
     tracing::info!("admin API on http://{admin_addr}");

@@ -6,9 +6,11 @@
 
 pub mod admin;
 pub mod api;
+pub mod cluster;
 pub mod ctl;
 pub mod daemon;
 pub mod leases;
+pub mod lists;
 pub mod metrics;
 pub mod token;
 pub mod watch;

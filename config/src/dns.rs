@@ -59,6 +59,7 @@ pub struct Dns {
     pub tcp_idle_timeout: Duration,
     pub edns_udp_size: u16,
     pub max_inflight: usize,
+    pub builtin_blocklist: bool,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -177,5 +178,6 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         )?,
         edns_udp_size,
         max_inflight: w.max_inflight.unwrap_or(4096).max(1),
+        builtin_blocklist: w.builtin_blocklist.unwrap_or(false),
     })
 }

@@ -110,6 +110,9 @@ pub struct DnsWire {
     pub tcp_idle_timeout: Option<S<String>>,
     /// EDNS UDP payload size advertised and used at most. Default: `1232`.
     pub edns_udp_size: Option<u16>,
+    /// Block a small built-in set of ad/tracker domains for the `default` group.
+    /// Default: `false` (the embedded default config turns it on).
+    pub builtin_blocklist: Option<bool>,
     /// Forwarded queries in flight at most; more get SERVFAIL. Default: `4096`.
     pub max_inflight: Option<usize>,
 }

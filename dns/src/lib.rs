@@ -6,6 +6,7 @@
 //! or hands back a pending query that the [`upstream`] pool resolves. Policy cores (cache,
 //! zone, health) are free of I/O and take `now`.
 
+pub mod block;
 pub mod blocklist;
 pub mod cache;
 pub mod pipeline;

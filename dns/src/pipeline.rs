@@ -15,6 +15,8 @@ use parking_lot::Mutex;
 use ravens_config::Config;
 use tokio::sync::Semaphore;
 
+use crate::block::{self, Blocking, Decision, PolicyState};
+use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
 use crate::stats::{Outcome, Stats};
 use crate::upstream::{Pool, Question, UpstreamError};
@@ -45,6 +47,7 @@ pub struct Pending {
     msg: Vec<u8>,
     q: Query,
     transport: Transport,
+    group: GroupId,
 }
 
 /// Everything derived from one config version, swapped as a whole on reload.
@@ -53,6 +56,7 @@ pub struct State {
     pub config: Arc<Config>,
     acl: Vec<IpNet>,
     pub pool: Arc<Pool>,
+    pub policy: PolicyState,
 }
 
 /// The DNS service: shared by every listener.
@@ -63,6 +67,7 @@ pub struct Resolver {
     hosts: Mutex<Vec<HostName>>,
     pub cache: Arc<Cache>,
     pub stats: Stats,
+    pub blocking: Blocking,
     inflight: Arc<Semaphore>,
     /// Runtime for background work started from the (non-tokio) UDP threads.
     rt: Option<tokio::runtime::Handle>,
@@ -82,7 +87,7 @@ fn cache_policy(c: &Config) -> CachePolicy {
 impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
         let pool = Arc::new(Pool::new(&config.dns)?);
-        Ok(State { acl: config.dns.serve_networks.clone(), pool, config })
+        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), config })
     }
 }
 
@@ -98,6 +103,7 @@ impl Resolver {
             hosts: Mutex::new(Vec::new()),
             state: ArcSwap::from_pointee(state),
             stats: Stats::default(),
+            blocking: Blocking::default(),
         }
     }
 
@@ -166,16 +172,55 @@ impl Resolver {
             finish_local(out, &q, ours, transport, msg);
             return self.done(Outcome::Local, Step::Reply);
         }
+        let now = Instant::now();
+        let group = self.blocking.group_of(&state.policy, src.ip());
+        if self.block_if_listed(&state, group, q.name_wire(), msg, &q, transport, now, out) {
+            return self.done(Outcome::Blocked, Step::Reply);
+        }
         let mut key = [0u8; 260];
         let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
-        if let Some(Hit::Fresh { prefetch }) = self.cache.get(&key[..klen], Instant::now(), false, out) {
+        if let Some(Hit::Fresh { prefetch }) = self.cache.get(&key[..klen], now, false, out) {
             if prefetch {
                 self.prefetch(&q, &state.pool);
+            }
+            if self.cloaked(&state, group, out, msg, &q, transport, now) {
+                return self.done(Outcome::Blocked, Step::Reply);
             }
             self.finish_for_client(out, msg, &q, ours, transport);
             return self.done(Outcome::Cached, Step::Reply);
         }
-        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport }))
+        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group }))
+    }
+
+    /// Writes the block answer and returns true when `name` is blocked for `group`.
+    #[allow(clippy::too_many_arguments)]
+    fn block_if_listed(&self, state: &State, group: GroupId, name_wire: &[u8], msg: &[u8], q: &Query, transport: Transport, now: Instant, out: &mut Vec<u8>) -> bool {
+        let mut buf = [0u8; 256];
+        let Decision::Block { list, response } = self.blocking.decide(&state.policy, group, block::dotted(name_wire, &mut buf), now) else {
+            return false;
+        };
+        let engine = self.blocking.engine.load();
+        let ours = state.config.dns.edns_udp_size;
+        block::write_block(msg, q, response, state.policy.block_ttl, engine.list_name(list), ours, out);
+        self.truncate_if_needed(out, msg, q, ours, transport);
+        true
+    }
+
+    /// CNAME cloaking: an answer whose CNAME chain reaches a blocked name is blocked too.
+    #[allow(clippy::too_many_arguments)]
+    fn cloaked(&self, state: &State, group: GroupId, answer: &mut Vec<u8>, msg: &[u8], q: &Query, transport: Transport, now: Instant) -> bool {
+        if self.blocking.engine.load().is_empty() {
+            return false;
+        }
+        let targets = block::cname_chain(answer);
+        let mut out = Vec::new();
+        for t in &targets {
+            if self.block_if_listed(state, group, t, msg, q, transport, now, &mut out) {
+                *answer = out;
+                return true;
+            }
+        }
+        false
     }
 
     fn done(&self, o: Outcome, step: Step) -> Step {
@@ -186,7 +231,7 @@ impl Resolver {
     /// Resolves a pending query upstream. Always returns a reply: the answer, a stale
     /// answer, or SERVFAIL by the configured timeout.
     pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
-        let Pending { msg, q, transport } = *p;
+        let Pending { msg, q, transport, group } = *p;
         let state = self.state.load_full();
         let ours = state.config.dns.edns_udp_size;
         let mut out = Vec::with_capacity(512);
@@ -201,6 +246,10 @@ impl Resolver {
             Ok(reply) => {
                 self.cache.insert(&key[..klen], &reply, Instant::now());
                 out = cache::strip_opt(&reply).unwrap_or(reply);
+                if self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
+                    self.stats.record(Outcome::Blocked);
+                    return out;
+                }
                 out[2] &= !0x04; // we are not authoritative for forwarded data
                 self.finish_for_client(&mut out, &msg, &q, ours, transport);
                 self.stats.record(Outcome::Forwarded);

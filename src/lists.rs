@@ -1,0 +1,178 @@
+//! Block and allow lists in the daemon: compile the engine off the query path (a blocking
+//! task, one compile at a time so peak memory stays bounded), swap it in with arc-swap, and
+//! refresh URL lists on their schedule (ETag / If-Modified-Since, last good copy on disk).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use ravens_config::Config;
+use ravens_config::policy::{ListKind, ListSource};
+use ravens_dns::Resolver;
+use ravens_dns::blocklist::{self, CompileInput, FetchStatus, ListData, ListReport, ListStore};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::ListStatus;
+
+/// The built-in starter blocklist (`dns.builtin_blocklist`), for the `default` group.
+pub const BUILTIN: &str = include_str!("builtin/blocklist.txt");
+
+/// List state shared with the admin API.
+pub struct Lists {
+    store: ListStore,
+    client: reqwest::Client,
+    resolver: Arc<Resolver>,
+    /// Serialises compiles: two at once would double peak memory.
+    compiling: tokio::sync::Mutex<()>,
+    status: Mutex<Vec<ListStatus>>,
+    /// Cancels the refresh tasks of the previous config version.
+    tasks: Mutex<CancellationToken>,
+}
+
+impl std::fmt::Debug for Lists {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lists").field("dir", &self.store.dir()).finish()
+    }
+}
+
+fn epoch_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Lists {
+    pub fn new(cfg: &Config, resolver: Arc<Resolver>) -> anyhow::Result<Arc<Self>> {
+        let dir = cfg.node.data_dir.join("lists");
+        std::fs::create_dir_all(&dir)?;
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("ravens/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Arc::new(Lists {
+            store: ListStore::new(dir),
+            client,
+            resolver,
+            compiling: tokio::sync::Mutex::new(()),
+            status: Mutex::new(Vec::new()),
+            tasks: Mutex::new(CancellationToken::new()),
+        }))
+    }
+
+    pub fn status(&self) -> Vec<ListStatus> {
+        self.status.lock().clone()
+    }
+
+    /// Applies a config version: compile from what is on disk now, then refresh URL lists
+    /// in the background on their schedules (each successful change recompiles).
+    pub async fn apply(self: &Arc<Self>, cfg: Arc<Config>, cancel: &CancellationToken) {
+        let token = cancel.child_token();
+        let old = std::mem::replace(&mut *self.tasks.lock(), token.clone());
+        old.cancel();
+        self.init_status(&cfg);
+        self.compile(&cfg).await;
+        for list in cfg.policy.lists.iter().filter(|l| l.enabled) {
+            if let ListSource::Url(url) = &list.source {
+                let (me, cfg, token) = (Arc::clone(self), Arc::clone(&cfg), token.clone());
+                let (name, url, every) = (list.name.clone(), url.clone(), list.refresh);
+                tokio::spawn(async move { me.refresh_loop(cfg, name, url, every, token).await });
+            }
+        }
+    }
+
+    fn init_status(&self, cfg: &Config) {
+        let mut st = self.status.lock();
+        let old = std::mem::take(&mut *st);
+        for l in &cfg.policy.lists {
+            let prev = old.iter().find(|s| s.name == l.name);
+            st.push(ListStatus {
+                name: l.name.clone(),
+                kind: if l.kind == ListKind::Allow { "allow" } else { "block" }.into(),
+                source: match &l.source {
+                    ListSource::Path(p) => p.display().to_string(),
+                    ListSource::Url(u) => u.clone(),
+                },
+                enabled: l.enabled,
+                entries: prev.map_or(0, |p| p.entries),
+                lines: prev.map_or(0, |p| p.lines),
+                rejected: prev.map_or(0, |p| p.rejected),
+                first_rejected: prev.map_or_else(Vec::new, |p| p.first_rejected.clone()),
+                last_refresh: prev.and_then(|p| p.last_refresh),
+                last_error: prev.and_then(|p| p.last_error.clone()),
+            });
+        }
+        if cfg.dns.builtin_blocklist {
+            st.push(ListStatus { name: "builtin".into(), kind: "block".into(), source: "built-in".into(), enabled: true, ..Default::default() });
+        }
+    }
+
+    fn inputs(&self, cfg: &Config) -> Vec<CompileInput> {
+        let mut inputs = blocklist::inputs_from_policy(&cfg.policy, &self.store);
+        if cfg.dns.builtin_blocklist {
+            inputs.push(CompileInput { name: "builtin".into(), data: ListData::Text(BUILTIN.into()), groups: 1, allow_list: false });
+        }
+        inputs
+    }
+
+    /// Compiles every list and swaps the new engine in. Queries never wait for this.
+    pub async fn compile(&self, cfg: &Config) {
+        let _one_at_a_time = self.compiling.lock().await;
+        let inputs = self.inputs(cfg);
+        let started = std::time::Instant::now();
+        let Ok((engine, reports)) = tokio::task::spawn_blocking(move || blocklist::compile(&inputs)).await else {
+            tracing::error!("list compile task failed; keeping the previous lists");
+            return;
+        };
+        let entries = engine.len();
+        self.resolver.blocking.engine.store(Arc::new(engine));
+        tracing::info!(entries, ms = started.elapsed().as_millis() as u64, "lists compiled");
+        self.record_reports(&reports);
+    }
+
+    fn record_reports(&self, reports: &[ListReport]) {
+        let mut st = self.status.lock();
+        for r in reports {
+            if let Some(s) = st.iter_mut().find(|s| s.name == r.name) {
+                s.entries = r.entries;
+                s.lines = r.lines;
+                s.rejected = r.rejected;
+                s.first_rejected = r.first_rejected.iter().map(|l| (l.line, l.text.clone())).collect();
+                if let Some(e) = &r.error {
+                    s.last_error = Some(e.clone());
+                }
+                if r.rejected > 0 {
+                    tracing::info!(list = %r.name, rejected = r.rejected, "list lines rejected");
+                }
+            }
+        }
+    }
+
+    async fn refresh_loop(self: Arc<Self>, cfg: Arc<Config>, name: String, url: String, every: Duration, cancel: CancellationToken) {
+        loop {
+            let result = self.store.refresh(&self.client, &name, &url).await;
+            let changed = matches!(result, Ok(FetchStatus::Updated { .. }));
+            {
+                let mut st = self.status.lock();
+                if let Some(s) = st.iter_mut().find(|s| s.name == name) {
+                    match &result {
+                        Ok(_) => {
+                            s.last_refresh = Some(epoch_secs());
+                            s.last_error = None;
+                        }
+                        Err(e) => {
+                            tracing::warn!(list = %name, error = %e, "list refresh failed; keeping the previous copy");
+                            s.last_error = Some(e.to_string());
+                        }
+                    }
+                }
+            }
+            if changed && !cancel.is_cancelled() {
+                self.compile(&cfg).await;
+            }
+            // A failed download is retried sooner than the regular schedule.
+            let wait = if result.is_err() { every.min(Duration::from_secs(300)) } else { every };
+            if cancel.run_until_cancelled(tokio::time::sleep(wait)).await.is_none() {
+                return;
+            }
+        }
+    }
+}
