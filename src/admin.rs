@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, Lease, Status};
+use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
 use crate::daemon::Daemon;
 
 type Shared = Arc<Daemon>;
@@ -21,6 +21,11 @@ pub fn router(daemon: Shared) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/leases", get(leases))
         .route("/api/v1/leases/{ip}/release", post(release))
+        .route("/api/v1/lists", get(lists))
+        .route("/api/v1/lists/refresh", post(refresh_lists))
+        .route("/api/v1/pause", post(pause))
+        .route("/api/v1/resume", post(resume))
+        .route("/api/v1/query", get(query))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
     Router::new().merge(api).route("/metrics", get(metrics)).fallback(not_found).with_state(daemon)
 }
@@ -95,4 +100,68 @@ async fn release(State(d): State<Shared>, Path(ip): Path<String>) -> Response {
     } else {
         error(StatusCode::NOT_FOUND, format!("no active lease for {addr}"))
     }
+}
+
+async fn lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
+    axum::Json(d.lists.status())
+}
+
+async fn refresh_lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
+    d.lists.apply(d.resolver.state().config.clone(), &d.cancel).await;
+    axum::Json(d.lists.status())
+}
+
+fn group_arg(d: &Daemon, group: &Option<String>) -> Result<Option<ravens_dns::blocklist::GroupId>, Response> {
+    match group {
+        None => Ok(None),
+        Some(name) => crate::explain::group_by_name(d, name)
+            .map(Some)
+            .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no group named '{name}'"))),
+    }
+}
+
+async fn pause(State(d): State<Shared>, body: Result<axum::Json<PauseRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+    let axum::Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
+    };
+    let group = match group_arg(&d, &req.group) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let secs = req.seconds.unwrap_or(300);
+    if secs == 0 || secs > 7 * 86_400 {
+        return error(StatusCode::BAD_REQUEST, "seconds must be between 1 and 604800");
+    }
+    d.resolver.blocking.pause(group, std::time::Duration::from_secs(secs), std::time::Instant::now());
+    tracing::info!(group = req.group.as_deref().unwrap_or("all"), secs, "blocking paused");
+    axum::Json(serde_json::json!({ "paused": req.group.as_deref().unwrap_or("all"), "seconds": secs })).into_response()
+}
+
+async fn resume(State(d): State<Shared>, body: Option<axum::Json<PauseRequest>>) -> Response {
+    let req = body.map(|b| b.0).unwrap_or_default();
+    let group = match group_arg(&d, &req.group) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    d.resolver.blocking.resume(group);
+    tracing::info!(group = req.group.as_deref().unwrap_or("all"), "blocking resumed");
+    axum::Json(serde_json::json!({ "resumed": req.group.as_deref().unwrap_or("all") })).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct QueryArgs {
+    name: String,
+    client: Option<String>,
+}
+
+async fn query(State(d): State<Shared>, Query(q): Query<QueryArgs>) -> Result<axum::Json<QueryExplanation>, Response> {
+    let client = match q.client.as_deref() {
+        None => std::net::IpAddr::from([127, 0, 0, 1]),
+        Some(c) => c.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("'{c}' is not an IP address")))?,
+    };
+    if q.name.trim().is_empty() || q.name.len() > 253 {
+        return Err(error(StatusCode::BAD_REQUEST, "name must be 1 to 253 characters"));
+    }
+    Ok(axum::Json(crate::explain::explain(&d, q.name.trim(), client)))
 }

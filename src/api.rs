@@ -109,3 +109,39 @@ pub struct CacheStatus {
 pub struct ApiError {
     pub error: String,
 }
+
+/// `POST /api/v1/pause` and `/api/v1/resume` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PauseRequest {
+    /// One group; absent = every group.
+    pub group: Option<String>,
+    /// How long (pause only). Default 300.
+    pub seconds: Option<u64>,
+}
+
+/// `GET /api/v1/query?name=NAME&client=IP`: why a name is blocked or not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueryExplanation {
+    pub name: String,
+    pub client: String,
+    pub group: String,
+    /// `blocked`, `allowed` or `not listed`.
+    pub verdict: String,
+    /// True when blocking is paused or off for the group (the verdict is then not applied).
+    pub blocking_active: bool,
+    pub decided_by: Option<RuleInfo>,
+    /// Every rule of every list matching the name, whatever its group.
+    pub matches: Vec<RuleInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleInfo {
+    pub list: String,
+    pub line: u32,
+    /// The rule in list syntax.
+    pub rule: String,
+    /// The list's line as written (when the list can be read).
+    pub line_text: Option<String>,
+    pub allow: bool,
+    pub groups: Vec<String>,
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, Lease, Status};
+use crate::api::{ApiError, Lease, ListStatus, QueryExplanation, Status};
 
 /// Where dnsctl looks when told nothing.
 pub const DEFAULT_CONFIG: &str = "/etc/ravens/ravens.toml";
@@ -50,20 +50,27 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
 
 /// GETs `path` from the node's API and decodes the JSON answer.
 pub async fn get<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
-    call(t, reqwest::Method::GET, path).await
+    call(t, reqwest::Method::GET, path, None).await
 }
 
 /// POSTs to `path` (no body) and decodes the JSON answer.
 pub async fn post<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
-    call(t, reqwest::Method::POST, path).await
+    call(t, reqwest::Method::POST, path, None).await
 }
 
-async fn call<T: DeserializeOwned>(t: &Target, method: reqwest::Method, path: &str) -> anyhow::Result<T> {
+/// POSTs a JSON body to `path` and decodes the JSON answer.
+pub async fn post_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl serde::Serialize) -> anyhow::Result<T> {
+    call(t, reqwest::Method::POST, path, Some(serde_json::to_vec(body)?)).await
+}
+
+async fn call<T: DeserializeOwned>(t: &Target, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> anyhow::Result<T> {
     let url = format!("http://{}{path}", t.addr);
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
-    let resp = client
-        .request(method, &url)
-        .bearer_auth(&t.token)
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+    let mut req = client.request(method, &url).bearer_auth(&t.token);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let resp = req
         .send()
         .await
         .with_context(|| format!("cannot reach ravensd at {} (from {}): is it running?", t.addr, t.source))?;
@@ -116,6 +123,11 @@ pub fn print_status(s: &Status) {
         q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.dropped
     );
     println!("local zone  {} names", s.local_names);
+    let paused = s.paused_secs.map_or_else(String::new, |p| format!(" (PAUSED for all groups, {p}s left)"));
+    println!("blocking    {} rules from {} list(s){paused}", s.blocklist_entries, s.lists.len());
+    for l in s.lists.iter().filter(|l| l.last_error.is_some()) {
+        println!("            list {}: {}", l.name, l.last_error.as_deref().unwrap_or_default());
+    }
     if let Some(d) = &s.dhcp {
         println!("\nDHCP on {}: acks {}, offers {}, naks {}, malformed {}", d.listen, d.counters.ack, d.counters.offer, d.counters.nak, d.counters.malformed);
         println!("{:<20} {:>8} {:>8} {:>6}", "SUBNET", "USED", "POOL", "USE%");
@@ -143,4 +155,40 @@ pub fn print_leases(leases: &[Lease]) {
         );
     }
     println!("{} lease(s)", leases.len());
+}
+
+/// The human form of `dnsctl lists`.
+pub fn print_lists(lists: &[ListStatus]) {
+    println!("{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} SOURCE", "LIST", "KIND", "ENTRIES", "LINES", "REJECTED", "REFRESHED");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for l in lists {
+        let refreshed = l.last_refresh.map_or_else(|| "-".to_string(), |t| format!("{} ago", duration(now.saturating_sub(t))));
+        let kind = if l.enabled { l.kind.clone() } else { format!("{} (off)", l.kind) };
+        println!("{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} {}", l.name, kind, l.entries, l.lines, l.rejected, refreshed, l.source);
+        if let Some(e) = &l.last_error {
+            println!("    ERROR: {e} (previous copy kept)");
+        }
+        for (n, text) in l.first_rejected.iter().take(3) {
+            println!("    rejected line {n}: {text}");
+        }
+    }
+}
+
+/// The human form of `dnsctl query`.
+pub fn print_explanation(e: &QueryExplanation) {
+    println!("{} for client {} (group {}): {}", e.name, e.client, e.group, e.verdict.to_uppercase());
+    if !e.blocking_active {
+        println!("  (blocking is off or paused for this group: the name resolves normally)");
+    }
+    if let Some(r) = &e.decided_by {
+        println!("  decided by list '{}' line {}: {}", r.list, r.line, r.line_text.as_deref().unwrap_or(&r.rule));
+    }
+    let others: Vec<_> = e.matches.iter().filter(|m| Some((&m.list, m.line)) != e.decided_by.as_ref().map(|d| (&d.list, d.line))).collect();
+    if !others.is_empty() {
+        println!("  also matching:");
+        for m in others {
+            let kind = if m.allow { "allow" } else { "block" };
+            println!("    {} line {} ({kind}, groups {}): {}", m.list, m.line, m.groups.join(","), m.line_text.as_deref().unwrap_or(&m.rule));
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cluster;
 pub mod ctl;
 pub mod daemon;
+pub mod explain;
 pub mod leases;
 pub mod lists;
 pub mod metrics;

@@ -58,6 +58,11 @@ impl Lists {
         }))
     }
 
+    /// Where the stored copy of URL list `name` is.
+    pub fn copy_path(&self, name: &str) -> std::path::PathBuf {
+        self.store.copy_path(name)
+    }
+
     pub fn status(&self) -> Vec<ListStatus> {
         self.status.lock().clone()
     }
@@ -70,6 +75,8 @@ impl Lists {
         old.cancel();
         self.init_status(&cfg);
         self.compile(&cfg).await;
+        let (me, c, t) = (Arc::clone(self), Arc::clone(&cfg), token.clone());
+        tokio::spawn(async move { me.watch_files(c, t).await });
         for list in cfg.policy.lists.iter().filter(|l| l.enabled) {
             if let ListSource::Url(url) = &list.source {
                 let (me, cfg, token) = (Arc::clone(self), Arc::clone(&cfg), token.clone());
@@ -142,6 +149,37 @@ impl Lists {
                 if r.rejected > 0 {
                     tracing::info!(list = %r.name, rejected = r.rejected, "list lines rejected");
                 }
+            }
+        }
+    }
+
+    /// Recompiles when a list file changes (its size or mtime), checked every 2 s: a stat
+    /// per file, cheap, and it works for editors that replace files as for `>>` appends.
+    async fn watch_files(self: Arc<Self>, cfg: Arc<Config>, cancel: CancellationToken) {
+        let paths: Vec<std::path::PathBuf> = cfg
+            .policy
+            .lists
+            .iter()
+            .filter(|l| l.enabled)
+            .filter_map(|l| match &l.source {
+                ListSource::Path(p) => Some(p.clone()),
+                ListSource::Url(_) => None,
+            })
+            .collect();
+        if paths.is_empty() {
+            return;
+        }
+        let stamp = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().ok()));
+        let mut seen: Vec<_> = paths.iter().map(|p| stamp(p)).collect();
+        loop {
+            if cancel.run_until_cancelled(tokio::time::sleep(Duration::from_secs(2))).await.is_none() {
+                return;
+            }
+            let now: Vec<_> = paths.iter().map(|p| stamp(p)).collect();
+            if now != seen {
+                tracing::info!("a list file changed: recompiling");
+                seen = now;
+                self.compile(&cfg).await;
             }
         }
     }

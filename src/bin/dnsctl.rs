@@ -36,11 +36,42 @@ enum Command {
         #[arg(long)]
         subnet: Option<String>,
     },
+    /// Block and allow lists: entries, rejected lines, last refresh and errors.
+    Lists {
+        #[command(subcommand)]
+        action: Option<ListsAction>,
+    },
+    /// Is NAME blocked for a client, and by which list and line?
+    Query {
+        name: String,
+        /// The client whose group decides (default 127.0.0.1).
+        #[arg(long)]
+        client: Option<std::net::IpAddr>,
+    },
+    /// Pause blocking for a while (all groups, or one); it resumes by itself.
+    Pause {
+        #[arg(long)]
+        group: Option<String>,
+        /// How long: 30s, 10m, 1h (default 5m).
+        #[arg(long = "for", default_value = "5m")]
+        duration: String,
+    },
+    /// End a pause now.
+    Resume {
+        #[arg(long)]
+        group: Option<String>,
+    },
     /// Act on one lease.
     Lease {
         #[command(subcommand)]
         action: LeaseAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ListsAction {
+    /// Re-download URL lists (when changed) and recompile now.
+    Refresh,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +120,48 @@ fn run(args: Args) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&leases)?);
             } else {
                 ctl::print_leases(&leases);
+            }
+        }
+        Command::Lists { action } => {
+            let lists: Vec<ravens::api::ListStatus> = match action {
+                None => rt.block_on(ctl::get(&target, "/api/v1/lists"))?,
+                Some(ListsAction::Refresh) => rt.block_on(ctl::post(&target, "/api/v1/lists/refresh"))?,
+            };
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&lists)?);
+            } else {
+                ctl::print_lists(&lists);
+            }
+        }
+        Command::Query { name, client } => {
+            let mut path = format!("/api/v1/query?name={}", urlencode(&name));
+            if let Some(c) = client {
+                path.push_str(&format!("&client={}", urlencode(&c.to_string())));
+            }
+            let e: ravens::api::QueryExplanation = rt.block_on(ctl::get(&target, &path))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                ctl::print_explanation(&e);
+            }
+        }
+        Command::Pause { group, duration } => {
+            let secs = ravens_config::units::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?.as_secs();
+            let req = ravens::api::PauseRequest { group: group.clone(), seconds: Some(secs) };
+            let v: serde_json::Value = rt.block_on(ctl::post_json(&target, "/api/v1/pause", &req))?;
+            if args.json {
+                println!("{v}");
+            } else {
+                println!("blocking paused for {} ({secs}s); it resumes by itself", group.as_deref().unwrap_or("all groups"));
+            }
+        }
+        Command::Resume { group } => {
+            let req = ravens::api::PauseRequest { group: group.clone(), seconds: None };
+            let v: serde_json::Value = rt.block_on(ctl::post_json(&target, "/api/v1/resume", &req))?;
+            if args.json {
+                println!("{v}");
+            } else {
+                println!("blocking resumed for {}", group.as_deref().unwrap_or("all groups"));
             }
         }
         Command::Lease { action: LeaseAction::Release { addr } } => {

@@ -3,4 +3,5 @@
 
 pub mod client;
 pub mod daemon;
+pub mod http;
 pub mod upstream;
