@@ -37,7 +37,8 @@ fn cache_hit_path(c: &mut Criterion) {
         let k = make_key(&mut key, &name_from_text(n).unwrap(), 1, 1, false, false);
         assert!(r.cache.insert(&key[..k], &response(n, 0), now));
     }
-    let queries: Vec<Vec<u8>> = names.iter().map(|n| build_query(7, &name_from_text(n).unwrap(), 1, 1, false, Some((1232, false)))).collect();
+    let queries: Vec<Vec<u8>> =
+        names.iter().map(|n| build_query(7, &name_from_text(n).unwrap(), 1, 1, false, Some((1232, false)))).collect();
     let src: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let mut out = Vec::with_capacity(4096);
     let mut i = 0;
@@ -84,14 +85,20 @@ fn cache_insert(c: &mut Criterion) {
             cache.insert(black_box(&resps[i].0), black_box(&resps[i].1), now)
         })
     });
-    println!("cache after insert bench: {:?} entries/bytes, {} evictions", cache.usage(), cache.stats.evictions.load(std::sync::atomic::Ordering::Relaxed));
+    println!(
+        "cache after insert bench: {:?} entries/bytes, {} evictions",
+        cache.usage(),
+        cache.stats.evictions.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }
 
 fn reply_matching(c: &mut Criterion) {
     let q = Question { name_wire: name_from_text("www.example.com").unwrap(), qtype: 1, qclass: 1 };
     let reply = response("WWW.Example.com", 4242);
     let mut scratch = Vec::with_capacity(256);
-    c.bench_function("upstream reply matching", |b| b.iter(|| reply_matches(black_box(&reply), 4242, &q, &mut scratch)));
+    c.bench_function("upstream reply matching", |b| {
+        b.iter(|| reply_matches(black_box(&reply), 4242, &q, &mut scratch))
+    });
 }
 
 criterion_group!(benches, cache_hit_path, cache_insert, reply_matching);

@@ -50,7 +50,10 @@ async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Res
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if !crate::token::equal(given.trim().as_bytes(), d.token.as_bytes()) {
-        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token (see admin.token in the node's data_dir)");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token (see admin.token in the node's data_dir)",
+        );
     }
     next.run(req).await
 }
@@ -120,7 +123,10 @@ fn group_arg(d: &Daemon, group: &Option<String>) -> Result<Option<ravens_dns::bl
     }
 }
 
-async fn pause(State(d): State<Shared>, body: Result<axum::Json<PauseRequest>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn pause(
+    State(d): State<Shared>,
+    body: Result<axum::Json<PauseRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let axum::Json(req) = match body {
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),

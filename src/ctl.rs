@@ -43,8 +43,9 @@ pub fn target(node: Option<&str>, token_file: Option<&Path>, config: Option<&Pat
 }
 
 fn read_token(path: &Path) -> anyhow::Result<String> {
-    let t = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the admin token {} (is ravensd running there, and may you read it?)", path.display()))?;
+    let t = std::fs::read_to_string(path).with_context(|| {
+        format!("reading the admin token {} (is ravensd running there, and may you read it?)", path.display())
+    })?;
     Ok(t.trim().to_string())
 }
 
@@ -63,7 +64,12 @@ pub async fn post_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl 
     call(t, reqwest::Method::POST, path, Some(serde_json::to_vec(body)?)).await
 }
 
-async fn call<T: DeserializeOwned>(t: &Target, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> anyhow::Result<T> {
+async fn call<T: DeserializeOwned>(
+    t: &Target,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> anyhow::Result<T> {
     let url = format!("http://{}{path}", t.addr);
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
     let mut req = client.request(method, &url).bearer_auth(&t.token);
@@ -77,7 +83,8 @@ async fn call<T: DeserializeOwned>(t: &Target, method: reqwest::Method, path: &s
     let status = resp.status();
     let body = resp.bytes().await?;
     if !status.is_success() {
-        let msg = serde_json::from_slice::<ApiError>(&body).map_or_else(|_| String::from_utf8_lossy(&body).into_owned(), |e| e.error);
+        let msg = serde_json::from_slice::<ApiError>(&body)
+            .map_or_else(|_| String::from_utf8_lossy(&body).into_owned(), |e| e.error);
         bail!("node {}: {status}: {msg}", t.addr);
     }
     serde_json::from_slice(&body).with_context(|| format!("node {}: unexpected answer to {path}", t.addr))
@@ -85,7 +92,13 @@ async fn call<T: DeserializeOwned>(t: &Target, method: reqwest::Method, path: &s
 
 fn duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    if d > 0 { format!("{d}d{h}h{m}m") } else if h > 0 { format!("{h}h{m}m{s}s") } else { format!("{m}m{s}s") }
+    if d > 0 {
+        format!("{d}d{h}h{m}m")
+    } else if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else {
+        format!("{m}m{s}s")
+    }
 }
 
 /// The human form of `dnsctl status`.
@@ -129,7 +142,10 @@ pub fn print_status(s: &Status) {
         println!("            list {}: {}", l.name, l.last_error.as_deref().unwrap_or_default());
     }
     if let Some(d) = &s.dhcp {
-        println!("\nDHCP on {}: acks {}, offers {}, naks {}, malformed {}", d.listen, d.counters.ack, d.counters.offer, d.counters.nak, d.counters.malformed);
+        println!(
+            "\nDHCP on {}: acks {}, offers {}, naks {}, malformed {}",
+            d.listen, d.counters.ack, d.counters.offer, d.counters.nak, d.counters.malformed
+        );
         println!("{:<20} {:>8} {:>8} {:>6}", "SUBNET", "USED", "POOL", "USE%");
         for p in &d.pools {
             let pct = if p.total > 0 { 100.0 * p.used as f64 / p.total as f64 } else { 0.0 };
@@ -141,7 +157,10 @@ pub fn print_status(s: &Status) {
 /// The human form of `dnsctl leases`.
 pub fn print_leases(leases: &[Lease]) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    println!("{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} CLIENT-ID", "ADDRESS", "MAC", "HOSTNAME", "SUBNET", "EXPIRES", "NODE");
+    println!(
+        "{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} CLIENT-ID",
+        "ADDRESS", "MAC", "HOSTNAME", "SUBNET", "EXPIRES", "NODE"
+    );
     for l in leases {
         println!(
             "{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} {}",
@@ -159,12 +178,19 @@ pub fn print_leases(leases: &[Lease]) {
 
 /// The human form of `dnsctl lists`.
 pub fn print_lists(lists: &[ListStatus]) {
-    println!("{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} SOURCE", "LIST", "KIND", "ENTRIES", "LINES", "REJECTED", "REFRESHED");
+    println!(
+        "{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} SOURCE",
+        "LIST", "KIND", "ENTRIES", "LINES", "REJECTED", "REFRESHED"
+    );
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     for l in lists {
-        let refreshed = l.last_refresh.map_or_else(|| "-".to_string(), |t| format!("{} ago", duration(now.saturating_sub(t))));
+        let refreshed =
+            l.last_refresh.map_or_else(|| "-".to_string(), |t| format!("{} ago", duration(now.saturating_sub(t))));
         let kind = if l.enabled { l.kind.clone() } else { format!("{} (off)", l.kind) };
-        println!("{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} {}", l.name, kind, l.entries, l.lines, l.rejected, refreshed, l.source);
+        println!(
+            "{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} {}",
+            l.name, kind, l.entries, l.lines, l.rejected, refreshed, l.source
+        );
         if let Some(e) = &l.last_error {
             println!("    ERROR: {e} (previous copy kept)");
         }
@@ -183,12 +209,22 @@ pub fn print_explanation(e: &QueryExplanation) {
     if let Some(r) = &e.decided_by {
         println!("  decided by list '{}' line {}: {}", r.list, r.line, r.line_text.as_deref().unwrap_or(&r.rule));
     }
-    let others: Vec<_> = e.matches.iter().filter(|m| Some((&m.list, m.line)) != e.decided_by.as_ref().map(|d| (&d.list, d.line))).collect();
+    let others: Vec<_> = e
+        .matches
+        .iter()
+        .filter(|m| Some((&m.list, m.line)) != e.decided_by.as_ref().map(|d| (&d.list, d.line)))
+        .collect();
     if !others.is_empty() {
         println!("  also matching:");
         for m in others {
             let kind = if m.allow { "allow" } else { "block" };
-            println!("    {} line {} ({kind}, groups {}): {}", m.list, m.line, m.groups.join(","), m.line_text.as_deref().unwrap_or(&m.rule));
+            println!(
+                "    {} line {} ({kind}, groups {}): {}",
+                m.list,
+                m.line,
+                m.groups.join(","),
+                m.line_text.as_deref().unwrap_or(&m.rule)
+            );
         }
     }
 }

@@ -47,9 +47,7 @@ impl Daemon {
     /// Re-reads the config file. A file that fails to parse or validate changes nothing.
     pub fn reload(&self) {
         let Some(path) = &self.config_path else { return };
-        let outcome = ravens_config::load_file(path)
-            .map_err(anyhow::Error::from)
-            .and_then(|cfg| self.apply(cfg));
+        let outcome = ravens_config::load_file(path).map_err(anyhow::Error::from).and_then(|cfg| self.apply(cfg));
         let mut st = self.config_state.lock();
         match outcome {
             Ok(()) => {
@@ -139,7 +137,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     };
     tracing::info!(node = %config.node.name, config = %config.origin, "ravensd {} starting", env!("CARGO_PKG_VERSION"));
     if config.dns.upstreams.is_empty() {
-        tracing::warn!("no upstream resolvers (none configured and none usable in /etc/resolv.conf): non-local names get SERVFAIL");
+        tracing::warn!(
+            "no upstream resolvers (none configured and none usable in /etc/resolv.conf): non-local names get SERVFAIL"
+        );
     }
     let data_dir = config.node.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
@@ -154,13 +154,25 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
     let mut threads = Vec::new();
     for &addr in &cfg.node.dns_listen {
-        let socks = ravens_dns::server::udp::bind(addr, cfg.dns.udp_sockets).with_context(|| format!("binding UDP {addr}"))?;
+        let socks =
+            ravens_dns::server::udp::bind(addr, cfg.dns.udp_sockets).with_context(|| format!("binding UDP {addr}"))?;
         let bound = socks[0].local_addr()?;
-        threads.extend(ravens_dns::server::udp::spawn(socks, Arc::clone(&resolver), tokio::runtime::Handle::current(), Arc::clone(&stop))?);
+        threads.extend(ravens_dns::server::udp::spawn(
+            socks,
+            Arc::clone(&resolver),
+            tokio::runtime::Handle::current(),
+            Arc::clone(&stop),
+        )?);
         tracing::info!("listening for UDP on {bound}");
         let tcp = TcpListener::bind(bound).await.with_context(|| format!("binding TCP {bound}"))?;
         tracing::info!("listening for TCP on {bound}");
-        tokio::spawn(ravens_dns::server::tcp::serve(tcp, Arc::clone(&resolver), cfg.dns.tcp_max_connections, cfg.dns.tcp_idle_timeout, cancel.clone()));
+        tokio::spawn(ravens_dns::server::tcp::serve(
+            tcp,
+            Arc::clone(&resolver),
+            cfg.dns.tcp_max_connections,
+            cfg.dns.tcp_idle_timeout,
+            cancel.clone(),
+        ));
         listeners.push(format!("udp+tcp {bound}"));
     }
     tokio::spawn(ravens_dns::upstream::Pool::probe_loop(Arc::downgrade(&resolver.state().pool), cancel.clone()));
@@ -173,13 +185,20 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         Some(handle)
     };
     let cluster = crate::cluster::start(&cfg, &resolver, dhcp.as_ref(), &cancel).await?;
-    let admin = TcpListener::bind(cfg.node.admin_listen).await.with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
+    let admin = TcpListener::bind(cfg.node.admin_listen)
+        .await
+        .with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
     let admin_addr = admin.local_addr()?;
     listeners.push(format!("admin http://{admin_addr}"));
     let daemon = Arc::new(Daemon {
         resolver: Arc::clone(&resolver),
         config_path: opts.config.clone(),
-        config_state: Mutex::new(ConfigState { origin: cfg.origin.clone(), loaded_at: epoch_secs(), last_error: None, reloads: 0 }),
+        config_state: Mutex::new(ConfigState {
+            origin: cfg.origin.clone(),
+            loaded_at: epoch_secs(),
+            last_error: None,
+            reloads: 0,
+        }),
         started: Instant::now(),
         listeners,
         token,

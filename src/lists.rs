@@ -108,14 +108,25 @@ impl Lists {
             });
         }
         if cfg.dns.builtin_blocklist {
-            st.push(ListStatus { name: "builtin".into(), kind: "block".into(), source: "built-in".into(), enabled: true, ..Default::default() });
+            st.push(ListStatus {
+                name: "builtin".into(),
+                kind: "block".into(),
+                source: "built-in".into(),
+                enabled: true,
+                ..Default::default()
+            });
         }
     }
 
     fn inputs(&self, cfg: &Config) -> Vec<CompileInput> {
         let mut inputs = blocklist::inputs_from_policy(&cfg.policy, &self.store);
         if cfg.dns.builtin_blocklist {
-            inputs.push(CompileInput { name: "builtin".into(), data: ListData::Text(BUILTIN.into()), groups: 1, allow_list: false });
+            inputs.push(CompileInput {
+                name: "builtin".into(),
+                data: ListData::Text(BUILTIN.into()),
+                groups: 1,
+                allow_list: false,
+            });
         }
         inputs
     }
@@ -184,7 +195,14 @@ impl Lists {
         }
     }
 
-    async fn refresh_loop(self: Arc<Self>, cfg: Arc<Config>, name: String, url: String, every: Duration, cancel: CancellationToken) {
+    async fn refresh_loop(
+        self: Arc<Self>,
+        cfg: Arc<Config>,
+        name: String,
+        url: String,
+        every: Duration,
+        cancel: CancellationToken,
+    ) {
         loop {
             let result = self.store.refresh(&self.client, &name, &url).await;
             let changed = matches!(result, Ok(FetchStatus::Updated { .. }));

@@ -40,19 +40,33 @@ pub fn render(s: &Status) -> String {
     counter(&mut out, "ravens_dns_cache_evictions_total", "Cache entries evicted for space.", c.evictions);
     gauge(&mut out, "ravens_dns_cache_entries", "Cache entries held.", c.entries as f64);
     gauge(&mut out, "ravens_dns_cache_bytes", "Cache bytes held.", c.bytes as f64);
-    let _ = writeln!(out, "# HELP ravens_upstream_healthy 1 when the upstream is healthy.\n# TYPE ravens_upstream_healthy gauge");
+    let _ = writeln!(
+        out,
+        "# HELP ravens_upstream_healthy 1 when the upstream is healthy.\n# TYPE ravens_upstream_healthy gauge"
+    );
     for u in &s.upstreams {
         let _ = writeln!(out, "ravens_upstream_healthy{{upstream=\"{}\"}} {}", escape(&u.url), u8::from(u.healthy));
     }
-    let _ = writeln!(out, "# HELP ravens_upstream_srtt_seconds Smoothed round-trip time.\n# TYPE ravens_upstream_srtt_seconds gauge");
+    let _ = writeln!(
+        out,
+        "# HELP ravens_upstream_srtt_seconds Smoothed round-trip time.\n# TYPE ravens_upstream_srtt_seconds gauge"
+    );
     for u in &s.upstreams {
         let _ = writeln!(out, "ravens_upstream_srtt_seconds{{upstream=\"{}\"}} {}", escape(&u.url), u.srtt_ms / 1000.0);
     }
-    let _ = writeln!(out, "# HELP ravens_upstream_errors_total Failed upstream exchanges.\n# TYPE ravens_upstream_errors_total counter");
+    let _ = writeln!(
+        out,
+        "# HELP ravens_upstream_errors_total Failed upstream exchanges.\n# TYPE ravens_upstream_errors_total counter"
+    );
     for u in &s.upstreams {
         let _ = writeln!(out, "ravens_upstream_errors_total{{upstream=\"{}\"}} {}", escape(&u.url), u.errors);
     }
-    gauge(&mut out, "ravens_config_last_reload_failed", "1 when the last config load failed.", f64::from(u8::from(s.config.last_error.is_some())));
+    gauge(
+        &mut out,
+        "ravens_config_last_reload_failed",
+        "1 when the last config load failed.",
+        f64::from(u8::from(s.config.last_error.is_some())),
+    );
     gauge(&mut out, "ravens_uptime_seconds", "Seconds since start.", s.uptime_secs as f64);
     out
 }

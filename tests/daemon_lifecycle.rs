@@ -18,7 +18,9 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
 fn config(upstream: &str, nas_ip: &str) -> String {
-    format!("[dns]\nupstreams = [\"{upstream}\"]\n\n[[record]]\nname = \"nas.lan\"\ntype = \"A\"\nvalue = \"{nas_ip}\"\n")
+    format!(
+        "[dns]\nupstreams = [\"{upstream}\"]\n\n[[record]]\nname = \"nas.lan\"\ntype = \"A\"\nvalue = \"{nas_ip}\"\n"
+    )
 }
 
 fn rewrite(d: &Daemon, body: &str) {
@@ -83,10 +85,15 @@ fn reload_under_load_fails_no_query() {
                     let name = if i % 2 == 0 { "nas.lan.".to_string() } else { format!("h{:05}.test.", (i + t) % 50) };
                     let q = query(&name, RecordType::A, None).to_vec().unwrap();
                     sock.send_to(&q, server).unwrap();
-                    let good = sock.recv_from(&mut buf).ok().and_then(|(n, _)| Message::from_vec(&buf[..n]).ok()).is_some_and(|m| {
-                        m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty()
-                    });
-                    if good { ok.fetch_add(1, Ordering::Relaxed) } else { failed.fetch_add(1, Ordering::Relaxed) };
+                    let good =
+                        sock.recv_from(&mut buf).ok().and_then(|(n, _)| Message::from_vec(&buf[..n]).ok()).is_some_and(
+                            |m| m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty(),
+                        );
+                    if good {
+                        ok.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed)
+                    };
                     i += 1;
                 }
             })
@@ -116,7 +123,13 @@ fn broken_config_keeps_the_last_good_one() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let up = rt.block_on(TestUpstream::start());
     let d = Daemon::start(&config(&up.udp_url(), "10.0.1.1"));
-    rewrite(&d, &format!("{}\n[[record]]\nname = \"x.lan\"\ntype = \"A\"\nvalue = \"not-an-ip\"\n", config(&up.udp_url(), "10.0.9.9")));
+    rewrite(
+        &d,
+        &format!(
+            "{}\n[[record]]\nname = \"x.lan\"\ntype = \"A\"\nvalue = \"not-an-ip\"\n",
+            config(&up.udp_url(), "10.0.9.9")
+        ),
+    );
     assert!(d.wait_log("config reload failed", Duration::from_secs(5)), "{}", d.log());
     assert_eq!(nas_ip(&d), "10.0.1.1", "old config still serving");
     let s = d.status();

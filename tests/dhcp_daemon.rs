@@ -27,7 +27,8 @@ fn start() -> (Daemon, Relay) {
     let relay = UdpSocket::bind((GIADDR, 0)).unwrap();
     relay.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
     let port = free_port();
-    let node_extra = format!("dhcp_listen = \"127.0.0.1:{port}\"\ndhcp_relay_port = {}", relay.local_addr().unwrap().port());
+    let node_extra =
+        format!("dhcp_listen = \"127.0.0.1:{port}\"\ndhcp_relay_port = {}", relay.local_addr().unwrap().port());
     let body = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\n\n[[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\nrouter = \"127.0.0.2\"\nlease_time = \"1h\"\n";
     let d = Daemon::start_full("127.0.0.1", &node_extra, body);
     assert!(d.wait_log("listening for DHCP on", Duration::from_secs(5)), "{}", d.log());

@@ -93,7 +93,21 @@ fn every_format_and_rule() {
     let (rt, up, d, _l) = setup("", "");
     let _ = &rt;
     up.set_a("ok.sub.test", "192.0.2.7".parse().unwrap(), 60);
-    let blocked = ["ads.test", "track1.test", "v6ads.test", "plain.test", "sub.test", "x.sub.test", "important.test", "wild.test", "a.wild.test", "deep.x.wild.test", "rx42.test", "malware.test", "xn--bcher-kva.test"];
+    let blocked = [
+        "ads.test",
+        "track1.test",
+        "v6ads.test",
+        "plain.test",
+        "sub.test",
+        "x.sub.test",
+        "important.test",
+        "wild.test",
+        "a.wild.test",
+        "deep.x.wild.test",
+        "rx42.test",
+        "malware.test",
+        "xn--bcher-kva.test",
+    ];
     for n in blocked {
         assert!(is_blocked(&a_from(&d, "127.0.0.1", &format!("{n}."))), "{n} should be blocked");
     }
@@ -140,7 +154,9 @@ fn per_group_verdicts() {
 
 #[test]
 fn response_modes_and_ede() {
-    for (mode, check) in [("null", "0.0.0.0"), ("nxdomain", "NXDOMAIN"), ("refused", "REFUSED"), ("192.0.2.99", "192.0.2.99")] {
+    for (mode, check) in
+        [("null", "0.0.0.0"), ("nxdomain", "NXDOMAIN"), ("refused", "REFUSED"), ("192.0.2.99", "192.0.2.99")]
+    {
         let (_rt, _up, d, _l) = setup(&format!("block_response = \"{mode}\"\nblock_ttl = \"42s\""), "");
         let out = dig(d.dns, &["ads.test", "A"]);
         assert!(out.contains(check), "{mode}: {out}");
@@ -173,7 +189,10 @@ fn cname_cloaking() {
 #[test]
 fn url_lists_200_304_500_and_offline_start() {
     let server = ListServer::start("||urlblocked.test^\n");
-    let extra = format!("\n[[list]]\nname = \"remote\"\nurl = \"{}\"\nrefresh = \"1m\"\ngroups = [\"default\"]\n", server.url());
+    let extra = format!(
+        "\n[[list]]\nname = \"remote\"\nurl = \"{}\"\nrefresh = \"1m\"\ngroups = [\"default\"]\n",
+        server.url()
+    );
     let (_rt, _up, d, _l) = setup("", &extra);
     let wait_blocked = |name: &str, want: bool| {
         for _ in 0..100 {
@@ -227,8 +246,16 @@ fn list_edit_under_load_fails_no_query() {
             while !stop.load(Ordering::Relaxed) && i < 300_000 {
                 let name = if i % 2 == 0 { "ads.test." } else { "a.test." };
                 sock.send_to(&query(name, RecordType::A, None).to_vec().unwrap(), server).unwrap();
-                let good = sock.recv_from(&mut buf).ok().and_then(|(n, _)| Message::from_vec(&buf[..n]).ok()).is_some_and(|m| m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty());
-                if good { ok.fetch_add(1, Ordering::Relaxed) } else { bad.fetch_add(1, Ordering::Relaxed) };
+                let good = sock
+                    .recv_from(&mut buf)
+                    .ok()
+                    .and_then(|(n, _)| Message::from_vec(&buf[..n]).ok())
+                    .is_some_and(|m| m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty());
+                if good {
+                    ok.fetch_add(1, Ordering::Relaxed)
+                } else {
+                    bad.fetch_add(1, Ordering::Relaxed)
+                };
                 i += 1;
             }
         })

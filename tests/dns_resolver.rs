@@ -135,7 +135,9 @@ fn fails_over_when_an_upstream_is_killed() {
         let extra = format!("upstream_strategy = \"{strategy}\"\nupstream_timeout = \"2s\"");
         let d = Daemon::start(&forwarding_to(&[first.udp_url(), second.udp_url()], &extra));
         let m = client::udp(d.dns, &query(&format!("h00001.{strategy}.test."), RecordType::A, None));
-        assert!(m.metadata.response_code == ResponseCode::NXDomain || m.metadata.response_code == ResponseCode::NoError);
+        assert!(
+            m.metadata.response_code == ResponseCode::NXDomain || m.metadata.response_code == ResponseCode::NoError
+        );
         drop(d);
     }
     rt.block_on(first.stop());

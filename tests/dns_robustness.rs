@@ -75,7 +75,9 @@ fn responses_and_unknown_opcodes() {
     assert_eq!(rcode_of(&udp_raw(d.dns, "127.0.0.1", &notify, Duration::from_secs(2)).unwrap()), 4, "NOTIMP");
     let mut badvers = query("a.test.", RecordType::A, Some(1232));
     badvers.edns.as_mut().unwrap().set_version(1);
-    let r = Message::from_vec(&udp_raw(d.dns, "127.0.0.1", &badvers.to_vec().unwrap(), Duration::from_secs(2)).unwrap()).unwrap();
+    let r =
+        Message::from_vec(&udp_raw(d.dns, "127.0.0.1", &badvers.to_vec().unwrap(), Duration::from_secs(2)).unwrap())
+            .unwrap();
     assert_eq!(r.edns.unwrap().rcode_high(), 1, "BADVERS");
     still_answers(&d);
 }

@@ -116,7 +116,8 @@ impl Blocking {
 
     fn paused(&self, g: GroupId, now: Instant) -> bool {
         let now = self.ms(now);
-        self.paused_until[64].load(Ordering::Relaxed) > now || self.paused_until[g.index().min(63)].load(Ordering::Relaxed) > now
+        self.paused_until[64].load(Ordering::Relaxed) > now
+            || self.paused_until[g.index().min(63)].load(Ordering::Relaxed) > now
     }
 
     /// The verdict for `name` (dotted, lower-case) asked by a client of group `g`.

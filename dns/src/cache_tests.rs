@@ -55,7 +55,10 @@ fn hit_decrements_ttl_and_strips_opt() {
     let t0 = Instant::now();
     assert!(c.insert(&key("a.test"), &answer("a.test.", 300, true), t0));
     let mut out = Vec::new();
-    assert_eq!(c.get(&key("a.test"), t0 + Duration::from_secs(100), false, &mut out), Some(Hit::Fresh { prefetch: false }));
+    assert_eq!(
+        c.get(&key("a.test"), t0 + Duration::from_secs(100), false, &mut out),
+        Some(Hit::Fresh { prefetch: false })
+    );
     let m = Message::from_vec(&out).unwrap();
     assert_eq!(m.answers[0].ttl, 200);
     assert!(m.edns.is_none(), "OPT is hop-by-hop and must not be stored");

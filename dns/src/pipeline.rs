@@ -194,9 +194,21 @@ impl Resolver {
 
     /// Writes the block answer and returns true when `name` is blocked for `group`.
     #[allow(clippy::too_many_arguments)]
-    fn block_if_listed(&self, state: &State, group: GroupId, name_wire: &[u8], msg: &[u8], q: &Query, transport: Transport, now: Instant, out: &mut Vec<u8>) -> bool {
+    fn block_if_listed(
+        &self,
+        state: &State,
+        group: GroupId,
+        name_wire: &[u8],
+        msg: &[u8],
+        q: &Query,
+        transport: Transport,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> bool {
         let mut buf = [0u8; 256];
-        let Decision::Block { list, response } = self.blocking.decide(&state.policy, group, block::dotted(name_wire, &mut buf), now) else {
+        let Decision::Block { list, response } =
+            self.blocking.decide(&state.policy, group, block::dotted(name_wire, &mut buf), now)
+        else {
             return false;
         };
         let engine = self.blocking.engine.load();
@@ -208,7 +220,16 @@ impl Resolver {
 
     /// CNAME cloaking: an answer whose CNAME chain reaches a blocked name is blocked too.
     #[allow(clippy::too_many_arguments)]
-    fn cloaked(&self, state: &State, group: GroupId, answer: &mut Vec<u8>, msg: &[u8], q: &Query, transport: Transport, now: Instant) -> bool {
+    fn cloaked(
+        &self,
+        state: &State,
+        group: GroupId,
+        answer: &mut Vec<u8>,
+        msg: &[u8],
+        q: &Query,
+        transport: Transport,
+        now: Instant,
+    ) -> bool {
         if self.blocking.engine.load().is_empty() {
             return false;
         }
@@ -290,7 +311,9 @@ impl Resolver {
         out[0..2].copy_from_slice(&q.id.to_be_bytes());
         out[2] = (out[2] & !0x01) | ((q.flags >> 8) as u8 & 0x01);
         out[3] = (out[3] & !0x10) | (q.flags as u8 & 0x10);
-        if out.len() >= q.question_end && wire::skip_name(out, wire::HEADER_LEN) == wire::skip_name(msg, wire::HEADER_LEN) {
+        if out.len() >= q.question_end
+            && wire::skip_name(out, wire::HEADER_LEN) == wire::skip_name(msg, wire::HEADER_LEN)
+        {
             out[wire::HEADER_LEN..q.question_end].copy_from_slice(&msg[wire::HEADER_LEN..q.question_end]);
         }
         if q.edns.is_some() {

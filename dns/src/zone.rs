@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ravens_config::{Record, RecordData};
 
-use crate::wire::{self, AA, CD, QR, RA, RD, Query};
+use crate::wire::{self, AA, CD, QR, Query, RA, RD};
 
 const T_A: u16 = 1;
 const T_CNAME: u16 = 5;
@@ -57,7 +57,9 @@ fn private_reverse_zones() -> Vec<String> {
     z.push("255.255.255.255.in-addr.arpa".into());
     z.extend((16..=31).map(|o| format!("{o}.172.in-addr.arpa")));
     z.extend((64..=127).map(|o| format!("{o}.100.in-addr.arpa")));
-    z.extend(["d.f.ip6.arpa", "8.e.f.ip6.arpa", "9.e.f.ip6.arpa", "a.e.f.ip6.arpa", "b.e.f.ip6.arpa"].map(String::from));
+    z.extend(
+        ["d.f.ip6.arpa", "8.e.f.ip6.arpa", "9.e.f.ip6.arpa", "a.e.f.ip6.arpa", "b.e.f.ip6.arpa"].map(String::from),
+    );
     z.push("8.b.d.0.1.0.0.2.ip6.arpa".into());
     z.push(format!("1.{}ip6.arpa", "0.".repeat(31)));
     z.push(format!("{}ip6.arpa", "0.".repeat(32)));

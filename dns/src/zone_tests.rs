@@ -103,7 +103,9 @@ fn other_types_of_existing_names_are_nodata() {
 #[test]
 fn private_reverse_zones_never_leave() {
     let z = zone();
-    for name in ["1.2.168.192.in-addr.arpa", "9.9.20.172.in-addr.arpa", "3.3.3.10.in-addr.arpa", "1.1.64.100.in-addr.arpa"] {
+    for name in
+        ["1.2.168.192.in-addr.arpa", "9.9.20.172.in-addr.arpa", "3.3.3.10.in-addr.arpa", "1.1.64.100.in-addr.arpa"]
+    {
         let m = ask(&z, name, T_PTR).unwrap_or_else(|| panic!("{name} was not local"));
         assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{name}");
     }

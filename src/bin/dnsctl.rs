@@ -146,13 +146,17 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         Command::Pause { group, duration } => {
-            let secs = ravens_config::units::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?.as_secs();
+            let secs =
+                ravens_config::units::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?.as_secs();
             let req = ravens::api::PauseRequest { group: group.clone(), seconds: Some(secs) };
             let v: serde_json::Value = rt.block_on(ctl::post_json(&target, "/api/v1/pause", &req))?;
             if args.json {
                 println!("{v}");
             } else {
-                println!("blocking paused for {} ({secs}s); it resumes by itself", group.as_deref().unwrap_or("all groups"));
+                println!(
+                    "blocking paused for {} ({secs}s); it resumes by itself",
+                    group.as_deref().unwrap_or("all groups")
+                );
             }
         }
         Command::Resume { group } => {
@@ -179,6 +183,12 @@ fn run(args: Args) -> anyhow::Result<()> {
 /// Percent-encodes a query value (subnet names are simple, but be safe).
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "ravensd", version, about = "ravens DNS/DHCP daemon (runs an embedded default config when given no file)")]
+#[command(
+    name = "ravensd",
+    version,
+    about = "ravens DNS/DHCP daemon (runs an embedded default config when given no file)"
+)]
 struct Args {
     /// Config file (TOML). Without it, the embedded default runs: DNS on 127.0.0.1:5353.
     #[arg(short, long, value_name = "FILE")]

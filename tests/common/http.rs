@@ -27,7 +27,8 @@ impl ListServer {
             not_modified: Arc::new(AtomicU64::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let (body, status, requests, nm, stop) = (s.body.clone(), s.status.clone(), s.requests.clone(), s.not_modified.clone(), s.stop.clone());
+        let (body, status, requests, nm, stop) =
+            (s.body.clone(), s.status.clone(), s.requests.clone(), s.not_modified.clone(), s.stop.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let Ok((mut conn, _)) = listener.accept() else {
@@ -53,7 +54,10 @@ impl ListServer {
                     nm.fetch_add(1, Ordering::Relaxed);
                     format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n")
                 } else {
-                    format!("HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+                    format!(
+                        "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    )
                 };
                 let _ = conn.write_all(resp.as_bytes());
             }

@@ -18,7 +18,13 @@ use crate::pipeline::{Resolver, Step, Transport};
 const PER_CONN_INFLIGHT: usize = 32;
 
 /// Accepts connections until cancelled.
-pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, max_conns: usize, idle: Duration, cancel: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    resolver: Arc<Resolver>,
+    max_conns: usize,
+    idle: Duration,
+    cancel: CancellationToken,
+) {
     let conns = Arc::new(Semaphore::new(max_conns));
     loop {
         let accepted = tokio::select! {
@@ -40,7 +46,13 @@ pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, max_conns: us
     }
 }
 
-async fn connection(stream: TcpStream, src: SocketAddr, resolver: Arc<Resolver>, idle: Duration, cancel: CancellationToken) {
+async fn connection(
+    stream: TcpStream,
+    src: SocketAddr,
+    resolver: Arc<Resolver>,
+    idle: Duration,
+    cancel: CancellationToken,
+) {
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PER_CONN_INFLIGHT);

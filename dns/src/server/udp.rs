@@ -50,7 +50,9 @@ pub fn spawn(
         .enumerate()
         .map(|(i, sock)| {
             let (resolver, rt, stop) = (Arc::clone(&resolver), rt.clone(), Arc::clone(&stop));
-            std::thread::Builder::new().name(format!("dns-udp-{i}")).spawn(move || serve(Arc::new(sock), &resolver, &rt, &stop))
+            std::thread::Builder::new()
+                .name(format!("dns-udp-{i}"))
+                .spawn(move || serve(Arc::new(sock), &resolver, &rt, &stop))
         })
         .collect()
 }
@@ -61,7 +63,14 @@ fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Ha
     while !stop.load(Ordering::Relaxed) {
         let (n, src) = match sock.recv_from(&mut buf) {
             Ok(r) => r,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
             Err(e) => {
                 // ICMP errors from earlier sends surface here (ECONNREFUSED): not fatal.
                 tracing::trace!(error = %e, "udp receive error");

@@ -51,7 +51,10 @@ enum Kind {
     Udp(StreamPool<TcpStream>),
     Tcp(StreamPool<TcpStream>),
     Tls(transport::TlsTarget),
-    Https { client: reqwest::Client, url: String },
+    Https {
+        client: reqwest::Client,
+        url: String,
+    },
 }
 
 struct Conn {
@@ -180,7 +183,9 @@ impl Pool {
         let mut last_err = UpstreamError::Timeout;
         loop {
             let attempt_end = match self.strategy {
-                Strategy::Strict if next < order.len() => (Instant::now() + self.attempt_timeout(order[next - 1])).min(deadline),
+                Strategy::Strict if next < order.len() => {
+                    (Instant::now() + self.attempt_timeout(order[next - 1])).min(deadline)
+                }
                 _ => deadline + Duration::from_millis(20),
             };
             match tokio::time::timeout_at(attempt_end.into(), set.join_next()).await {
@@ -215,12 +220,21 @@ impl Pool {
     }
 
     /// One exchange with one upstream; records health.
-    async fn exchange(&self, idx: usize, q: &Question, cd: bool, dnssec_ok: bool, deadline: Instant) -> Result<Vec<u8>, UpstreamError> {
+    async fn exchange(
+        &self,
+        idx: usize,
+        q: &Question,
+        cd: bool,
+        dnssec_ok: bool,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, UpstreamError> {
         let conn = &self.conns[idx];
         let start = Instant::now();
         let result = self.exchange_raw(conn, q, cd, dnssec_ok, deadline).await;
         let result = result.and_then(|reply| match reply[3] & 0x0F {
-            rcode::SERVFAIL | rcode::REFUSED | rcode::NOTIMP | rcode::FORMERR => Err(UpstreamError::Rcode(reply[3] & 0x0F)),
+            rcode::SERVFAIL | rcode::REFUSED | rcode::NOTIMP | rcode::FORMERR => {
+                Err(UpstreamError::Rcode(reply[3] & 0x0F))
+            }
             _ => Ok(reply),
         });
         let mut h = conn.health.lock();
@@ -235,7 +249,14 @@ impl Pool {
         result
     }
 
-    async fn exchange_raw(&self, conn: &Conn, q: &Question, cd: bool, dnssec_ok: bool, deadline: Instant) -> Result<Vec<u8>, UpstreamError> {
+    async fn exchange_raw(
+        &self,
+        conn: &Conn,
+        q: &Question,
+        cd: bool,
+        dnssec_ok: bool,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, UpstreamError> {
         let id: u16 = if matches!(conn.kind, Kind::Https { .. }) { 0 } else { rand::random() };
         let query = wire::build_query(id, &q.name_wire, q.qtype, q.qclass, cd, Some((self.edns_size, dnssec_ok)));
         let addr = conn.cfg.addr;
@@ -247,7 +268,8 @@ impl Pool {
                 }
                 // Truncated: the same question over TCP, with a fresh ID.
                 let id: u16 = rand::random();
-                let query = wire::build_query(id, &q.name_wire, q.qtype, q.qclass, cd, Some((self.edns_size, dnssec_ok)));
+                let query =
+                    wire::build_query(id, &q.name_wire, q.qtype, q.qclass, cd, Some((self.edns_size, dnssec_ok)));
                 transport::tcp(tcp_pool, addr, &query, id, q, deadline).await
             }
             Kind::Tcp(pool) => transport::tcp(pool, addr, &query, id, q, deadline).await,

@@ -13,8 +13,8 @@ use tokio::time::timeout_at;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::matching::{Question, reply_matches};
 use super::UpstreamError;
+use super::matching::{Question, reply_matches};
 
 /// Idle stream connections kept per upstream.
 const MAX_IDLE: usize = 4;
@@ -75,7 +75,12 @@ pub async fn udp(
 }
 
 /// One length-prefixed exchange on a stream.
-async fn stream_exchange<S: DnsStream>(s: &mut S, query: &[u8], id: u16, q: &Question) -> Result<Vec<u8>, UpstreamError> {
+async fn stream_exchange<S: DnsStream>(
+    s: &mut S,
+    query: &[u8],
+    id: u16,
+    q: &Question,
+) -> Result<Vec<u8>, UpstreamError> {
     let mut framed = Vec::with_capacity(query.len() + 2);
     framed.extend_from_slice(&(query.len() as u16).to_be_bytes());
     framed.extend_from_slice(query);
@@ -95,7 +100,14 @@ async fn stream_exchange<S: DnsStream>(s: &mut S, query: &[u8], id: u16, q: &Que
 }
 
 /// Exchange over a pooled stream; a reused connection that fails is retried once fresh.
-async fn pooled<S, F, Fut>(pool: &StreamPool<S>, connect: F, query: &[u8], id: u16, q: &Question, deadline: Instant) -> Result<Vec<u8>, UpstreamError>
+async fn pooled<S, F, Fut>(
+    pool: &StreamPool<S>,
+    connect: F,
+    query: &[u8],
+    id: u16,
+    q: &Question,
+    deadline: Instant,
+) -> Result<Vec<u8>, UpstreamError>
 where
     S: DnsStream,
     F: Fn() -> Fut,
@@ -116,7 +128,14 @@ where
     timeout_at(deadline.into(), attempt).await.map_err(|_| UpstreamError::Timeout)?
 }
 
-pub async fn tcp(pool: &StreamPool<TcpStream>, addr: SocketAddr, query: &[u8], id: u16, q: &Question, deadline: Instant) -> Result<Vec<u8>, UpstreamError> {
+pub async fn tcp(
+    pool: &StreamPool<TcpStream>,
+    addr: SocketAddr,
+    query: &[u8],
+    id: u16,
+    q: &Question,
+    deadline: Instant,
+) -> Result<Vec<u8>, UpstreamError> {
     let connect = || async move {
         let s = TcpStream::connect(addr).await?;
         s.set_nodelay(true)?;
@@ -133,7 +152,13 @@ pub struct TlsTarget {
     pub pool: StreamPool<TlsStream<TcpStream>>,
 }
 
-pub async fn tls(t: &TlsTarget, query: &[u8], id: u16, q: &Question, deadline: Instant) -> Result<Vec<u8>, UpstreamError> {
+pub async fn tls(
+    t: &TlsTarget,
+    query: &[u8],
+    id: u16,
+    q: &Question,
+    deadline: Instant,
+) -> Result<Vec<u8>, UpstreamError> {
     let connect = || async move {
         let tcp = TcpStream::connect(t.addr).await?;
         tcp.set_nodelay(true)?;
@@ -143,7 +168,13 @@ pub async fn tls(t: &TlsTarget, query: &[u8], id: u16, q: &Question, deadline: I
 }
 
 /// DoH (RFC 8484): POST application/dns-message; the ID is 0 on the wire.
-pub async fn https(client: &reqwest::Client, url: &str, query: &[u8], q: &Question, deadline: Instant) -> Result<Vec<u8>, UpstreamError> {
+pub async fn https(
+    client: &reqwest::Client,
+    url: &str,
+    query: &[u8],
+    q: &Question,
+    deadline: Instant,
+) -> Result<Vec<u8>, UpstreamError> {
     let req = client
         .post(url)
         .header("content-type", "application/dns-message")
@@ -162,7 +193,10 @@ pub async fn https(client: &reqwest::Client, url: &str, query: &[u8], q: &Questi
 }
 
 /// TLS client config: built-in web PKI roots plus the PEM certificates of `ca_file`.
-pub fn tls_config(ca_file: Option<&std::path::Path>, alpn: &[&[u8]]) -> Result<Arc<rustls::ClientConfig>, UpstreamError> {
+pub fn tls_config(
+    ca_file: Option<&std::path::Path>,
+    alpn: &[&[u8]],
+) -> Result<Arc<rustls::ClientConfig>, UpstreamError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
