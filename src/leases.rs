@@ -33,7 +33,8 @@ impl Names {
     fn apply(&mut self, ev: &LeaseEvent) {
         match (ev.kind, &ev.hostname) {
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, Some(h)) => self.bind(ev.ip, h),
-            (LeaseEventKind::Bound | LeaseEventKind::Renewed, None) | (LeaseEventKind::Released | LeaseEventKind::Expired, _) => {
+            (LeaseEventKind::Bound | LeaseEventKind::Renewed, None)
+            | (LeaseEventKind::Released | LeaseEventKind::Expired, _) => {
                 self.by_ip.remove(&ev.ip);
             }
         }
@@ -48,7 +49,12 @@ impl Names {
 }
 
 /// Feeds lease events into the DNS local zone until cancelled. Starts from the restored leases.
-pub fn spawn_dns_names(handle: DhcpHandle, mut events: mpsc::Receiver<LeaseEvent>, resolver: Arc<Resolver>, cancel: CancellationToken) {
+pub fn spawn_dns_names(
+    handle: DhcpHandle,
+    mut events: mpsc::Receiver<LeaseEvent>,
+    resolver: Arc<Resolver>,
+    cancel: CancellationToken,
+) {
     let mut names = Names::default();
     let mut current = handle.leases(None);
     current.sort_by_key(|l| l.expires);
@@ -108,6 +114,8 @@ mod tests {
             client_id: None,
             hostname: host.map(String::from),
             expires: SystemTime::now(),
+            key: vec![1, 1, 1, 2, 3, 4, 5, 6],
+            node: "a".into(),
         }
     }
 

@@ -87,6 +87,11 @@ pub struct LeaseEvent {
     /// Sanitised single label (option 81/12, or the reservation's).
     pub hostname: Option<String>,
     pub expires: SystemTime,
+    /// The client's identity bytes ([`ClientKey`]): client-id or hardware type + chaddr.
+    pub key: Vec<u8>,
+    /// Node that granted the lease: this node, or a peer for leases learned from the cluster
+    /// ([`crate::machine::Core::import`]), which the daemon must not publish again.
+    pub node: String,
 }
 
 /// A lease as listed by `dnsctl leases`.
@@ -100,6 +105,8 @@ pub struct LeaseInfo {
     pub expires: SystemTime,
     /// Name of the node that granted it.
     pub node: String,
+    /// The client's identity bytes ([`ClientKey`]).
+    pub key: Vec<u8>,
 }
 
 /// Unix seconds to `SystemTime`.
@@ -141,6 +148,8 @@ impl Lease {
             client_id: self.client_id.clone(),
             hostname: self.hostname.clone(),
             expires: system_time(self.expires),
+            key: self.key.0.to_vec(),
+            node: self.node.to_string(),
         }
     }
 
@@ -153,6 +162,7 @@ impl Lease {
             hostname: self.hostname.clone(),
             expires: system_time(self.expires),
             node: self.node.to_string(),
+            key: self.key.0.to_vec(),
         }
     }
 }

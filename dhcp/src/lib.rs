@@ -7,6 +7,7 @@
 //! before the ACK leaves) → reply built and routed per RFC 2131 §4.1 ([`reply`]) → lease events
 //! to the daemon. [`server`] is the tokio driver and the API the daemon wires.
 
+pub mod ha;
 pub mod iface;
 pub mod journal;
 pub mod lease;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod socket;
 pub mod state;
 
+pub use ha::{AnswerFilter, RemoteLease};
 pub use lease::{LeaseEvent, LeaseEventKind, LeaseInfo};
 pub use machine::{Action, Context, Core, DropReason};
 pub use pool::Slice;

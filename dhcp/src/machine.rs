@@ -41,6 +41,8 @@ pub enum DropReason {
     PoolExhausted,
     /// A message type a server does not handle.
     Ignored,
+    /// Another node of the cluster answers this client (RFC 3074 bucket, [`Core::may_answer`]).
+    PeerAnswers,
 }
 
 /// A reply ready to send.
@@ -77,6 +79,10 @@ pub struct Core {
     pub own_addrs: Vec<Ipv4Addr>,
     /// Unicast OFFER/ACK to yiaddr (needs an ARP entry; see [`reply::route`]).
     pub unicast_yiaddr: bool,
+    /// This node's slice of every pool (new addresses come only from it).
+    pub slice: Slice,
+    /// Cluster "who answers" filter; `None` answers everyone (single node).
+    pub answer: Option<crate::ha::AnswerFilter>,
 }
 
 impl Core {
@@ -90,6 +96,8 @@ impl Core {
             relay_port: config.node.dhcp_relay_port,
             own_addrs: Vec::new(),
             unicast_yiaddr: false,
+            slice,
+            answer: None,
         };
         core.restore(records, now);
         core
@@ -161,6 +169,9 @@ impl Core {
             return Action::Drop(DropReason::NotServed);
         }
         let Some(idx) = self.select(req, ctx) else { return Action::Drop(DropReason::NoSubnet) };
+        if !self.may_answer(req, ctx) {
+            return Action::Drop(DropReason::PeerAnswers);
+        }
         let server_id = self.server_id(idx, ctx);
         let mut h = Handler { core: self, idx, req, server_id, now };
         match req.msg_type {

@@ -114,7 +114,10 @@ struct Inner {
     tx: Socket,
     ifaces: Vec<Iface>,
     counters: AtomicCounters,
-    events: mpsc::Sender<LeaseEvent>,
+    /// Lease event subscribers: the daemon's DNS names and, in a cluster, the sync glue.
+    events: Mutex<Vec<mpsc::Sender<LeaseEvent>>>,
+    /// The config the core was built from, to rebuild it with another slice.
+    config: Mutex<Config>,
 }
 
 /// Control of a running DHCP service. Cheap to clone.
@@ -160,8 +163,15 @@ impl DhcpService {
         core.own_addrs = own_addrs(addr, &ifaces);
         tracing::info!(leases = recovery.records.len(), "restored DHCP leases");
         let (events, events_rx) = mpsc::channel(4096);
-        let inner =
-            Arc::new(Inner { core: Mutex::new(core), journal, tx, ifaces, counters: Default::default(), events });
+        let inner = Arc::new(Inner {
+            core: Mutex::new(core),
+            journal,
+            tx,
+            ifaces,
+            counters: Default::default(),
+            events: Mutex::new(vec![events]),
+            config: Mutex::new(config.clone()),
+        });
         tracing::info!("listening for DHCP on {addr}");
         tokio::spawn(recv_loop(inner.clone(), rx, cancel.clone()));
         tokio::spawn(sweep_loop(inner.clone(), cancel));
@@ -294,8 +304,12 @@ impl Inner {
     }
 
     fn emit(&self, e: LeaseEvent) {
-        if self.events.try_send(e).is_err() {
-            self.counters.inc(C::EventsDropped);
+        let mut subs = self.events.lock();
+        subs.retain(|tx| !tx.is_closed());
+        for tx in subs.iter() {
+            if tx.try_send(e.clone()).is_err() {
+                self.counters.inc(C::EventsDropped);
+            }
         }
     }
 }
@@ -349,11 +363,61 @@ impl DhcpHandle {
         let mut core = self.inner.core.lock();
         let records = core.records();
         let own = std::mem::take(&mut core.own_addrs);
-        let relay_port = core.relay_port;
-        *core = Core::new(config, Slice::WHOLE, &records, unix_now());
+        let (relay_port, slice, answer) = (core.relay_port, core.slice, core.answer.take());
+        *core = Core::new(config, slice, &records, unix_now());
         core.own_addrs = own;
         core.relay_port = relay_port;
+        core.answer = answer;
+        *self.inner.config.lock() = config.clone();
         tracing::info!(subnets = core.subnets.len(), "DHCP config reloaded");
+    }
+
+    /// A further stream of lease events (same capacity and drop rule as the first one):
+    /// the cluster glue publishes this node's leases from it.
+    pub fn subscribe(&self) -> mpsc::Receiver<LeaseEvent> {
+        let (tx, rx) = mpsc::channel(4096);
+        self.inner.events.lock().push(tx);
+        rx
+    }
+
+    /// This node's slice of every pool.
+    pub fn slice(&self) -> Slice {
+        self.inner.core.lock().slice
+    }
+
+    /// Allocates new addresses from `slice` from now on. Every remembered lease (this node's
+    /// and imported ones) is kept; outstanding offers are forgotten.
+    pub fn set_slice(&self, slice: Slice) {
+        let config = self.inner.config.lock().clone();
+        let mut core = self.inner.core.lock();
+        if core.slice == slice {
+            return;
+        }
+        let records = core.records();
+        let own = std::mem::take(&mut core.own_addrs);
+        let (relay_port, answer) = (core.relay_port, core.answer.take());
+        *core = Core::new(&config, slice, &records, unix_now());
+        core.own_addrs = own;
+        core.relay_port = relay_port;
+        core.answer = answer;
+        tracing::info!(index = slice.index, count = slice.count, "DHCP pool slice changed");
+    }
+
+    /// Installs (or removes) the cluster's "who answers" filter.
+    pub fn set_answer_filter(&self, filter: Option<crate::ha::AnswerFilter>) {
+        self.inner.core.lock().answer = filter;
+    }
+
+    /// Applies leases granted by other nodes ([`Core::import`]) and emits their events.
+    pub fn import(&self, leases: &[crate::ha::RemoteLease]) {
+        let now = unix_now();
+        let events: Vec<LeaseEvent> = {
+            let mut core = self.inner.core.lock();
+            leases.iter().flat_map(|l| core.import(l, now)).collect()
+        };
+        for e in events {
+            self.inner.emit(e);
+        }
     }
 
     /// Resolves once every record queued so far is durable (tests, shutdown).

@@ -1,0 +1,194 @@
+//! The pair's hooks into the sans-IO core (DESIGN §5): the "who answers" filter consulted
+//! before a DISCOVER or a broadcast REQUEST is answered, and the import of leases granted by
+//! the other nodes, so allocation never hands their addresses out again and their clients can
+//! be renewed in place. The cluster glue decides *what* the filter says (RFC 3074 buckets,
+//! takeover) and which node slice this node allocates from ([`crate::pool::Slice`]); this
+//! module only applies it.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use dhcproto::v4::MessageType;
+
+use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseState};
+use crate::machine::{Context, Core};
+use crate::packet::{ClientKey, Request};
+
+/// Decides whether this node answers a client: called with the RFC 3074 hash input (option 61
+/// when present, else chaddr) and the DHCP `secs` field.
+#[derive(Clone)]
+pub struct AnswerFilter(pub Arc<dyn Fn(&[u8], u16) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for AnswerFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerFilter")
+    }
+}
+
+/// A lease as another node published it (the merged winner for one client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteLease {
+    pub subnet: String,
+    pub ip: Ipv4Addr,
+    /// [`ClientKey`] bytes.
+    pub key: Vec<u8>,
+    pub mac: Vec<u8>,
+    pub client_id: Option<Vec<u8>>,
+    pub hostname: Option<String>,
+    /// Unix seconds.
+    pub expires: u64,
+    /// Node that granted it.
+    pub node: String,
+    /// Released or expired cluster-wide: the client holds no address any more.
+    pub released: bool,
+}
+
+impl Core {
+    /// Whether the answer filter lets this node answer `req`. Only DISCOVER and broadcast
+    /// REQUESTs (INIT-REBOOT, REBINDING) are load-balanced: a SELECTING REQUEST is decided by
+    /// its server identifier, a unicast RENEWING REQUEST was sent to us on purpose, and
+    /// RELEASE / DECLINE / INFORM change or reveal nothing another node would do differently.
+    pub fn may_answer(&self, req: &Request, ctx: &Context<'_>) -> bool {
+        let Some(filter) = &self.answer else { return true };
+        let m = &req.msg;
+        let broadcast = !m.giaddr().is_unspecified() || ctx.dst.is_unspecified() || ctx.dst.is_broadcast();
+        let balanced = match req.msg_type {
+            MessageType::Discover => true,
+            MessageType::Request => req.server_id.is_none() && broadcast,
+            _ => false,
+        };
+        if !balanced {
+            return true;
+        }
+        let id = req.client_id.as_deref().unwrap_or(&req.chaddr);
+        (filter.0)(id, m.secs())
+    }
+
+    /// Applies another node's lease for one client at `now`: a live lease takes its address
+    /// out of the pool and binds it to the client (moving the client off any older address);
+    /// a released one frees the address. Never journaled (the granting node keeps it durable).
+    /// A conflicting active lease granted by this node is kept (split brain: our own slice
+    /// rules make this impossible for new addresses). Returns the events for the daemon, with
+    /// `node` set to the granting node so they are not published again.
+    pub fn import(&mut self, r: &RemoteLease, now: u64) -> Vec<LeaseEvent> {
+        let me = self.node.clone();
+        let mut out = Vec::new();
+        let Some(s) = self.subnets.iter_mut().find(|s| s.cfg.name == r.subnet && s.cfg.cidr.contains(&r.ip)) else {
+            return out;
+        };
+        let key = ClientKey(r.key.clone().into());
+        let name = s.cfg.name.clone();
+        let remote_event = |l: &Lease, kind| {
+            let mut e = l.event(&name, kind);
+            e.node.clone_from(&r.node);
+            e
+        };
+        let live = !r.released && r.expires > now;
+        // The client moved (or was released) away from its previous address here.
+        if let Some(&old) = s.by_client.get(&key)
+            && (old != r.ip || !live)
+        {
+            if let Some(l) =
+                s.leases.get(&old).filter(|l| l.key == key && l.state == LeaseState::Bound && l.active(now))
+            {
+                out.push(remote_event(l, LeaseEventKind::Released));
+                s.free(old, if live { LeaseState::Expired } else { LeaseState::Released }, now);
+            }
+            if old != r.ip {
+                s.by_client.remove(&key);
+            }
+        }
+        if !live {
+            return out;
+        }
+        let prev = s.leases.get(&r.ip);
+        if let Some(p) = prev.filter(|p| p.key != key && p.active(now)) {
+            if p.node == me && p.state != LeaseState::Offered {
+                tracing::warn!(ip = %r.ip, node = %r.node, "remote lease conflicts with a lease of ours; keeping ours");
+                return out;
+            }
+            let other = p.key.clone();
+            if s.by_client.get(&other) == Some(&r.ip) {
+                s.by_client.remove(&other);
+            }
+        }
+        let renewed = prev.is_some_and(|p| p.key == key && p.state == LeaseState::Bound && p.active(now));
+        let lease = Lease {
+            ip: r.ip,
+            key,
+            mac: r.mac.clone(),
+            client_id: r.client_id.clone(),
+            hostname: r.hostname.clone(),
+            expires: r.expires,
+            state: LeaseState::Bound,
+            node: Arc::from(r.node.as_str()),
+        };
+        let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
+        out.push(remote_event(&lease, kind));
+        s.restore(lease, now);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core() -> Core {
+        let toml = r#"
+[node]
+name = "b"
+[[subnet]]
+name = "lan"
+cidr = "10.9.0.0/24"
+pools = ["10.9.0.100-10.9.0.199"]
+"#;
+        let cfg = ravens_config::parse(toml, "test").unwrap();
+        Core::new(&cfg, crate::pool::Slice::for_node(&["a", "b"], "b"), &[], 1000)
+    }
+
+    fn remote(ip: [u8; 4], key: &[u8], expires: u64, released: bool) -> RemoteLease {
+        RemoteLease {
+            subnet: "lan".into(),
+            ip: Ipv4Addr::from(ip),
+            key: key.to_vec(),
+            mac: vec![2, 0, 0, 0, 0, 1],
+            client_id: None,
+            hostname: Some("pc".into()),
+            expires,
+            node: "a".into(),
+            released,
+        }
+    }
+
+    #[test]
+    fn import_binds_moves_and_releases() {
+        let mut c = core();
+        let ev = c.import(&remote([10, 9, 0, 120], b"\x01\x01k1", 2000, false), 1000);
+        assert_eq!(ev.len(), 1);
+        assert_eq!((ev[0].kind, ev[0].node.as_str()), (LeaseEventKind::Bound, "a"));
+        let s = &c.subnets[0];
+        assert_eq!(s.leases[&Ipv4Addr::new(10, 9, 0, 120)].state, LeaseState::Bound);
+        // The client moved: old address freed, new one bound.
+        let ev = c.import(&remote([10, 9, 0, 121], b"\x01\x01k1", 2000, false), 1001);
+        assert_eq!(ev.iter().map(|e| e.kind).collect::<Vec<_>>(), [LeaseEventKind::Released, LeaseEventKind::Bound]);
+        let ev = c.import(&remote([10, 9, 0, 121], b"\x01\x01k1", 1001, true), 1002);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, LeaseEventKind::Released);
+        assert!(!c.subnets[0].leases[&Ipv4Addr::new(10, 9, 0, 121)].active(1002));
+    }
+
+    #[test]
+    fn imported_address_of_our_slice_is_never_handed_out() {
+        let mut c = core();
+        // 10.9.0.150.. is b's slice; a renewed one of them in place while b was away.
+        c.import(&remote([10, 9, 0, 150], b"\x01\x01k2", 5000, false), 1000);
+        assert!(!c.subnets[0].pool.is_free(Ipv4Addr::new(10, 9, 0, 150)));
+        let mut seen = Vec::new();
+        while let Some(ip) = c.subnets[0].pool.take_lru() {
+            seen.push(ip);
+        }
+        assert!(!seen.contains(&Ipv4Addr::new(10, 9, 0, 150)));
+        assert_eq!(seen.len(), 49);
+    }
+}
