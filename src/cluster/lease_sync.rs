@@ -1,0 +1,149 @@
+//! Leases as replicated records (DESIGN §5): this node's lease events become records under
+//! `l/<subnet>/<client key hex>` with a JSON value; remote records become
+//! [`RemoteLease`]s for the DHCP core. The client key is the DHCP crate's `ClientKey` bytes
+//! (a type byte, then the client-id, or the hardware type and chaddr), so two nodes always
+//! name one client alike.
+
+use std::net::Ipv4Addr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ravens_dhcp::{LeaseEvent, LeaseEventKind, LeaseInfo, RemoteLease};
+use ravens_sync::{Hlc, Record, SyncHandle, lease_expiry_ms, lease_winner};
+use serde::{Deserialize, Serialize};
+
+/// The JSON value of a lease record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LeaseValue {
+    pub ip: Ipv4Addr,
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
+    /// Hex, when the client sent option 61.
+    pub client_id: Option<String>,
+    pub hostname: Option<String>,
+    /// Read by [`ravens_sync::lease_expiry_ms`]: the record is dead after this.
+    pub expires_ms: u64,
+    /// Node that granted it.
+    pub node: String,
+    /// Hex of the client key bytes.
+    pub key: String,
+    /// The client released it (then `expires_ms` is the release time).
+    #[serde(default)]
+    pub released: bool,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+pub fn hex(bytes: &[u8], sep: &str) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(sep)
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| *c != ':').collect();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The record key of a client's lease.
+pub fn record_key(subnet: &str, key: &[u8]) -> String {
+    format!("l/{subnet}/{}", hex(key, ""))
+}
+
+/// The record to publish for one of this node's lease events; `None` for expiries (the
+/// published `expires_ms` already says it).
+pub fn value_of_event(ev: &LeaseEvent) -> Option<(String, LeaseValue)> {
+    let released = match ev.kind {
+        LeaseEventKind::Bound | LeaseEventKind::Renewed => false,
+        LeaseEventKind::Released => true,
+        LeaseEventKind::Expired => return None,
+    };
+    let value = LeaseValue {
+        ip: ev.ip,
+        mac: hex(&ev.mac, ":"),
+        client_id: ev.client_id.as_deref().map(|c| hex(c, "")),
+        hostname: ev.hostname.clone(),
+        expires_ms: if released { now_ms() } else { ms(ev.expires) },
+        node: ev.node.clone(),
+        key: hex(&ev.key, ""),
+        released,
+    };
+    Some((record_key(&ev.subnet, &ev.key), value))
+}
+
+/// A journal lease of this node as a record stamped at its grant time (expiry − lease time),
+/// for the republish after a restart: a newer renewal by a peer keeps winning over it.
+pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record> {
+    let expires_ms = ms(l.expires);
+    let value = LeaseValue {
+        ip: l.ip,
+        mac: hex(&l.mac, ":"),
+        client_id: l.client_id.as_deref().map(|c| hex(c, "")),
+        hostname: l.hostname.clone(),
+        expires_ms,
+        node: me.to_owned(),
+        key: hex(&l.key, ""),
+        released: false,
+    };
+    let bytes = serde_json::to_vec(&value).ok()?;
+    let granted = expires_ms.saturating_sub(lease_secs * 1000);
+    Record::new(&record_key(&l.subnet, &l.key), bytes, Hlc::new(granted, 0), me).ok()
+}
+
+/// The DHCP view of the merged state for one lease key: the live winner (unless it is ours),
+/// or a release of the last known address when no node holds a live lease any more.
+pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str) -> Option<RemoteLease> {
+    let subnet = changed.key.strip_prefix("l/")?.split('/').next()?.to_owned();
+    let entries = sync.entries(&changed.key);
+    let (rec, released) = match lease_winner(entries.iter(), now_ms(), lease_expiry_ms) {
+        Some(w) if w.origin == me => return None,
+        Some(w) => (w.clone(), false),
+        None if changed.deleted => return None,
+        None => (changed.clone(), true),
+    };
+    let v: LeaseValue = serde_json::from_slice(&rec.value).ok()?;
+    Some(RemoteLease {
+        subnet,
+        ip: v.ip,
+        key: unhex(&v.key)?,
+        mac: unhex(&v.mac)?,
+        client_id: v.client_id.as_deref().and_then(unhex),
+        hostname: v.hostname,
+        expires: v.expires_ms / 1000,
+        node: rec.origin,
+        released: released || v.released,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_value_round_trip() {
+        let ev = LeaseEvent {
+            kind: LeaseEventKind::Bound,
+            subnet: "lan".into(),
+            ip: Ipv4Addr::new(10, 0, 0, 9),
+            mac: vec![2, 0, 0, 0, 0, 1],
+            client_id: Some(vec![1, 2]),
+            hostname: Some("pc".into()),
+            expires: UNIX_EPOCH + std::time::Duration::from_secs(5000),
+            key: vec![0, 1, 2],
+            node: "a".into(),
+        };
+        let (key, v) = value_of_event(&ev).unwrap();
+        assert_eq!(key, "l/lan/000102");
+        assert_eq!(v.expires_ms, 5_000_000);
+        let bytes = serde_json::to_vec(&v).unwrap();
+        assert_eq!(lease_expiry_ms(&bytes), Some(5_000_000));
+        assert_eq!(unhex(&v.mac), Some(ev.mac.clone()));
+        assert_eq!(unhex(&v.key), Some(ev.key.clone()));
+    }
+}
