@@ -10,7 +10,7 @@
 //!                                      -- srv [srv0 10.99.0.2/24]        dhcrelay in rtr, ravensd in srv
 //! crash  : pc [pc0 10.100.0.1/16] -- srv [srv0 10.100.0.2/16]          relay-mode load client in pc
 //! ```
-//! Per VLAN (both VLANs run in parallel), in both the direct and the relayed topology:
+//! Per VLAN (one VLAN after the other), in both the direct and the relayed topology:
 //! - `dhclient -d -1` (fresh lease file, `send host-name`): the address is from that VLAN's pool,
 //!   router, DNS servers, server id, domain and lease time are as configured; `dnsctl leases`
 //!   holds the address with the interface's MAC and the hostname; `<host>.lan` A and PTR resolve
@@ -21,7 +21,10 @@
 //!   udhcpc asking for that address gets it, renews it on SIGUSR1 (RENEWING: unicast REQUEST with
 //!   ciaddr), and releases it on SIGUSR2: the lease and the name go away.
 //! - relayed only: dhcrelay's log shows `BOOTREPLY giaddr: 10.v.0.1` and the server id is the
-//!   server's own address.
+//!   server's own address. dhcrelay runs with `-a -D`: it adds option 82 (circuit id = the
+//!   downstream interface) to every request, strips it from replies and, with `-D`, drops a
+//!   reply whose option 82 names another relay, so a mangled echo would lose the lease (that a
+//!   reply with no option 82 at all is dropped too was not verified here).
 //!
 //! Crash safety: the project's C load client (`scripts/bench/dhcp-blaster.c`, compiled here with
 //! gcc) runs relayed DORA at a bounded rate and logs every ACK it receives; ravensd is killed
@@ -79,7 +82,23 @@ fn check_lease(lab: &Lab, d: &Ravensd, who: &str, ip: &str, mac: &str, host: &st
 
 fn check_lease_gone(lab: &Lab, d: &Ravensd, who: &str, ip: &str) {
     let gone = wait_for(Duration::from_secs(5), || d.lease_on(lab, ip).is_none().then_some(()));
-    assert!(gone.is_some(), "{who}: {ip} still in dnsctl leases after release: {:?}", d.lease_on(lab, ip));
+    if gone.is_none() {
+        let (_, status, _) = d.dnsctl(lab, &["--json", "status"]);
+        let status: serde_json::Value = serde_json::from_str(&status).unwrap_or_default();
+        let client_logs: Vec<String> = std::fs::read_dir(lab.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains("release")))
+            .map(|p| format!("{}:\n{}", p.display(), std::fs::read_to_string(&p).unwrap_or_default()))
+            .collect();
+        panic!(
+            "{who}: {ip} still in dnsctl leases after release: {:?}\nravensd DHCP status: {}\n{}\nravensd log:\n{}",
+            d.lease_on(lab, ip),
+            status["dhcp"],
+            client_logs.join("\n"),
+            d.proc.log_text()
+        );
+    }
 }
 
 /// `<host>.lan` A and its PTR resolve through ravensd's DNS, queried with dig from the client
@@ -161,6 +180,23 @@ fn vlan_flow(lab: &Lab, d: &Ravensd, exp: &Expect, v: u8, tag: &str) {
     say(&format!("  vlan {v} ({mac}): hook events {trail:?}"));
 }
 
+/// The VLAN flows one after the other; `RAVENS_NETNS_PARALLEL=1` runs both VLANs at once, which
+/// intermittently (about 1 run in 2 to 8) loses one VLAN's dhclient RELEASE (see the report in
+/// BENCHMARKS-dhcp.md).
+fn run_vlans(lab: &Lab, d: &Ravensd, exp: &Expect, tag: &str) {
+    if std::env::var("RAVENS_NETNS_PARALLEL").is_ok_and(|v| v == "1") {
+        std::thread::scope(|s| {
+            for v in VLANS {
+                s.spawn(move || vlan_flow(lab, d, exp, v, tag));
+            }
+        });
+    } else {
+        for v in VLANS {
+            vlan_flow(lab, d, exp, v, tag);
+        }
+    }
+}
+
 fn subnets(dns10: &str) -> String {
     // v10 lists its DNS servers; v20 has none, so it gets the answering node's own address.
     format!(
@@ -211,12 +247,7 @@ fn direct_two_vlans_dhclient_udhcpc_lease_names_renew_release() {
         probe_ns: srv.clone(),
         cli: cli.clone(),
     };
-    std::thread::scope(|s| {
-        for v in VLANS {
-            let (lab, d, exp) = (&lab, &d, &exp);
-            s.spawn(move || vlan_flow(lab, d, exp, v, "d"));
-        }
-    });
+    run_vlans(&lab, &d, &exp, "d");
     assert!(d.leases(&lab).is_empty(), "every lease was released: {:?}", d.leases(&lab));
     say(&format!("direct: 2 VLANs x (dhclient, udhcpc) passed in {:.1} s", started.elapsed().as_secs_f64()));
 }
@@ -252,7 +283,22 @@ fn relayed_two_vlans_through_dhcrelay_lease_names_renew_release() {
         "dhcrelay",
         lab.cmd(
             &rtr,
-            &["dhcrelay", "-4", "-d", "-iu", "rtr-s", "-id", "rtr-c.10", "-id", "rtr-c.20", "-pf", &pf, "10.99.0.2"],
+            &[
+                "dhcrelay",
+                "-4",
+                "-d",
+                "-a",
+                "-D",
+                "-iu",
+                "rtr-s",
+                "-id",
+                "rtr-c.10",
+                "-id",
+                "rtr-c.20",
+                "-pf",
+                &pf,
+                "10.99.0.2",
+            ],
         ),
         lab.path("dhcrelay.log"),
     );
@@ -265,12 +311,7 @@ fn relayed_two_vlans_through_dhcrelay_lease_names_renew_release() {
         probe_ns: rtr.clone(),
         cli: cli.clone(),
     };
-    std::thread::scope(|s| {
-        for v in VLANS {
-            let (lab, d, exp) = (&lab, &d, &exp);
-            s.spawn(move || vlan_flow(lab, d, exp, v, "r"));
-        }
-    });
+    run_vlans(&lab, &d, &exp, "r");
     let relay_log = relay.log_text();
     for v in VLANS {
         assert!(

@@ -25,7 +25,8 @@
 #            passing rate. perfdhcp saturates at about 45k/s on this 2-vCPU machine.
 #   max      $RUNS x perfdhcp -g single, no -r (flat out), -p $MAX_PERIOD; median.
 #   blaster  the C generator dhcp-blaster.c (window $BLAST_WINDOW, 1 s loss timer): $RUNS x flat
-#            out for $BLAST_PERIOD s (median); one run paced at $BLAST_FIXED/s for $SWEEP_PERIOD s;
+#            out for $BLAST_PERIOD s (median); one run paced at $BLAST_FIXED/s for $SWEEP_PERIOD s
+#            (paced runs use window $PACED_WINDOW);
 #            then a paced sweep over $BLAST_RATES (one run each, stop at the first failure;
 #            pass: lost+NAKs <= $DROP_LIMIT % of DISCOVERs and achieved >= (100-$RATE_TOL) % of
 #            offered).
@@ -44,7 +45,9 @@
 # Env: PEERS ("ravensd kea"), PHASES ("sweep max blaster"), RUNS (3), NCLIENTS (20000),
 #      SWEEP_RATES ("5000 10000 15000 20000 25000 30000 35000 40000 45000"), SWEEP_PERIOD (5),
 #      MAX_PERIOD (10), BLAST_PERIOD (10), BLAST_FIXED (50000),
-#      BLAST_RATES ("20000 25000 30000 40000 50000 60000 80000 100000"),
+#      BLAST_RATES ("5000 10000 15000 20000 25000 30000 40000 50000 60000 80000"),
+#      PACED_WINDOW (4096: paced runs must not be limited by the window: 256 in flight at
+#      10 ms per exchange caps a run at about 25k/s),
 #      BLAST_WINDOW (256), DROP_LIMIT (1), RATE_TOL (1), SERVER_CPU (1), LOAD_CPU (0),
 #      NS_PREFIX (rvb<pid%1000>), RAVENSD (target/release/ravensd), KEEP_WORK (0), NO_INSTALL (0).
 # Exit: 0 when at least one peer was measured; 1 when none could be; 2 on a setup failure.
@@ -63,8 +66,9 @@ SWEEP_PERIOD=${SWEEP_PERIOD:-5}
 MAX_PERIOD=${MAX_PERIOD:-10}
 BLAST_PERIOD=${BLAST_PERIOD:-10}
 BLAST_FIXED=${BLAST_FIXED:-50000}
-BLAST_RATES=${BLAST_RATES:-"20000 25000 30000 40000 50000 60000 80000 100000"}
+BLAST_RATES=${BLAST_RATES:-"5000 10000 15000 20000 25000 30000 40000 50000 60000 80000"}
 BLAST_WINDOW=${BLAST_WINDOW:-256}
+PACED_WINDOW=${PACED_WINDOW:-4096}
 DROP_LIMIT=${DROP_LIMIT:-1}
 RATE_TOL=${RATE_TOL:-1}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -81,7 +85,7 @@ log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die()  { log "FATAL: $*"; exit 2; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
-for v in BLAST_FIXED RUNS NCLIENTS SWEEP_PERIOD MAX_PERIOD BLAST_PERIOD BLAST_WINDOW SERVER_CPU LOAD_CPU RATE_TOL; do
+for v in PACED_WINDOW BLAST_FIXED RUNS NCLIENTS SWEEP_PERIOD MAX_PERIOD BLAST_PERIOD BLAST_WINDOW SERVER_CPU LOAD_CPU RATE_TOL; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 for v in SWEEP_PERIOD MAX_PERIOD BLAST_PERIOD; do
@@ -278,12 +282,12 @@ perf() {
     # rc 3 = some exchanges unsuccessful (drops): still a measurement
     [ $rc = 0 ] || [ $rc = 3 ]
 }
-# blast NAME SECONDS RATE -> B_RATE B_ACKS B_DISC B_LOST B_NAKS B_DORA B_RA
+# blast NAME SECONDS RATE [WINDOW] -> B_RATE B_ACKS B_DISC B_LOST B_NAKS B_DORA B_RA
 blast() {
-    local name=$1 secs=$2 rate=$3
+    local name=$1 secs=$2 rate=$3 win=${4:-$BLAST_WINDOW}
     timeout $((secs + 30)) ip netns exec "$PC" taskset -c "$LOAD_CPU" "$WORK/dhcp-blaster" \
-        "$GI" "$SRV_IP" "$secs" "$rate" "$BLAST_WINDOW" "$NCLIENTS" > "$WORK/$name.out" 2>&1 || true
-    printf '## %s: dhcp-blaster %s %s %s %s %s %s\n%s\n' "$name" "$GI" "$SRV_IP" "$secs" "$rate" "$BLAST_WINDOW" "$NCLIENTS" \
+        "$GI" "$SRV_IP" "$secs" "$rate" "$win" "$NCLIENTS" > "$WORK/$name.out" 2>&1 || true
+    printf '## %s: dhcp-blaster %s %s %s %s %s %s\n%s\n' "$name" "$GI" "$SRV_IP" "$secs" "$rate" "$win" "$NCLIENTS" \
         "$(cat "$WORK/$name.out")" >> "$WORK/blaster.all"
     local o; o=$(cat "$WORK/$name.out")
     B_RATE=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$o"); B_RATE=${B_RATE:-0}
@@ -380,9 +384,9 @@ for phase in $PHASES; do
         RESULTS+=("$(printf '%-8s blaster max     (window %s, %s s): median %s leases/s runs=[%s] lost/naks=[%s] DORA ms=[%s] REQUEST->ACK ms=[%s] srv busy %%=[%s] srv us/lease=%s proc us/lease=%s' \
             "$peer" "$BLAST_WINDOW" "$BLAST_PERIOD" "${MAX_BLAST[$peer]}" "${rates[*]}" "${lost[*]}" "${dora[*]}" "${ra[*]}" "${busy[*]}" "$(median "${uss[@]}")" "$(median "${pus[@]}")")")
         if [ "$BLAST_FIXED" -gt 0 ] && start_server "$peer"; then
-            s0=$(snap); blast "$peer-blast-fixed" "$SWEEP_PERIOD" "$BLAST_FIXED" || true; s1=$(snap)
+            s0=$(snap); blast "$peer-blast-fixed" "$SWEEP_PERIOD" "$BLAST_FIXED" "$PACED_WINDOW" || true; s1=$(snap)
             stop_server
-            RESULTS+=("$(printf '%-8s blaster paced   %s/s offered, %s s: %s leases/s, lost=%s naks=%s of %s, DORA %s ms, REQUEST->ACK %s ms, srv busy %s%%, srv us/lease=%s proc us/lease=%s' \
+            RESULTS+=("$(printf '%-8s blaster paced   %s/s offered, window '"$PACED_WINDOW"', %s s: %s leases/s, lost=%s naks=%s of %s, DORA %s ms, REQUEST->ACK %s ms, srv busy %s%%, srv us/lease=%s proc us/lease=%s' \
                 "$peer" "$BLAST_FIXED" "$SWEEP_PERIOD" "$B_RATE" "$B_LOST" "$B_NAKS" "$B_DISC" "$B_DORA" "$B_RA" "$(busy_pct "$s0" "$s1")" \
                 "$(us_per "$s0" "$s1" "$B_ACKS")" "$(ticks_us_per "$SERVER_TICKS" "$B_ACKS")")")
             log "${RESULTS[-1]}"
@@ -390,7 +394,7 @@ for phase in $PHASES; do
         best=0; bestrate=0; trail=""
         for rate in $BLAST_RATES; do
             start_server "$peer" || { log "$peer did not start"; break; }
-            s0=$(snap); blast "$peer-blast-$rate" "$SWEEP_PERIOD" "$rate" || true; s1=$(snap)
+            s0=$(snap); blast "$peer-blast-$rate" "$SWEEP_PERIOD" "$rate" "$PACED_WINDOW" || true; s1=$(snap)
             stop_server
             us=$(us_per "$s0" "$s1" "$B_ACKS")
             log "$peer blaster paced $rate/s: $(cat "$WORK/$peer-blast-$rate.out") srv_busy=$(busy_pct "$s0" "$s1")% srv_us/lease=$us proc_us/lease=$(ticks_us_per "$SERVER_TICKS" "$B_ACKS")"
@@ -398,7 +402,7 @@ for phase in $PHASES; do
             if pass_blast "$rate" "$B_RATE" "$B_DISC" "$B_LOST" "$B_NAKS"; then best=$rate; bestrate=$B_RATE; else break; fi
         done
         SUSTAINED_BLAST[$peer]=$bestrate
-        RESULTS+=("$(printf '%-8s blaster paced   (%s s each): sustained %s leases/s at offered %s/s (lost+NAK <= %s%%)\n         steps [offered:achieved/lost/naks/REQUEST->ACK/srv us per lease]: %s' \
+        RESULTS+=("$(printf '%-8s blaster sweep   (window '"$PACED_WINDOW"', %s s each): sustained %s leases/s at offered %s/s (lost+NAK <= %s%%)\n         steps [offered:achieved/lost/naks/REQUEST->ACK/srv us per lease]: %s' \
             "$peer" "$SWEEP_PERIOD" "$bestrate" "$best" "$DROP_LIMIT" "${trail% }")")
         ;;
     *) die "unknown phase $phase" ;;

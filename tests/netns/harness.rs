@@ -312,7 +312,8 @@ impl Ravensd {
 
     fn spawn(lab: &Lab, ns: &str, name: &str, config: PathBuf, data_dir: PathBuf, generation: u32) -> Ravensd {
         let mut cmd = lab.cmd(ns, &[env!("CARGO_BIN_EXE_ravensd"), "--config", &config.display().to_string()]);
-        cmd.env("RAVENS_LOG", "info");
+        // RAVENS_NETNS_LOG overrides the daemon's log filter (e.g. `info,ravens_dhcp=trace`).
+        cmd.env("RAVENS_LOG", std::env::var("RAVENS_NETNS_LOG").unwrap_or_else(|_| "info".into()));
         let proc = Proc::spawn(name, cmd, lab.path(&format!("{name}.{generation}.log")));
         let mut d = Ravensd {
             proc,
