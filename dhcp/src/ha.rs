@@ -17,7 +17,10 @@ use crate::packet::{ClientKey, Request};
 /// Decides whether this node answers a client: called with the RFC 3074 hash input (option 61
 /// when present, else chaddr) and the DHCP `secs` field.
 #[derive(Clone)]
-pub struct AnswerFilter(pub Arc<dyn Fn(&[u8], u16) -> bool + Send + Sync>);
+pub struct AnswerFilter(pub Arc<AnswerFn>);
+
+/// The function behind an [`AnswerFilter`]: (client id or chaddr, `secs`) → answer?
+pub type AnswerFn = dyn Fn(&[u8], u16) -> bool + Send + Sync;
 
 impl std::fmt::Debug for AnswerFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

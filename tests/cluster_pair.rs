@@ -1,0 +1,299 @@
+//! The pair on loopback (issue 5), real ravensd processes on 127.0.0.x, no root: a lease
+//! granted on A is listed and resolvable on B within 2 s; B stays silent for A's clients while
+//! A is live and renews one in place when it has been trying (secs ≥ 3); new addresses come
+//! from each node's slice; forged, bit-flipped and garbage gossip datagrams change nothing;
+//! three nodes replicate the same way.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::client::dig;
+use common::daemon::Daemon;
+use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
+use dhcproto::{Decodable, Decoder, Encodable, Encoder};
+use ravens_sync::buckets::{bucket_of, bucket_owner};
+
+const GIADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+fn free_udp(ip: [u8; 4]) -> u16 {
+    UdpSocket::bind((Ipv4Addr::from(ip), 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// One node to start: its id, loopback address and ports.
+struct NodeSpec {
+    name: &'static str,
+    ip: [u8; 4],
+    dhcp: u16,
+    gossip: u16,
+}
+
+impl NodeSpec {
+    fn new(name: &'static str, last: u8) -> Self {
+        let ip = [127, 0, 0, last];
+        Self { name, ip, dhcp: free_udp(ip), gossip: free_udp(ip) }
+    }
+    fn gossip_addr(&self) -> SocketAddr {
+        SocketAddr::from((self.ip, self.gossip))
+    }
+    fn dhcp_addr(&self) -> SocketAddr {
+        SocketAddr::from((self.ip, self.dhcp))
+    }
+}
+
+/// Starts every node with the others as gossip peers, sharing one secret and one subnet.
+fn start_cluster(specs: &[NodeSpec], relay_port: u16, secret: &Path) -> Vec<Daemon> {
+    specs
+        .iter()
+        .map(|s| {
+            let dir = tempfile::tempdir().unwrap();
+            let ip = Ipv4Addr::from(s.ip);
+            let peers: Vec<String> =
+                specs.iter().filter(|o| o.name != s.name).map(|o| format!("\"{}\"", o.gossip_addr())).collect();
+            let text = format!(
+                "[node]\nname = \"{name}\"\ndata_dir = \"{data}\"\ndns_listen = [\"{ip}:0\"]\nadmin_listen = \"127.0.0.1:0\"\n\
+                 dhcp_listen = \"{dhcp}\"\ndhcp_relay_port = {relay_port}\n\n\
+                 [cluster]\nname = \"looptest\"\ngossip_listen = \"{gossip}\"\npeers = [{peers}]\nsecret_file = \"{secret}\"\n\n\
+                 [dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\n\n\
+                 [[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\n\
+                 router = \"127.0.0.2\"\nlease_time = \"1h\"\n",
+                name = s.name,
+                data = dir.path().join("data").display(),
+                dhcp = s.dhcp_addr(),
+                gossip = s.gossip_addr(),
+                peers = peers.join(", "),
+                secret = secret.display(),
+            );
+            let path = dir.path().join("ravens.toml");
+            std::fs::write(&path, text).unwrap();
+            Daemon::start_with_file(dir, path)
+        })
+        .collect()
+}
+
+/// Waits until every daemon logged "peer up" for all its peers.
+fn wait_mesh(nodes: &[Daemon]) {
+    for d in nodes {
+        assert!(d.wait_log_count("peer up", nodes.len() - 1, Duration::from_secs(10)), "no peer up:\n{}", d.log());
+    }
+}
+
+struct Relay {
+    sock: UdpSocket,
+}
+
+fn msg(kind: MessageType, xid: u32, mac: [u8; 6], secs: u16, opts: Vec<DhcpOption>) -> Message {
+    let z = Ipv4Addr::UNSPECIFIED;
+    let mut m = Message::new_with_id(xid, z, z, z, GIADDR, &mac);
+    m.set_opcode(Opcode::BootRequest);
+    m.set_secs(secs);
+    m.opts_mut().insert(DhcpOption::MessageType(kind));
+    for o in opts {
+        m.opts_mut().insert(o);
+    }
+    m
+}
+
+impl Relay {
+    fn new() -> Self {
+        let sock = UdpSocket::bind((GIADDR, 0)).unwrap();
+        Self { sock }
+    }
+
+    fn port(&self) -> u16 {
+        self.sock.local_addr().unwrap().port()
+    }
+
+    /// Sends `m` to `server`; the reply with the same xid, or `None` after `wait`.
+    fn exchange(&self, server: SocketAddr, m: &Message, wait: Duration) -> Option<Message> {
+        let mut b = Vec::new();
+        m.encode(&mut Encoder::new(&mut b)).unwrap();
+        self.sock.send_to(&b, server).unwrap();
+        let end = Instant::now() + wait;
+        let mut buf = vec![0u8; 2048];
+        while let Some(left) = end.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            self.sock.set_read_timeout(Some(left)).unwrap();
+            let Ok(n) = self.sock.recv(&mut buf) else { return None };
+            let r = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+            if r.xid() == m.xid() {
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    /// Full DORA against `server`; returns the address ACKed.
+    fn dora(&self, server: SocketAddr, xid: u32, mac: [u8; 6], host: &str) -> Ipv4Addr {
+        let d = msg(MessageType::Discover, xid, mac, 0, vec![DhcpOption::Hostname(host.into())]);
+        let offer = self.exchange(server, &d, Duration::from_secs(3)).expect("an OFFER");
+        assert_eq!(offer.opts().msg_type(), Some(MessageType::Offer));
+        let ip = offer.yiaddr();
+        let sid = offer.opts().get(OptionCode::ServerIdentifier).cloned().unwrap();
+        let opts = vec![DhcpOption::RequestedIpAddress(ip), sid, DhcpOption::Hostname(host.into())];
+        let ack = self.exchange(server, &msg(MessageType::Request, xid + 1, mac, 0, opts), Duration::from_secs(3));
+        let ack = ack.expect("an ACK");
+        assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
+        assert_eq!(ack.yiaddr(), ip);
+        ip
+    }
+
+    /// A REBINDING request (broadcast through the relay, ciaddr set, no server id).
+    fn rebind(&self, server: SocketAddr, xid: u32, mac: [u8; 6], ip: Ipv4Addr, secs: u16) -> Option<Message> {
+        let mut m = msg(MessageType::Request, xid, mac, secs, vec![]);
+        m.set_ciaddr(ip);
+        self.exchange(server, &m, Duration::from_secs(1))
+    }
+}
+
+/// A MAC whose RFC 3074 bucket belongs to `owner` among `nodes`.
+fn mac_owned_by(owner: &str, nodes: &[&str], seed: u8) -> [u8; 6] {
+    (0..=255u8).map(|i| [2, 0, 0, seed, 0, i]).find(|m| bucket_owner(bucket_of(m), nodes) == Some(owner)).unwrap()
+}
+
+fn leases(d: &Daemon) -> Vec<serde_json::Value> {
+    let (code, out, err) = d.dnsctl(&["--json", "leases"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str::<serde_json::Value>(&out).unwrap().as_array().unwrap().clone()
+}
+
+/// Polls `d`'s lease list until a lease on `ip` satisfies `pred`; returns how long it took.
+fn wait_lease(
+    d: &Daemon,
+    ip: Ipv4Addr,
+    within: Duration,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> Option<Duration> {
+    let t0 = Instant::now();
+    while t0.elapsed() < within {
+        if leases(d).iter().any(|l| l["ip"] == ip.to_string() && pred(l)) {
+            return Some(t0.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    None
+}
+
+fn wait_dig(d: &Daemon, args: &[&str], want: &str) -> String {
+    for _ in 0..40 {
+        let out = dig(d.dns, args);
+        if out.contains(want) {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dig(d.dns, args)
+}
+
+fn secret(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("cluster.key");
+    ravens_sync::generate_secret(&path).unwrap();
+    path
+}
+
+#[test]
+fn cluster_pair_lease_on_a_is_seen_resolved_and_renewed_on_b() {
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let relay = Relay::new();
+    let specs = [NodeSpec::new("a", 21), NodeSpec::new("b", 22)];
+    let nodes = start_cluster(&specs, relay.port(), &secret);
+    wait_mesh(&nodes);
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (a_dhcp, b_dhcp) = (specs[0].dhcp_addr(), specs[1].dhcp_addr());
+
+    // A client of A's bucket gets an address of A's slice (127.0.0.100-149) from A.
+    let mac = mac_owned_by("a", &["a", "b"], 1);
+    let ip = relay.dora(a_dhcp, 0x100, mac, "laptop");
+    assert!((100..150).contains(&ip.octets()[3]), "A's slice: {ip}");
+    let lag = wait_lease(b, ip, Duration::from_secs(2), |l| l["node"] == "a" && l["hostname"] == "laptop");
+    println!("lease granted on A listed on B after {lag:?}");
+    assert!(lag.is_some(), "B does not list A's lease within 2 s: {:?}\n{}", leases(b), b.log());
+    let out = wait_dig(b, &["laptop.lan", "A"], &ip.to_string());
+    assert!(out.contains(&ip.to_string()), "A's client resolves on B: {out}");
+
+    // While A is live, B stays silent for A's client (and for a DISCOVER of A's bucket)...
+    assert!(relay.rebind(b_dhcp, 0x200, mac, ip, 0).is_none(), "B answered A's client while A is live");
+    let d = msg(MessageType::Discover, 0x210, mac_owned_by("a", &["a", "b"], 2), 0, vec![]);
+    assert!(relay.exchange(b_dhcp, &d, Duration::from_millis(700)).is_none(), "B offered to A's bucket");
+    // ...but a client that has been trying for 3 s is renewed in place by B.
+    let ack = relay.rebind(b_dhcp, 0x300, mac, ip, 3).expect("B renews A's client in place");
+    assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
+    assert_eq!(ack.yiaddr(), ip, "same address");
+    assert!(
+        wait_lease(a, ip, Duration::from_secs(2), |l| l["node"] == "b").is_some(),
+        "A sees B's renewal: {:?}",
+        leases(a)
+    );
+    assert_eq!(leases(a).len(), 1, "one client, one lease: {:?}", leases(a));
+
+    // A client of B's bucket gets an address of B's slice (127.0.0.150-199) from B, seen on A.
+    let ip_b = relay.dora(b_dhcp, 0x400, mac_owned_by("b", &["a", "b"], 3), "phone");
+    assert!((150..200).contains(&ip_b.octets()[3]), "B's slice: {ip_b}");
+    assert!(wait_lease(a, ip_b, Duration::from_secs(2), |l| l["node"] == "b").is_some());
+    assert!(wait_dig(a, &["phone.lan", "A"], &ip_b.to_string()).contains(&ip_b.to_string()));
+}
+
+#[test]
+fn cluster_pair_hostile_gossip_datagrams_change_nothing() {
+    use ravens_sync::seal::{FragHeader, Keyring};
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let relay = Relay::new();
+    let specs = [NodeSpec::new("a", 23), NodeSpec::new("b", 24)];
+    let nodes = start_cluster(&specs, relay.port(), &secret);
+    wait_mesh(&nodes);
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let ip = relay.dora(specs[0].dhcp_addr(), 0x100, mac_owned_by("a", &["a", "b"], 4), "tv");
+    assert!(wait_lease(b, ip, Duration::from_secs(2), |_| true).is_some());
+    let before = (leases(a), leases(b));
+
+    let attacker = UdpSocket::bind("127.0.0.25:0").unwrap();
+    let real = ravens_sync::load_secret(&secret).unwrap();
+    let good = Keyring::new(&real, None, "looptest");
+    let forger = Keyring::new(b"not-the-cluster-secret-at-all", None, "looptest");
+    let now = ravens_sync::transport::wall_ms();
+    for i in 0..40u8 {
+        for target in [specs[0].gossip_addr(), specs[1].gossip_addr()] {
+            let sealed = good.seal(&[i; 300], FragHeader::WHOLE, now);
+            for pos in [0, 3, 17, 40, sealed.len() - 1] {
+                let mut f = sealed.clone();
+                f[pos] ^= 1 << (i % 8); // bit flip
+                attacker.send_to(&f, target).unwrap();
+            }
+            attacker.send_to(&forger.seal(&[i; 200], FragHeader::WHOLE, now), target).unwrap(); // forged
+            attacker.send_to(&vec![i; usize::from(i) * 9], target).unwrap(); // garbage
+            attacker.send_to(&good.seal(&[i; 100], FragHeader::WHOLE, now - 120_000), target).unwrap(); // stale
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!((leases(a), leases(b)), before, "hostile datagrams changed the lease sets");
+    // The pair still replicates.
+    let ip2 = relay.dora(specs[1].dhcp_addr(), 0x200, mac_owned_by("b", &["a", "b"], 5), "radio");
+    assert!(wait_lease(a, ip2, Duration::from_secs(2), |_| true).is_some(), "replication after the attack");
+    for d in &nodes {
+        assert!(!d.log().contains("peer down"), "a peer went down during the attack:\n{}", d.log());
+    }
+}
+
+#[test]
+fn cluster_three_nodes_replicate_and_split_the_pool() {
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let relay = Relay::new();
+    let specs = [NodeSpec::new("a", 26), NodeSpec::new("b", 27), NodeSpec::new("c", 28)];
+    let nodes = start_cluster(&specs, relay.port(), &secret);
+    wait_mesh(&nodes);
+    let all = ["a", "b", "c"];
+    // Slices of 100 addresses over a, b, c: 100-133, 134-166, 167-199.
+    let ranges = [100..134u8, 134..167, 167..200];
+    for (i, s) in specs.iter().enumerate() {
+        let ip = relay.dora(s.dhcp_addr(), 0x100 * (i as u32 + 1), mac_owned_by(s.name, &all, 10 + i as u8), "h");
+        assert!(ranges[i].contains(&ip.octets()[3]), "{} handed out {ip} outside its slice", s.name);
+        for (j, other) in nodes.iter().enumerate().filter(|(j, _)| *j != i) {
+            let lag = wait_lease(other, ip, Duration::from_secs(2), |l| l["node"] == s.name);
+            assert!(lag.is_some(), "{}'s lease not on {}", s.name, specs[j].name);
+        }
+    }
+}
