@@ -297,3 +297,72 @@ fn cluster_three_nodes_replicate_and_split_the_pool() {
         }
     }
 }
+
+/// Sends DISCOVERs (secs 0) to `server` every 100 ms until one is offered, then REQUESTs it;
+/// returns the address once ACKed. Bounded by `within`.
+fn lease_when_answered(relay: &Relay, server: SocketAddr, mac: [u8; 6], within: Duration) -> Option<Ipv4Addr> {
+    let t0 = Instant::now();
+    let mut xid = 0x9000;
+    while t0.elapsed() < within {
+        xid += 2;
+        let d = msg(MessageType::Discover, xid, mac, 0, vec![]);
+        let Some(offer) = relay.exchange(server, &d, Duration::from_millis(100)) else { continue };
+        let sid = offer.opts().get(OptionCode::ServerIdentifier).cloned().unwrap();
+        let opts = vec![DhcpOption::RequestedIpAddress(offer.yiaddr()), sid];
+        let ack = relay.exchange(server, &msg(MessageType::Request, xid + 1, mac, 0, opts), Duration::from_secs(1));
+        if ack.is_some_and(|a| a.opts().msg_type() == Some(MessageType::Ack)) {
+            return Some(offer.yiaddr());
+        }
+    }
+    None
+}
+
+/// kill -9 of A: B takes over A's buckets (a new client of A's bucket gets a lease from B's
+/// slice, A's client rebinds to B and keeps its address); median of 5 runs. Then A restarts on
+/// its journal and gets its buckets back once caught up.
+#[test]
+fn cluster_pair_failover_after_kill_9() {
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let relay = Relay::new();
+    let mut times = Vec::new();
+    let mut last = None;
+    for round in 0..5u8 {
+        let specs = [NodeSpec::new("a", 31), NodeSpec::new("b", 32)];
+        let nodes = start_cluster(&specs, relay.port(), &secret);
+        wait_mesh(&nodes);
+        let b_dhcp = specs[1].dhcp_addr();
+        let mac_old = mac_owned_by("a", &["a", "b"], 20 + round);
+        let ip_old = relay.dora(specs[0].dhcp_addr(), 0x100, mac_old, "old");
+        assert!(wait_lease(&nodes[1], ip_old, Duration::from_secs(2), |_| true).is_some());
+        let mac_new = mac_owned_by("a", &["a", "b"], 40 + round);
+        nodes[0].signal("KILL");
+        let t0 = Instant::now();
+        let ip_new = lease_when_answered(&relay, b_dhcp, mac_new, Duration::from_secs(5));
+        let took = t0.elapsed();
+        let ip_new = ip_new.unwrap_or_else(|| panic!("B never took over:\n{}", nodes[1].log()));
+        println!("round {round}: kill -9 of A → new client holds a lease from B after {took:?}");
+        assert!((150..200).contains(&ip_new.octets()[3]), "new address from B's slice: {ip_new}");
+        let ack = relay.rebind(b_dhcp, 0x500, mac_old, ip_old, 0).expect("A's client rebinds to B");
+        assert_eq!(ack.yiaddr(), ip_old, "keeps its address");
+        times.push(took);
+        last = Some((specs, nodes, mac_old, ip_old));
+    }
+    times.sort();
+    println!("failover kill -9 → lease from the survivor: median {:?} (runs {times:?})", times[2]);
+    assert!(times[2] <= Duration::from_secs(2), "median failover {:?} > 2 s", times[2]);
+
+    // Hand-back: A restarts on its journal, catches up, and B leaves A's bucket to A again.
+    let (specs, mut nodes, mac_old, ip_old) = last.unwrap();
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap().kill_and_restart();
+    assert!(b.wait_log("handing DHCP clients back", Duration::from_secs(10)), "no hand-back:\n{}", b.log());
+    assert!(wait_lease(&a, ip_old, Duration::from_secs(2), |l| l["node"] == "b").is_some(), "A learns B's renewal");
+    let d = msg(MessageType::Discover, 0x700, mac_owned_by("a", &["a", "b"], 60), 0, vec![]);
+    assert!(
+        relay.exchange(specs[1].dhcp_addr(), &d, Duration::from_millis(700)).is_none(),
+        "B still answers A's bucket"
+    );
+    let ack = relay.rebind(specs[0].dhcp_addr(), 0x800, mac_old, ip_old, 0).expect("A answers its client again");
+    assert_eq!(ack.yiaddr(), ip_old);
+}
