@@ -53,7 +53,7 @@ fn packet(kind: MessageType, n: u32, opts: Vec<DhcpOption>) -> Vec<u8> {
 
 fn core_with(leases: u32) -> Core {
     let cfg = ravens_config::parse_with(CONF, "bench", &String::new).unwrap();
-    let records: Vec<LeaseRecord> = (0..leases).map(|i| bound(i)).collect();
+    let records: Vec<LeaseRecord> = (0..leases).map(bound).collect();
     Core::new(&cfg, Slice::WHOLE, &records, NOW)
 }
 

@@ -26,6 +26,7 @@ pub fn router(daemon: Shared) -> Router {
         .route("/api/v1/pause", post(pause))
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/query", get(query))
+        .route("/api/v1/log", get(log))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
     Router::new().merge(api).route("/metrics", get(metrics)).fallback(not_found).with_state(daemon)
 }
@@ -38,8 +39,15 @@ pub async fn serve(listener: TcpListener, daemon: Shared, cancel: CancellationTo
     }
 }
 
+/// A failed request: small enough to travel in a `Result` (a `Response` is not).
+type Fail = (StatusCode, axum::Json<ApiError>);
+
+fn fail(status: StatusCode, msg: impl Into<String>) -> Fail {
+    (status, axum::Json(ApiError { error: msg.into() }))
+}
+
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, axum::Json(ApiError { error: msg.into() })).into_response()
+    fail(status, msg).into_response()
 }
 
 async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Response {
@@ -76,16 +84,16 @@ struct LeaseQuery {
     subnet: Option<String>,
 }
 
-fn dhcp(d: &Daemon) -> Result<&ravens_dhcp::DhcpHandle, Response> {
-    d.dhcp.as_ref().ok_or_else(|| error(StatusCode::NOT_FOUND, "DHCP is not configured on this node (no [[subnet]])"))
+fn dhcp(d: &Daemon) -> Result<&ravens_dhcp::DhcpHandle, Fail> {
+    d.dhcp.as_ref().ok_or_else(|| fail(StatusCode::NOT_FOUND, "DHCP is not configured on this node (no [[subnet]])"))
 }
 
-async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<axum::Json<Vec<Lease>>, Response> {
+async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<axum::Json<Vec<Lease>>, Fail> {
     let h = dhcp(&d)?;
     if let Some(name) = &q.subnet
         && !d.resolver.state().config.subnets.iter().any(|s| &s.name == name)
     {
-        return Err(error(StatusCode::NOT_FOUND, format!("no subnet named '{name}'")));
+        return Err(fail(StatusCode::NOT_FOUND, format!("no subnet named '{name}'")));
     }
     Ok(axum::Json(h.leases(q.subnet.as_deref()).iter().map(crate::leases::to_api).collect()))
 }
@@ -93,7 +101,7 @@ async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<
 async fn release(State(d): State<Shared>, Path(ip): Path<String>) -> Response {
     let h = match dhcp(&d) {
         Ok(h) => h,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Ok(addr) = ip.parse::<std::net::Ipv4Addr>() else {
         return error(StatusCode::BAD_REQUEST, format!("'{ip}' is not an IPv4 address"));
@@ -114,12 +122,12 @@ async fn refresh_lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
     axum::Json(d.lists.status())
 }
 
-fn group_arg(d: &Daemon, group: &Option<String>) -> Result<Option<ravens_dns::blocklist::GroupId>, Response> {
+fn group_arg(d: &Daemon, group: &Option<String>) -> Result<Option<ravens_dns::blocklist::GroupId>, Fail> {
     match group {
         None => Ok(None),
         Some(name) => crate::explain::group_by_name(d, name)
             .map(Some)
-            .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no group named '{name}'"))),
+            .ok_or_else(|| fail(StatusCode::NOT_FOUND, format!("no group named '{name}'"))),
     }
 }
 
@@ -133,7 +141,7 @@ async fn pause(
     };
     let group = match group_arg(&d, &req.group) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let secs = req.seconds.unwrap_or(300);
     if secs == 0 || secs > 7 * 86_400 {
@@ -148,7 +156,7 @@ async fn resume(State(d): State<Shared>, body: Option<axum::Json<PauseRequest>>)
     let req = body.map(|b| b.0).unwrap_or_default();
     let group = match group_arg(&d, &req.group) {
         Ok(g) => g,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     d.resolver.blocking.resume(group);
     tracing::info!(group = req.group.as_deref().unwrap_or("all"), "blocking resumed");
@@ -161,13 +169,43 @@ struct QueryArgs {
     client: Option<String>,
 }
 
-async fn query(State(d): State<Shared>, Query(q): Query<QueryArgs>) -> Result<axum::Json<QueryExplanation>, Response> {
+async fn query(State(d): State<Shared>, Query(q): Query<QueryArgs>) -> Result<axum::Json<QueryExplanation>, Fail> {
     let client = match q.client.as_deref() {
         None => std::net::IpAddr::from([127, 0, 0, 1]),
-        Some(c) => c.parse().map_err(|_| error(StatusCode::BAD_REQUEST, format!("'{c}' is not an IP address")))?,
+        Some(c) => c.parse().map_err(|_| fail(StatusCode::BAD_REQUEST, format!("'{c}' is not an IP address")))?,
     };
     if q.name.trim().is_empty() || q.name.len() > 253 {
-        return Err(error(StatusCode::BAD_REQUEST, "name must be 1 to 253 characters"));
+        return Err(fail(StatusCode::BAD_REQUEST, "name must be 1 to 253 characters"));
     }
     Ok(axum::Json(crate::explain::explain(&d, q.name.trim(), client)))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LogArgs {
+    client: Option<String>,
+    #[serde(default)]
+    blocked: bool,
+    name: Option<String>,
+    limit: Option<usize>,
+    #[serde(default)]
+    since_ms: u64,
+}
+
+async fn log(
+    State(d): State<Shared>,
+    Query(a): Query<LogArgs>,
+) -> Result<axum::Json<Vec<ravens_dns::querylog::LogEntry>>, Fail> {
+    let client = match a.client.as_deref() {
+        None => None,
+        Some(c) => Some(c.parse().map_err(|_| fail(StatusCode::BAD_REQUEST, format!("'{c}' is not an IP address")))?),
+    };
+    let filter = ravens_dns::querylog::LogFilter {
+        client,
+        blocked_only: a.blocked,
+        name_contains: a.name.map(|n| n.to_ascii_lowercase()),
+        limit: a.limit.unwrap_or(100).min(10_000),
+        since_ms: a.since_ms,
+    };
+    let engine = d.resolver.blocking.engine.load();
+    Ok(axum::Json(d.resolver.querylog.query(&filter, |id| engine.list_name(id).to_string())))
 }

@@ -228,3 +228,37 @@ pub fn print_explanation(e: &QueryExplanation) {
         }
     }
 }
+
+/// The human form of `dnsctl log`.
+pub fn print_log(entries: &[ravens_dns::querylog::LogEntry]) {
+    for e in entries {
+        let secs = e.time_ms / 1000;
+        let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+        let list = e.list.as_deref().map_or_else(String::new, |l| format!(" (list {l})"));
+        println!(
+            "{h:02}:{m:02}:{s:02}.{:03} {:<15} {:<6} {:<40} {}{list}",
+            e.time_ms % 1000,
+            e.client,
+            qtype_name(e.qtype),
+            e.name,
+            e.outcome
+        );
+    }
+}
+
+fn qtype_name(t: u16) -> String {
+    match t {
+        1 => "A".into(),
+        2 => "NS".into(),
+        5 => "CNAME".into(),
+        6 => "SOA".into(),
+        12 => "PTR".into(),
+        15 => "MX".into(),
+        16 => "TXT".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        65 => "HTTPS".into(),
+        255 => "ANY".into(),
+        n => format!("TYPE{n}"),
+    }
+}

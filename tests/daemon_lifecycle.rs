@@ -82,7 +82,11 @@ fn reload_under_load_fails_no_query() {
                 let mut i = 0u32;
                 // Bounded: at most 200k queries or until told to stop.
                 while !stop.load(Ordering::Relaxed) && i < 200_000 {
-                    let name = if i % 2 == 0 { "nas.lan.".to_string() } else { format!("h{:05}.test.", (i + t) % 50) };
+                    let name = if i.is_multiple_of(2) {
+                        "nas.lan.".to_string()
+                    } else {
+                        format!("h{:05}.test.", (i + t) % 50)
+                    };
                     let q = query(&name, RecordType::A, None).to_vec().unwrap();
                     sock.send_to(&q, server).unwrap();
                     let good =

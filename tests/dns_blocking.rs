@@ -244,7 +244,7 @@ fn list_edit_under_load_fails_no_query() {
             let mut buf = vec![0u8; 2048];
             let mut i = 0u32;
             while !stop.load(Ordering::Relaxed) && i < 300_000 {
-                let name = if i % 2 == 0 { "ads.test." } else { "a.test." };
+                let name = if i.is_multiple_of(2) { "ads.test." } else { "a.test." };
                 sock.send_to(&query(name, RecordType::A, None).to_vec().unwrap(), server).unwrap();
                 let good = sock
                     .recv_from(&mut buf)
@@ -291,4 +291,22 @@ fn pause_and_automatic_resume() {
     let (code, _, err) = d.dnsctl(&["pause", "--group", "nope"]);
     assert_eq!(code, 1);
     assert!(err.contains("no group named 'nope'"), "{err}");
+}
+
+#[test]
+fn query_log_records_verdict_and_list() {
+    let (_rt, _up, d, _l) = setup("", "");
+    a_from(&d, "127.0.0.1", "ads.test.");
+    a_from(&d, "127.0.0.3", "ads.test.");
+    a_from(&d, "127.0.0.1", "a.test.");
+    let (code, out, err) = d.dnsctl(&["log", "--blocked"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ads.test") && out.contains("blocked (list ads)") && out.contains("127.0.0.1"), "{out}");
+    assert!(!out.contains("a.test "), "{out}");
+    let (_, json, _) = d.dnsctl(&["--json", "log", "--client", "127.0.0.3"]);
+    let entries: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), 1, "{json}");
+    assert_eq!(entries[0]["outcome"], "forwarded", "iot is not filtered: {json}");
+    let (_, out, _) = d.dnsctl(&["log", "--name", "a.test"]);
+    assert!(out.contains("a.test") && out.contains("forwarded"), "{out}");
 }

@@ -60,6 +60,7 @@ pub struct Dns {
     pub edns_udp_size: u16,
     pub max_inflight: usize,
     pub builtin_blocklist: bool,
+    pub query_log_size: usize,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -179,5 +180,6 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         edns_udp_size,
         max_inflight: w.max_inflight.unwrap_or(4096).max(1),
         builtin_blocklist: w.builtin_blocklist.unwrap_or(false),
+        query_log_size: w.query_log_size.unwrap_or(10_000).min(10_000_000),
     })
 }

@@ -110,6 +110,8 @@ pub struct DnsWire {
     pub tcp_idle_timeout: Option<S<String>>,
     /// EDNS UDP payload size advertised and used at most. Default: `1232`.
     pub edns_udp_size: Option<u16>,
+    /// Queries kept in the in-memory query log (`dnsctl log`). Default: `10000`; `0` = off.
+    pub query_log_size: Option<usize>,
     /// Block a small built-in set of ad/tracker domains for the `default` group.
     /// Default: `false` (the embedded default config turns it on).
     pub builtin_blocklist: Option<bool>,

@@ -10,6 +10,7 @@ pub mod block;
 pub mod blocklist;
 pub mod cache;
 pub mod pipeline;
+pub mod querylog;
 pub mod server;
 pub mod stats;
 pub mod upstream;

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use crate::block::{self, Blocking, Decision, PolicyState};
 use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
+use crate::querylog::QueryLog;
 use crate::stats::{Outcome, Stats};
 use crate::upstream::{Pool, Question, UpstreamError};
 use crate::wire::{self, Query, WireError, rcode};
@@ -48,6 +49,7 @@ pub struct Pending {
     q: Query,
     transport: Transport,
     group: GroupId,
+    client: IpAddr,
 }
 
 /// Everything derived from one config version, swapped as a whole on reload.
@@ -68,6 +70,7 @@ pub struct Resolver {
     pub cache: Arc<Cache>,
     pub stats: Stats,
     pub blocking: Blocking,
+    pub querylog: QueryLog,
     inflight: Arc<Semaphore>,
     /// Runtime for background work started from the (non-tokio) UDP threads.
     rt: Option<tokio::runtime::Handle>,
@@ -95,6 +98,7 @@ impl Resolver {
     pub fn new(state: State) -> Self {
         let c = &state.config;
         let zone = LocalZone::build(&c.dns.local_domain, &c.records, &[]);
+        let querylog = QueryLog::new(c.dns.query_log_size);
         Resolver {
             cache: Arc::new(Cache::new(cache_policy(c))),
             rt: tokio::runtime::Handle::try_current().ok(),
@@ -104,6 +108,7 @@ impl Resolver {
             state: ArcSwap::from_pointee(state),
             stats: Stats::default(),
             blocking: Blocking::default(),
+            querylog,
         }
     }
 
@@ -150,32 +155,32 @@ impl Resolver {
         let ours = state.config.dns.edns_udp_size;
         if q.opcode() != 0 {
             wire::reply_skeleton(msg, &q, rcode::NOTIMP, 0, ours, out);
-            return self.done(Outcome::Notimp, Step::Reply);
+            return self.logged(&q, src.ip(), Outcome::Notimp, None, Step::Reply);
         }
         if q.edns.is_some_and(|e| e.version > 0) {
             // RFC 6891 §6.1.3: BADVERS is extended rcode 16 = upper bits 1 in the OPT TTL.
             wire::reply_skeleton(msg, &q, rcode::NOERROR, 0, ours, out);
             let at = out.len() - 6;
             out[at] = 1;
-            return self.done(Outcome::Formerr, Step::Reply);
+            return self.logged(&q, src.ip(), Outcome::Formerr, None, Step::Reply);
         }
         if !allowed(&state.acl, src.ip()) {
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
-            return self.done(Outcome::Refused, Step::Reply);
+            return self.logged(&q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
         if q.qtype == 251 || q.qtype == 252 {
             // Zone transfers are not a forwarder's business.
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
-            return self.done(Outcome::Refused, Step::Reply);
+            return self.logged(&q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
         if self.zone.load().answer(msg, &q, out) {
             finish_local(out, &q, ours, transport, msg);
-            return self.done(Outcome::Local, Step::Reply);
+            return self.logged(&q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = Instant::now();
         let group = self.blocking.group_of(&state.policy, src.ip());
-        if self.block_if_listed(&state, group, q.name_wire(), msg, &q, transport, now, out) {
-            return self.done(Outcome::Blocked, Step::Reply);
+        if let Some(list) = self.block_if_listed(&state, group, q.name_wire(), msg, &q, transport, now, out) {
+            return self.logged(&q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
         }
         let mut key = [0u8; 260];
         let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
@@ -183,16 +188,16 @@ impl Resolver {
             if prefetch {
                 self.prefetch(&q, &state.pool);
             }
-            if self.cloaked(&state, group, out, msg, &q, transport, now) {
-                return self.done(Outcome::Blocked, Step::Reply);
+            if let Some(list) = self.cloaked(&state, group, out, msg, &q, transport, now) {
+                return self.logged(&q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
             }
             self.finish_for_client(out, msg, &q, ours, transport);
-            return self.done(Outcome::Cached, Step::Reply);
+            return self.logged(&q, src.ip(), Outcome::Cached, None, Step::Reply);
         }
-        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group }))
+        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip() }))
     }
 
-    /// Writes the block answer and returns true when `name` is blocked for `group`.
+    /// Writes the block answer and returns the blocking list when `name` is blocked for `group`.
     #[allow(clippy::too_many_arguments)]
     fn block_if_listed(
         &self,
@@ -204,18 +209,18 @@ impl Resolver {
         transport: Transport,
         now: Instant,
         out: &mut Vec<u8>,
-    ) -> bool {
+    ) -> Option<u16> {
         let mut buf = [0u8; 256];
         let Decision::Block { list, response } =
             self.blocking.decide(&state.policy, group, block::dotted(name_wire, &mut buf), now)
         else {
-            return false;
+            return None;
         };
         let engine = self.blocking.engine.load();
         let ours = state.config.dns.edns_udp_size;
         block::write_block(msg, q, response, state.policy.block_ttl, engine.list_name(list), ours, out);
         self.truncate_if_needed(out, msg, q, ours, transport);
-        true
+        Some(list)
     }
 
     /// CNAME cloaking: an answer whose CNAME chain reaches a blocked name is blocked too.
@@ -229,19 +234,19 @@ impl Resolver {
         q: &Query,
         transport: Transport,
         now: Instant,
-    ) -> bool {
+    ) -> Option<u16> {
         if self.blocking.engine.load().is_empty() {
-            return false;
+            return None;
         }
         let targets = block::cname_chain(answer);
         let mut out = Vec::new();
         for t in &targets {
-            if self.block_if_listed(state, group, t, msg, q, transport, now, &mut out) {
+            if let Some(list) = self.block_if_listed(state, group, t, msg, q, transport, now, &mut out) {
                 *answer = out;
-                return true;
+                return Some(list);
             }
         }
-        false
+        None
     }
 
     fn done(&self, o: Outcome, step: Step) -> Step {
@@ -249,10 +254,17 @@ impl Resolver {
         step
     }
 
+    /// Counts the outcome and records the query in the query log.
+    fn logged(&self, q: &Query, client: IpAddr, o: Outcome, list: Option<u16>, step: Step) -> Step {
+        let mut buf = [0u8; 256];
+        self.querylog.record(client, block::dotted(q.name_wire(), &mut buf), q.qtype, o, list);
+        self.done(o, step)
+    }
+
     /// Resolves a pending query upstream. Always returns a reply: the answer, a stale
     /// answer, or SERVFAIL by the configured timeout.
     pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
-        let Pending { msg, q, transport, group } = *p;
+        let Pending { msg, q, transport, group, client } = *p;
         let state = self.state.load_full();
         let ours = state.config.dns.edns_udp_size;
         let mut out = Vec::with_capacity(512);
@@ -267,13 +279,13 @@ impl Resolver {
             Ok(reply) => {
                 self.cache.insert(&key[..klen], &reply, Instant::now());
                 out = cache::strip_opt(&reply).unwrap_or(reply);
-                if self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
-                    self.stats.record(Outcome::Blocked);
+                if let Some(list) = self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
+                    self.logged(&q, client, Outcome::Blocked, Some(list), Step::Reply);
                     return out;
                 }
                 out[2] &= !0x04; // we are not authoritative for forwarded data
                 self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                self.stats.record(Outcome::Forwarded);
+                self.logged(&q, client, Outcome::Forwarded, None, Step::Reply);
             }
             Err(e) => {
                 tracing::debug!(name = %q.name_text(), error = %e, "upstream resolution failed");
@@ -281,10 +293,10 @@ impl Resolver {
                     && self.cache.get(&key[..klen], Instant::now(), true, &mut out) == Some(Hit::Stale)
                 {
                     self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                    self.stats.record(Outcome::Stale);
+                    self.logged(&q, client, Outcome::Stale, None, Step::Reply);
                 } else {
                     wire::reply_skeleton(&msg, &q, rcode::SERVFAIL, 0, ours, &mut out);
-                    self.stats.record(Outcome::Servfail);
+                    self.logged(&q, client, Outcome::Servfail, None, Step::Reply);
                 }
             }
         }

@@ -36,6 +36,22 @@ enum Command {
         #[arg(long)]
         subnet: Option<String>,
     },
+    /// Recent queries from the in-memory query log, with verdict and blocking list.
+    Log {
+        /// Keep printing new queries (every second) until interrupted.
+        #[arg(long)]
+        follow: bool,
+        #[arg(long)]
+        client: Option<std::net::IpAddr>,
+        /// Only blocked queries.
+        #[arg(long)]
+        blocked: bool,
+        /// Only names containing TEXT.
+        #[arg(long, value_name = "TEXT")]
+        name: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Block and allow lists: entries, rejected lines, last refresh and errors.
     Lists {
         #[command(subcommand)]
@@ -131,6 +147,33 @@ fn run(args: Args) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&lists)?);
             } else {
                 ctl::print_lists(&lists);
+            }
+        }
+        Command::Log { follow, client, blocked, name, limit } => {
+            let mut since = 0u64;
+            loop {
+                let mut path = format!("/api/v1/log?limit={limit}&since_ms={since}&blocked={blocked}");
+                if let Some(c) = client {
+                    path.push_str(&format!("&client={}", urlencode(&c.to_string())));
+                }
+                if let Some(n) = &name {
+                    path.push_str(&format!("&name={}", urlencode(n)));
+                }
+                let entries: Vec<ravens_dns::querylog::LogEntry> = rt.block_on(ctl::get(&target, &path))?;
+                if let Some(last) = entries.last() {
+                    since = last.time_ms;
+                }
+                if args.json {
+                    for e in &entries {
+                        println!("{}", serde_json::to_string(e)?);
+                    }
+                } else {
+                    ctl::print_log(&entries);
+                }
+                if !follow {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
         Command::Query { name, client } => {
