@@ -184,8 +184,13 @@ impl Core {
         }
     }
 
-    /// Subnet selection, first that applies: 82/5 link-selection → 118 → giaddr → the
-    /// receiving interface's addresses → ciaddr.
+    /// Subnet selection, first that applies: 82/5 link-selection → 118 → giaddr → ciaddr
+    /// when it is inside a configured subnet → the receiving interface's addresses.
+    ///
+    /// ciaddr goes before the interface (DESIGN §4 has it last): a bound client's unicast
+    /// RENEW or RELEASE names its own address, while the interface it arrives on is only
+    /// where the routing of the client's host sent it (seen with dhclient -r on a host with
+    /// two VLANs: the RELEASE for a VLAN 20 address came in on VLAN 10 and was ignored).
     pub fn select(&self, req: &Request, ctx: &Context<'_>) -> Option<usize> {
         let find = |ip: Ipv4Addr| self.subnets.iter().position(|s| s.cfg.cidr.contains(&ip));
         if let Some(ip) = req.link_selection {
@@ -198,11 +203,11 @@ impl Core {
         if !giaddr.is_unspecified() {
             return find(giaddr);
         }
-        if let Some(i) = ctx.iface_addrs.iter().find_map(|&a| find(a)) {
+        let ciaddr = req.msg.ciaddr();
+        if let Some(i) = (!ciaddr.is_unspecified()).then(|| find(ciaddr)).flatten() {
             return Some(i);
         }
-        let ciaddr = req.msg.ciaddr();
-        (!ciaddr.is_unspecified()).then(|| find(ciaddr)).flatten()
+        ctx.iface_addrs.iter().find_map(|&a| find(a))
     }
 
     /// The address we answer as: the receiving interface's address in the subnet, else the
