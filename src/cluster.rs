@@ -33,8 +33,15 @@ use ravens_sync::{SyncConfig, SyncEvent, SyncHandle, SyncNode};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Takeover delay after the peer's last heartbeat: detection (~1 s) + takeover within 2 s.
-pub const TAKEOVER_AFTER: Duration = Duration::from_millis(1500);
+/// Takeover delay after the peer's last heartbeat. Issue 5 allows 2 s from a crash to a new
+/// client's lease, and a client's second DISCOVER leaves about 1 s after its first, so the
+/// survivor must own the buckets by then. A needless takeover (a peer only briefly slow)
+/// costs duplicate offers, never a duplicate address: new addresses come from each node's
+/// own slice.
+pub const TAKEOVER_AFTER: Duration = Duration::from_millis(1000);
+/// A peer whose heartbeat (every 250 ms) has not advanced for this long counts as not live,
+/// even before the phi-accrual detector says so (it takes ~1–1.5 s).
+const SILENT_DEAD: Duration = Duration::from_millis(1000);
 /// How often liveness feeds the failover state machine.
 const TICK: Duration = Duration::from_millis(100);
 /// A slice that owns no address (before any peer id is known).
@@ -226,8 +233,10 @@ impl Inner {
         }
         let mut transitions = Vec::new();
         for p in &peers {
-            let heard = now.checked_sub(p.silent_for()).unwrap_or(now);
-            transitions.extend(v.failover.observe_since(&p.id, p.live, p.caught_up, heard, now));
+            let silent = p.silent_for();
+            let heard = now.checked_sub(silent).unwrap_or(now);
+            let live = p.live && silent < SILENT_DEAD;
+            transitions.extend(v.failover.observe_since(&p.id, live, p.caught_up, heard, now));
         }
         transitions.extend(v.failover.tick(now));
         for t in transitions {
