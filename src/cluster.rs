@@ -247,6 +247,7 @@ impl Inner {
         }
         let owners: Vec<String> = v.failover.owners(now).into_iter().map(String::from).collect();
         if **self.owners.load() != owners {
+            tracing::info!(owners = ?owners, "DHCP bucket owners");
             self.owners.store(Arc::new(owners));
         }
         let slice = if v.known.len() > 1 {
