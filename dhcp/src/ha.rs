@@ -194,4 +194,56 @@ pools = ["10.9.0.100-10.9.0.199"]
         assert!(!seen.contains(&Ipv4Addr::new(10, 9, 0, 150)));
         assert_eq!(seen.len(), 49);
     }
+
+    fn request(
+        kind: MessageType,
+        mac: [u8; 6],
+        secs: u16,
+        ciaddr: Ipv4Addr,
+        opts: Vec<dhcproto::v4::DhcpOption>,
+    ) -> Vec<u8> {
+        use dhcproto::{Encodable, Encoder};
+        let z = Ipv4Addr::UNSPECIFIED;
+        let mut m = dhcproto::v4::Message::new_with_id(7, ciaddr, z, z, Ipv4Addr::new(10, 9, 0, 1), &mac);
+        m.set_opcode(dhcproto::v4::Opcode::BootRequest);
+        m.set_secs(secs);
+        m.opts_mut().insert(dhcproto::v4::DhcpOption::MessageType(kind));
+        for o in opts {
+            m.opts_mut().insert(o);
+        }
+        let mut b = Vec::new();
+        m.encode(&mut Encoder::new(&mut b)).unwrap();
+        b
+    }
+
+    #[test]
+    fn filter_gates_discover_and_rebinding_and_imported_lease_renews_in_place() {
+        use crate::machine::{Action, DropReason};
+        let mut c = core();
+        // Answers only clients that have been trying for 3 s (the peer owns every bucket).
+        c.answer = Some(AnswerFilter(Arc::new(|_id: &[u8], secs: u16| secs >= 3)));
+        let ctx = Context { dst: Ipv4Addr::new(192, 0, 2, 1), iface_addrs: &[], direct: false };
+        let mac = [2, 0, 0, 0, 0, 7];
+        let d = request(MessageType::Discover, mac, 0, Ipv4Addr::UNSPECIFIED, vec![]);
+        assert!(matches!(c.handle(&d, &ctx, 1000), Action::Drop(DropReason::PeerAnswers)));
+        // The peer's client, known from the merged state (key = hardware type 1 + chaddr).
+        let ip = Ipv4Addr::new(10, 9, 0, 120);
+        let mut r = remote([10, 9, 0, 120], &[1, 1, 2, 0, 0, 0, 0, 7], 5000, false);
+        r.mac = mac.to_vec();
+        c.import(&r, 1000);
+        let rebind = request(MessageType::Request, mac, 0, ip, vec![]);
+        assert!(matches!(c.handle(&rebind, &ctx, 1001), Action::Drop(DropReason::PeerAnswers)));
+        let rebind = request(MessageType::Request, mac, 3, ip, vec![]);
+        match c.handle(&rebind, &ctx, 1001) {
+            Action::Durable { record, reply: Some(out), event: Some(ev) } => {
+                assert_eq!((record.ip, record.node.as_str()), (ip, "b"), "renewed in place by this node");
+                assert_eq!(out.kind, MessageType::Ack);
+                assert_eq!((ev.kind, ev.node.as_str()), (LeaseEventKind::Renewed, "b"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // An unknown address of the peer's slice: silence, not an ACK.
+        let other = request(MessageType::Request, [2, 0, 0, 0, 0, 8], 3, Ipv4Addr::new(10, 9, 0, 121), vec![]);
+        assert!(matches!(c.handle(&other, &ctx, 1001), Action::Drop(DropReason::Silent)));
+    }
 }
