@@ -366,3 +366,32 @@ fn cluster_pair_failover_after_kill_9() {
     let ack = relay.rebind(specs[0].dhcp_addr(), 0x800, mac_old, ip_old, 0).expect("A answers its client again");
     assert_eq!(ack.yiaddr(), ip_old);
 }
+
+/// Both nodes lose their replicas: B restarts while A is down (its journal has only its own
+/// leases, so it lists none of A's and keeps to its own slice), then A restarts on its journal
+/// and republishes: B lists A's lease again.
+#[test]
+fn cluster_pair_restarted_node_republishes_its_journal() {
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let relay = Relay::new();
+    let specs = [NodeSpec::new("a", 33), NodeSpec::new("b", 34)];
+    let mut nodes = start_cluster(&specs, relay.port(), &secret);
+    wait_mesh(&nodes);
+    let ip = relay.dora(specs[0].dhcp_addr(), 0x100, mac_owned_by("a", &["a", "b"], 70), "keeper");
+    assert!(wait_lease(&nodes[1], ip, Duration::from_secs(2), |_| true).is_some());
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    a.signal("KILL");
+    let b = b.kill_and_restart();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(leases(&b).is_empty(), "B kept no copy of A's lease: {:?}", leases(&b));
+    // While alone, B still allocates only from its own slice (node ids persisted).
+    let ip_b = relay.dora(specs[1].dhcp_addr(), 0x200, mac_owned_by("b", &["a", "b"], 71), "other");
+    assert!((150..200).contains(&ip_b.octets()[3]), "{ip_b}");
+    let a = a.kill_and_restart();
+    let lag = wait_lease(&b, ip, Duration::from_secs(5), |l| l["node"] == "a" && l["hostname"] == "keeper");
+    println!("A's journal lease back on B {lag:?} after A's restart");
+    assert!(lag.is_some(), "A did not republish:\n{}", a.log());
+    assert!(wait_lease(&a, ip_b, Duration::from_secs(2), |l| l["node"] == "b").is_some());
+}
