@@ -227,6 +227,15 @@ fn cluster_pair_lease_on_a_is_seen_resolved_and_renewed_on_b() {
         leases(a)
     );
     assert_eq!(leases(a).len(), 1, "one client, one lease: {:?}", leases(a));
+    // The client releases at B: A drops it too (B's release is newer than A's own entry).
+    let mut rel = msg(MessageType::Release, 0x350, mac, 0, vec![]);
+    rel.set_ciaddr(ip);
+    assert!(relay.exchange(b_dhcp, &rel, Duration::from_millis(200)).is_none());
+    let t0 = Instant::now();
+    while leases(a).iter().any(|l| l["ip"] == ip.to_string()) && t0.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(leases(a).is_empty() && leases(b).is_empty(), "release not replicated: {:?}", leases(a));
 
     // A client of B's bucket gets an address of B's slice (127.0.0.150-199) from B, seen on A.
     let ip_b = relay.dora(b_dhcp, 0x400, mac_owned_by("b", &["a", "b"], 3), "phone");

@@ -101,7 +101,15 @@ pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record
 pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str) -> Option<RemoteLease> {
     let subnet = changed.key.strip_prefix("l/")?.split('/').next()?.to_owned();
     let entries = sync.entries(&changed.key);
+    // A release is a newer statement than any older entry still unexpired (e.g. the granting
+    // node's entry after a peer renewed the client in place and then saw it release).
+    let latest = entries.iter().max_by(|a, b| a.order().cmp(&b.order()))?;
+    let released_latest =
+        latest.deleted || serde_json::from_slice::<LeaseValue>(&latest.value).is_ok_and(|v| v.released);
     let (rec, released) = match lease_winner(entries.iter(), now_ms(), lease_expiry_ms) {
+        _ if released_latest && latest.origin == me => return None,
+        _ if released_latest && latest.deleted => return None,
+        _ if released_latest => (latest.clone(), true),
         Some(w) if w.origin == me => return None,
         Some(w) => (w.clone(), false),
         None if changed.deleted => return None,
