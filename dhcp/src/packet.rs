@@ -25,6 +25,8 @@ pub enum Malformed {
     OptionOverflow,
     #[error("hardware address length over 16")]
     BadHlen,
+    #[error("option {0} has a length its definition does not allow")]
+    BadOptionLength(u8),
     #[error("not a BOOTREQUEST")]
     NotRequest,
     #[error("no DHCP message type")]
@@ -150,10 +152,26 @@ fn walk(area: &[u8], raw: &mut Raw) -> Result<(), Malformed> {
         }
         let len = *area.get(i + 1).ok_or(Malformed::OptionOverflow)? as usize;
         let data = area.get(i + 2..i + 2 + len).ok_or(Malformed::OptionOverflow)?;
+        if !length_allowed(code, len) {
+            return Err(Malformed::BadOptionLength(code));
+        }
         take(code, data, &area[i..i + 2 + len], raw);
         i += 2 + len;
     }
     Ok(())
+}
+
+/// Options whose length dhcproto 0.15 only checks with `debug_assert!` (a panic in debug
+/// builds, a misread in release ones): refuse the wrong lengths before it sees them. Found by
+/// the `dhcp_packet` fuzz target.
+fn length_allowed(code: u8, len: usize) -> bool {
+    match code {
+        80 => len == 0,
+        81 => len >= 3,
+        94 => len == 3,
+        152..=155 => len == 4,
+        _ => true,
+    }
 }
 
 fn take(code: u8, data: &[u8], whole: &[u8], raw: &mut Raw) {
@@ -219,6 +237,19 @@ pub fn sanitize(name: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz target dhcp_packet): a BLQ time option of the wrong length made
+    /// dhcproto's debug_assert panic; it is now refused as malformed.
+    #[test]
+    fn wrong_length_fixed_options_are_malformed_not_a_panic() {
+        for (code, len) in [(153u8, 1u8), (80, 2), (94, 1), (81, 1), (152, 7)] {
+            let mut b = header(1);
+            b.extend_from_slice(&[53, 1, 1, code, len]);
+            b.extend(std::iter::repeat_n(0u8, len as usize));
+            b.push(255);
+            assert_eq!(decode(&b).unwrap_err(), Malformed::BadOptionLength(code));
+        }
+    }
 
     pub(crate) fn header(op: u8) -> Vec<u8> {
         let mut b = vec![0u8; 240];
