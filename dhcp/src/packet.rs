@@ -27,6 +27,8 @@ pub enum Malformed {
     BadHlen,
     #[error("option {0} has a length its definition does not allow")]
     BadOptionLength(u8),
+    #[error("more than one DHCP message type")]
+    DuplicateMessageType,
     #[error("not a BOOTREQUEST")]
     NotRequest,
     #[error("no DHCP message type")]
@@ -155,6 +157,11 @@ fn walk(area: &[u8], raw: &mut Raw) -> Result<(), Malformed> {
         if !length_allowed(code, len) {
             return Err(Malformed::BadOptionLength(code));
         }
+        // Two message types (dhcproto keeps the last, a first-wins reading the first) would
+        // make the packet mean different things to different readers: refuse it.
+        if code == 53 && raw.msg_type.is_some() {
+            return Err(Malformed::DuplicateMessageType);
+        }
         take(code, data, &area[i..i + 2 + len], raw);
         i += 2 + len;
     }
@@ -249,6 +256,9 @@ mod tests {
             b.push(255);
             assert_eq!(decode(&b).unwrap_err(), Malformed::BadOptionLength(code));
         }
+        let mut b = header(1);
+        b.extend_from_slice(&[53, 1, 1, 53, 1, 3, 255]);
+        assert_eq!(decode(&b).unwrap_err(), Malformed::DuplicateMessageType);
     }
 
     pub(crate) fn header(op: u8) -> Vec<u8> {
