@@ -25,6 +25,9 @@ pub struct Status {
     pub blocklist_entries: usize,
     /// Seconds of blocking pause left for all groups, if paused.
     pub paused_secs: Option<u64>,
+    /// Gossip membership, peers and seal counters; absent for a single node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<serde_json::Value>,
 }
 
 /// One block or allow list.

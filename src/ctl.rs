@@ -141,6 +141,9 @@ pub fn print_status(s: &Status) {
     for l in s.lists.iter().filter(|l| l.last_error.is_some()) {
         println!("            list {}: {}", l.name, l.last_error.as_deref().unwrap_or_default());
     }
+    if let Some(c) = &s.cluster {
+        print_cluster(c);
+    }
     if let Some(d) = &s.dhcp {
         println!(
             "\nDHCP on {}: acks {}, offers {}, naks {}, malformed {}",
@@ -260,5 +263,44 @@ fn qtype_name(t: u16) -> String {
         65 => "HTTPS".into(),
         255 => "ANY".into(),
         n => format!("TYPE{n}"),
+    }
+}
+
+/// The cluster block of `dnsctl status`.
+fn print_cluster(c: &serde_json::Value) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    println!(
+        "\ncluster     {} (this node {}, gossip {}), bucket owners: {}",
+        c["cluster"].as_str().unwrap_or("?"),
+        c["node"].as_str().unwrap_or("?"),
+        c["gossip_listen"].as_str().unwrap_or("?"),
+        c["bucket_owners"].as_array().map_or(String::new(), |o| o
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(","))
+    );
+    println!(
+        "{:<12} {:<22} {:<6} {:<11} {:>11} {:>8} {:>9}",
+        "PEER", "ADDRESS", "LIVE", "PHASE", "LAST HEARD", "LAG", "CAUGHT-UP"
+    );
+    for p in c["peers"].as_array().into_iter().flatten() {
+        let heard =
+            p["last_heard"].as_u64().map_or_else(|| "never".to_string(), |t| format!("{}s ago", now.saturating_sub(t)));
+        let lag = p["lag_ms"].as_u64().map_or_else(|| "-".to_string(), |l| format!("{l}ms"));
+        println!(
+            "{:<12} {:<22} {:<6} {:<11} {:>11} {:>8} {:>9}",
+            p["id"].as_str().unwrap_or("?"),
+            p["addr"].as_str().unwrap_or("?"),
+            if p["live"].as_bool() == Some(true) { "yes" } else { "NO" },
+            p["phase"].as_str().unwrap_or("?"),
+            heard,
+            lag,
+            if p["caught_up"].as_bool() == Some(true) { "yes" } else { "no" }
+        );
+    }
+    println!("replicated  {} records ({} leases)", c["records"], c["lease_records"]);
+    if let Some(seal) = c.get("seal") {
+        println!("gossip      seal counters: {seal}");
     }
 }

@@ -110,6 +110,7 @@ impl Daemon {
             lists: self.lists.status(),
             blocklist_entries: self.resolver.blocking.engine.load().len(),
             paused_secs: self.resolver.blocking.paused_for(None, Instant::now()).map(|d| d.as_secs().max(1)),
+            cluster: self.cluster.as_ref().map(|c| c.status()),
             dhcp: self.dhcp.as_ref().map(|h| crate::api::DhcpStatus {
                 listen: state.config.node.dhcp_listen.to_string(),
                 pools: h

@@ -21,6 +21,8 @@ const NAME_TTL: u32 = 60;
 #[derive(Debug, Default)]
 struct Names {
     by_ip: BTreeMap<Ipv4Addr, String>,
+    /// Hardware addresses of bound clients, for MAC-matched DNS groups.
+    macs: std::collections::HashMap<IpAddr, [u8; 6]>,
 }
 
 impl Names {
@@ -31,6 +33,14 @@ impl Names {
     }
 
     fn apply(&mut self, ev: &LeaseEvent) {
+        match (ev.kind, <[u8; 6]>::try_from(ev.mac.as_slice())) {
+            (LeaseEventKind::Bound | LeaseEventKind::Renewed, Ok(mac)) => {
+                self.macs.insert(IpAddr::V4(ev.ip), mac);
+            }
+            _ => {
+                self.macs.remove(&IpAddr::V4(ev.ip));
+            }
+        }
         match (ev.kind, &ev.hostname) {
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, Some(h)) => self.bind(ev.ip, h),
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, None)
@@ -62,9 +72,13 @@ pub fn spawn_dns_names(
         if let Some(h) = &l.hostname {
             names.bind(l.ip, h);
         }
+        if let Ok(mac) = <[u8; 6]>::try_from(l.mac.as_slice()) {
+            names.macs.insert(IpAddr::V4(l.ip), mac);
+        }
     }
     let domain = || resolver.state().config.dns.local_domain.clone();
     resolver.set_hosts(names.hosts(&domain()));
+    resolver.blocking.set_macs(names.macs.clone());
     tokio::spawn(async move {
         loop {
             let ev = tokio::select! {
@@ -77,6 +91,7 @@ pub fn spawn_dns_names(
                 names.apply(&ev);
             }
             resolver.set_hosts(names.hosts(&resolver.state().config.dns.local_domain));
+            resolver.blocking.set_macs(names.macs.clone());
         }
     });
 }

@@ -213,3 +213,18 @@ fn sigterm_shuts_down_gracefully() {
     assert_eq!(d.wait_exit(Duration::from_secs(5)), Some(0), "{}", d.log());
     assert!(d.log().contains("stopped"));
 }
+
+#[test]
+fn gen_secret_writes_once_with_mode_0600() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.key");
+    let run = || Command::new(env!("CARGO_BIN_EXE_ravensd")).arg("--gen-secret").arg(&path).output().unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let first = std::fs::read(&path).unwrap();
+    assert!(first.len() >= 32);
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "never overwrites an existing secret");
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+}

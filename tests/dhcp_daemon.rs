@@ -29,7 +29,7 @@ fn start() -> (Daemon, Relay) {
     let port = free_port();
     let node_extra =
         format!("dhcp_listen = \"127.0.0.1:{port}\"\ndhcp_relay_port = {}", relay.local_addr().unwrap().port());
-    let body = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\n\n[[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\nrouter = \"127.0.0.2\"\nlease_time = \"1h\"\n";
+    let body = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\nbuiltin_blocklist = true\n\n[[group]]\nname = \"byod\"\nclients = [\"02:00:00:00:00:01\"]\nblocking = false\n\n[[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\nrouter = \"127.0.0.2\"\nlease_time = \"1h\"\n";
     let d = Daemon::start_full("127.0.0.1", &node_extra, body);
     assert!(d.wait_log("listening for DHCP on", Duration::from_secs(5)), "{}", d.log());
     (d, Relay { sock: relay, server: SocketAddr::from(([127, 0, 0, 1], port)) })
@@ -98,6 +98,12 @@ fn relayed_lease_names_resolve_and_survive_restart() {
     assert_eq!(ip, Ipv4Addr::new(127, 0, 0, 100));
     let out = wait_dig(&d, &["laptop.lan", "A"], "127.0.0.100");
     assert!(out.contains("127.0.0.100"), "the client's hostname resolves: {out}");
+    // MAC-matched group through the lease table: the lease's address (a loopback one here)
+    // asks from MAC 02:00:00:00:00:01, whose group has blocking off.
+    let q = common::client::query("doubleclick.net.", hickory_proto::rr::RecordType::A, None);
+    let blocked = |m: &hickory_proto::op::Message| m.answers.iter().any(|r| r.data.to_string() == "0.0.0.0");
+    assert!(blocked(&common::client::udp_from(d.dns, "127.0.0.1", &q).unwrap()), "default group blocks");
+    assert!(!blocked(&common::client::udp_from(d.dns, "127.0.0.100", &q).unwrap()), "the MAC's group does not");
     let out = wait_dig(&d, &["-x", "127.0.0.100"], "laptop.lan.");
     assert!(out.contains("laptop.lan."), "{out}");
     // A second client claiming the same name takes it; the first keeps its address.

@@ -21,6 +21,9 @@ struct Args {
     /// Print the embedded default config and exit.
     #[arg(long)]
     print_default_config: bool,
+    /// Write a fresh random cluster secret to FILE (mode 0600; never overwrites) and exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "check_config"])]
+    gen_secret: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -47,6 +50,11 @@ fn main() -> ExitCode {
 fn run(args: Args) -> anyhow::Result<()> {
     if args.print_default_config {
         print!("{}", ravens_config::DEFAULT_TOML);
+        return Ok(());
+    }
+    if let Some(path) = args.gen_secret {
+        ravens_sync::generate_secret(&path)?;
+        println!("{}: new cluster secret written (mode 0600); copy it to every node of the cluster", path.display());
         return Ok(());
     }
     if let Some(path) = args.check_config {
