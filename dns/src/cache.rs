@@ -275,13 +275,13 @@ fn prepare(response: &[u8], p: &CachePolicy) -> Option<Prepared> {
     let mut msg = strip_opt(response)?;
     msg[0..2].copy_from_slice(&[0, 0]);
     msg[2] &= !0x04; // AA: we are not the authority
-    let (an, ns, ar) = (wire::read_u16(&msg, 6).ok()?, wire::read_u16(&msg, 8).ok()?, wire::read_u16(&msg, 10).ok()?);
+    let [an, ns, ar] = [6, 8, 10].map(|at| usize::from(wire::read_u16(&msg, at).unwrap_or(0)));
     let mut pos = wire::HEADER_LEN;
     for _ in 0..wire::read_u16(&msg, 4).ok()? {
         pos = wire::skip_name(&msg, pos).ok()? + 4;
     }
     let negative = rc == rcode::NXDOMAIN || an == 0;
-    let mut offsets = Vec::with_capacity(usize::from(an + ns + ar));
+    let mut offsets = Vec::with_capacity((an + ns + ar).min(4096));
     let mut min_ttl = u32::MAX;
     let mut soa_ttl = None;
     for i in 0..an + ns + ar {
@@ -308,7 +308,8 @@ fn prepare(response: &[u8], p: &CachePolicy) -> Option<Prepared> {
 
 /// A copy of `msg` without its OPT record (OPT is hop-by-hop and never cached).
 pub(crate) fn strip_opt(msg: &[u8]) -> Option<Vec<u8>> {
-    let counts = [6, 8, 10].map(|at| wire::read_u16(msg, at).unwrap_or(0));
+    // usize: three u16 counts can overflow a u16 sum (found by the dns_cache fuzz target).
+    let counts = [6, 8, 10].map(|at| usize::from(wire::read_u16(msg, at).unwrap_or(0)));
     let mut pos = wire::HEADER_LEN;
     for _ in 0..wire::read_u16(msg, 4).ok()? {
         pos = wire::skip_name(msg, pos).ok()? + 4;
@@ -319,7 +320,7 @@ pub(crate) fn strip_opt(msg: &[u8]) -> Option<Vec<u8>> {
             let mut out = Vec::with_capacity(msg.len());
             out.extend_from_slice(&msg[..rr.start]);
             out.extend_from_slice(&msg[next..]);
-            out[10..12].copy_from_slice(&(counts[2] - 1).to_be_bytes());
+            out[10..12].copy_from_slice(&((counts[2] - 1) as u16).to_be_bytes());
             return Some(out);
         }
         pos = next;

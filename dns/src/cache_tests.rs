@@ -163,3 +163,13 @@ fn garbage_is_not_cached_and_does_not_panic() {
     lying[7] = 200;
     assert!(!c.insert(&key("a.test"), &lying, Instant::now()));
 }
+
+/// Regression (fuzz target dns_cache): section counts summing past u16 overflowed.
+#[test]
+fn huge_section_counts_do_not_overflow() {
+    let c = Cache::new(policy());
+    let mut msg = vec![0x01, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0x4d, 0x0d, 0x7a];
+    assert!(!c.insert(&key("x.test"), &msg, Instant::now()));
+    msg[6..12].copy_from_slice(&[0xff; 6]);
+    assert!(!c.insert(&key("x.test"), &msg, Instant::now()));
+}
