@@ -220,7 +220,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     let drain_until = Instant::now() + DRAIN;
     for t in threads {
-        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        t.wake();
+        let _ = tokio::task::spawn_blocking(move || t.handle.join()).await;
     }
     tokio::time::sleep_until(drain_until.min(Instant::now() + Duration::from_millis(100)).into()).await;
     tracing::info!("stopped");

@@ -7,14 +7,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::pipeline::{Resolver, Step, Transport};
-
-/// How often an idle thread wakes to notice shutdown.
-const POLL: Duration = Duration::from_millis(200);
 
 /// Binds `count` sockets to `addr` (the first one fixes the port when it is 0).
 pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
@@ -30,7 +26,8 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
         // Bursts of queries should queue in the kernel, not be dropped.
         let _ = s.set_recv_buffer_size(4 << 20);
         s.bind(&bound.into())?;
-        s.set_read_timeout(Some(POLL))?;
+        // No read timeout: a timed blocking receive arms and cancels a kernel timer on
+        // every wait, which costs on the hot path; shutdown wakes the threads instead.
         let s: UdpSocket = s.into();
         bound = s.local_addr()?;
         socks.push(s);
@@ -38,21 +35,38 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
     Ok(socks)
 }
 
-/// Starts one thread per socket. Threads end when `stop` is set.
+/// A listener thread and its socket.
+#[derive(Debug)]
+pub struct UdpThread {
+    pub handle: JoinHandle<()>,
+    sock: Arc<UdpSocket>,
+}
+
+impl UdpThread {
+    /// Wakes the thread out of its blocking receive (set `stop` first). On Linux a read
+    /// shutdown of an unconnected UDP socket reports ENOTCONN but still wakes the reader.
+    pub fn wake(&self) {
+        let _ = socket2::SockRef::from(&*self.sock).shutdown(std::net::Shutdown::Read);
+    }
+}
+
+/// Starts one thread per socket. Threads end when `stop` is set and they are woken.
 pub fn spawn(
     socks: Vec<UdpSocket>,
     resolver: Arc<Resolver>,
     rt: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
-) -> io::Result<Vec<JoinHandle<()>>> {
+) -> io::Result<Vec<UdpThread>> {
     socks
         .into_iter()
         .enumerate()
         .map(|(i, sock)| {
-            let (resolver, rt, stop) = (Arc::clone(&resolver), rt.clone(), Arc::clone(&stop));
-            std::thread::Builder::new()
+            let sock = Arc::new(sock);
+            let (resolver, rt, stop, s) = (Arc::clone(&resolver), rt.clone(), Arc::clone(&stop), Arc::clone(&sock));
+            let handle = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || serve(Arc::new(sock), &resolver, &rt, &stop))
+                .spawn(move || serve(s, &resolver, &rt, &stop))?;
+            Ok(UdpThread { handle, sock })
         })
         .collect()
 }
