@@ -1,6 +1,7 @@
 //! ravensd wiring: load the config, start the listeners and the admin API, watch the
 //! config file, and shut down gracefully on SIGTERM/SIGINT.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -155,8 +156,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
     let mut threads = Vec::new();
     for &addr in &cfg.node.dns_listen {
-        let socks =
-            ravens_dns::server::udp::bind(addr, cfg.dns.udp_sockets).with_context(|| format!("binding UDP {addr}"))?;
+        let (socks, tcp) = bind_dns(addr, cfg.dns.udp_sockets).await?;
         let bound = socks[0].local_addr()?;
         threads.extend(ravens_dns::server::udp::spawn(
             socks,
@@ -165,7 +165,6 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             Arc::clone(&stop),
         )?);
         tracing::info!("listening for UDP on {bound}");
-        let tcp = TcpListener::bind(bound).await.with_context(|| format!("binding TCP {bound}"))?;
         tracing::info!("listening for TCP on {bound}");
         tokio::spawn(ravens_dns::server::tcp::serve(
             tcp,
@@ -226,6 +225,24 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     tokio::time::sleep_until(drain_until.min(Instant::now() + Duration::from_millis(100)).into()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the UDP sockets and the TCP listener of one DNS address. With port 0 the kernel
+/// picks a UDP port that may be taken for TCP: then try another (tests bind port 0).
+async fn bind_dns(addr: SocketAddr, udp_sockets: usize) -> anyhow::Result<(Vec<std::net::UdpSocket>, TcpListener)> {
+    let mut attempts = 0;
+    loop {
+        let socks = ravens_dns::server::udp::bind(addr, udp_sockets).with_context(|| format!("binding UDP {addr}"))?;
+        let bound = socks[0].local_addr()?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((socks, tcp)),
+            Err(e) if addr.port() == 0 && attempts < 20 => {
+                attempts += 1;
+                tracing::debug!(port = bound.port(), error = %e, "TCP port taken; picking another");
+            }
+            Err(e) => return Err(e).with_context(|| format!("binding TCP {bound}")),
+        }
+    }
 }
 
 async fn wait_for_shutdown(daemon: &Arc<Daemon>) -> anyhow::Result<()> {

@@ -74,7 +74,8 @@ impl Daemon {
             log,
         };
         let end = Instant::now() + Duration::from_secs(20);
-        while !d.log().contains("ready") {
+        // The line ends with "ready" (an error such as "Address already in use" must not count).
+        while !d.log().lines().any(|l| l.trim_end().ends_with(" ready")) {
             if Instant::now() > end || d.child.try_wait().ok().flatten().is_some() {
                 std::thread::sleep(Duration::from_millis(100)); // let the reader thread catch up
                 panic!("ravensd did not start:\n{}", d.log());
