@@ -228,3 +228,16 @@ fn gen_secret_writes_once_with_mode_0600() {
     assert_eq!(out.status.code(), Some(1), "never overwrites an existing secret");
     assert_eq!(std::fs::read(&path).unwrap(), first);
 }
+
+#[test]
+fn dnsctl_completions_and_man_page_need_no_node() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dnsctl")).args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("leases"), "{shell} completion lists subcommands");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_dnsctl")).arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH dnsctl 1") && man.contains("status"), "{man}");
+}

@@ -77,6 +77,10 @@ enum Command {
         #[arg(long)]
         group: Option<String>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff) to standard output.
+    Man,
     /// Act on one lease.
     Lease {
         #[command(subcommand)]
@@ -115,6 +119,23 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    // Completions and the man page need no node.
+    match &args.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut <Args as clap::CommandFactory>::command(),
+                "dnsctl",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            return Ok(());
+        }
+        _ => {}
+    }
     let target = ctl::target(args.node.as_deref(), args.token_file.as_deref(), args.config.as_deref())?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match args.command {
@@ -211,6 +232,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 println!("blocking resumed for {}", group.as_deref().unwrap_or("all groups"));
             }
         }
+        Command::Completions { .. } | Command::Man => {}
         Command::Lease { action: LeaseAction::Release { addr } } => {
             let v: serde_json::Value = rt.block_on(ctl::post(&target, &format!("/api/v1/leases/{addr}/release")))?;
             if args.json {
