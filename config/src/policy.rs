@@ -331,15 +331,7 @@ fn block_response(s: &S<String>, key: &str, map: &SourceMap<'_>) -> Result<Block
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Config, parse_with};
-
-    fn parse_t(text: &str) -> Result<Config, ConfigError> {
-        parse_with(text, "t.toml", &|| "nameserver 192.0.2.53\n".to_string())
-    }
-
-    fn err(text: &str) -> String {
-        parse_t(text).unwrap_err().to_string()
-    }
+    use crate::tests::{err, parse_t};
 
     /// DESIGN's reference network: Home full blocking, IoT none, Guest malware only,
     /// Work its own lists.

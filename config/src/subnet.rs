@@ -424,15 +424,7 @@ fn parse_mac(v: &S<String>, map: &SourceMap<'_>) -> Result<[u8; 6], ConfigError>
 
 #[cfg(test)]
 mod tests {
-    use crate::{Config, ConfigError, parse_with};
-
-    fn parse_t(text: &str) -> Result<Config, ConfigError> {
-        parse_with(text, "t.toml", &|| "nameserver 192.0.2.53\n".to_string())
-    }
-
-    fn err(text: &str) -> String {
-        parse_t(text).unwrap_err().to_string()
-    }
+    use crate::tests::{err, parse_t};
 
     const BASE: &str = "[[subnet]]\nname = \"iot\"\ncidr = \"10.0.20.0/24\"\n";
 

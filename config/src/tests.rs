@@ -2,8 +2,14 @@
 
 use super::*;
 
-fn parse_t(text: &str) -> Result<Config, ConfigError> {
+/// Parses `text` as `t.toml` with a fixed resolv.conf (shared by the modules' tests).
+pub(crate) fn parse_t(text: &str) -> Result<Config, ConfigError> {
     parse_with(text, "t.toml", &|| "nameserver 192.0.2.53\n".to_string())
+}
+
+/// The error `text` gives, as displayed.
+pub(crate) fn err(text: &str) -> String {
+    parse_t(text).unwrap_err().to_string()
 }
 
 #[test]

@@ -151,36 +151,39 @@ impl Resolver {
                 return self.done(Outcome::Formerr, step);
             }
         };
+        // The dotted name serves the blocklist and the query log: made once, on the stack.
+        let mut name_buf = [0u8; 256];
+        let name = block::dotted(q.name_wire(), &mut name_buf);
         let state = self.state.load();
         let ours = state.config.dns.edns_udp_size;
         if q.opcode() != 0 {
             wire::reply_skeleton(msg, &q, rcode::NOTIMP, 0, ours, out);
-            return self.logged(&q, src.ip(), Outcome::Notimp, None, Step::Reply);
+            return self.logged(name, &q, src.ip(), Outcome::Notimp, None, Step::Reply);
         }
         if q.edns.is_some_and(|e| e.version > 0) {
             // RFC 6891 §6.1.3: BADVERS is extended rcode 16 = upper bits 1 in the OPT TTL.
             wire::reply_skeleton(msg, &q, rcode::NOERROR, 0, ours, out);
             let at = out.len() - 6;
             out[at] = 1;
-            return self.logged(&q, src.ip(), Outcome::Formerr, None, Step::Reply);
+            return self.logged(name, &q, src.ip(), Outcome::Formerr, None, Step::Reply);
         }
         if !allowed(&state.acl, src.ip()) {
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
-            return self.logged(&q, src.ip(), Outcome::Refused, None, Step::Reply);
+            return self.logged(name, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
         if q.qtype == 251 || q.qtype == 252 {
             // Zone transfers are not a forwarder's business.
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
-            return self.logged(&q, src.ip(), Outcome::Refused, None, Step::Reply);
+            return self.logged(name, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
         if self.zone.load().answer(msg, &q, out) {
             finish_local(out, &q, ours, transport, msg);
-            return self.logged(&q, src.ip(), Outcome::Local, None, Step::Reply);
+            return self.logged(name, &q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = Instant::now();
         let group = self.blocking.group_of(&state.policy, src.ip());
-        if let Some(list) = self.block_if_listed(&state, group, q.name_wire(), msg, &q, transport, now, out) {
-            return self.logged(&q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
+        if let Some(list) = self.block_if_listed(&state, group, name, msg, &q, transport, now, out) {
+            return self.logged(name, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
         }
         let mut key = [0u8; 260];
         let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
@@ -189,31 +192,29 @@ impl Resolver {
                 self.prefetch(&q, &state.pool);
             }
             if let Some(list) = self.cloaked(&state, group, out, msg, &q, transport, now) {
-                return self.logged(&q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
+                return self.logged(name, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
             }
             self.finish_for_client(out, msg, &q, ours, transport);
-            return self.logged(&q, src.ip(), Outcome::Cached, None, Step::Reply);
+            return self.logged(name, &q, src.ip(), Outcome::Cached, None, Step::Reply);
         }
         Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip() }))
     }
 
-    /// Writes the block answer and returns the blocking list when `name` is blocked for `group`.
+    /// Writes the block answer and returns the blocking list when `name` (dotted) is blocked
+    /// for `group`.
     #[allow(clippy::too_many_arguments)]
     fn block_if_listed(
         &self,
         state: &State,
         group: GroupId,
-        name_wire: &[u8],
+        name: &[u8],
         msg: &[u8],
         q: &Query,
         transport: Transport,
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<u16> {
-        let mut buf = [0u8; 256];
-        let Decision::Block { list, response } =
-            self.blocking.decide(&state.policy, group, block::dotted(name_wire, &mut buf), now)
-        else {
+        let Decision::Block { list, response } = self.blocking.decide(&state.policy, group, name, now) else {
             return None;
         };
         let engine = self.blocking.engine.load();
@@ -240,8 +241,10 @@ impl Resolver {
         }
         let targets = block::cname_chain(answer);
         let mut out = Vec::new();
+        let mut buf = [0u8; 256];
         for t in &targets {
-            if let Some(list) = self.block_if_listed(state, group, t, msg, q, transport, now, &mut out) {
+            let target = block::dotted(t, &mut buf);
+            if let Some(list) = self.block_if_listed(state, group, target, msg, q, transport, now, &mut out) {
                 *answer = out;
                 return Some(list);
             }
@@ -255,9 +258,9 @@ impl Resolver {
     }
 
     /// Counts the outcome and records the query in the query log.
-    fn logged(&self, q: &Query, client: IpAddr, o: Outcome, list: Option<u16>, step: Step) -> Step {
-        let mut buf = [0u8; 256];
-        self.querylog.record(client, block::dotted(q.name_wire(), &mut buf), q.qtype, o, list);
+    /// `name` is the question name as dotted text, made once per query.
+    fn logged(&self, name: &[u8], q: &Query, client: IpAddr, o: Outcome, list: Option<u16>, step: Step) -> Step {
+        self.querylog.record(client, name, q.qtype, o, list);
         self.done(o, step)
     }
 
@@ -265,6 +268,8 @@ impl Resolver {
     /// answer, or SERVFAIL by the configured timeout.
     pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
         let Pending { msg, q, transport, group, client } = *p;
+        let mut name_buf = [0u8; 256];
+        let name = block::dotted(q.name_wire(), &mut name_buf);
         let state = self.state.load_full();
         let ours = state.config.dns.edns_udp_size;
         let mut out = Vec::with_capacity(512);
@@ -280,12 +285,12 @@ impl Resolver {
                 self.cache.insert(&key[..klen], &reply, Instant::now());
                 out = cache::strip_opt(&reply).unwrap_or(reply);
                 if let Some(list) = self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
-                    self.logged(&q, client, Outcome::Blocked, Some(list), Step::Reply);
+                    self.logged(name, &q, client, Outcome::Blocked, Some(list), Step::Reply);
                     return out;
                 }
                 out[2] &= !0x04; // we are not authoritative for forwarded data
                 self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                self.logged(&q, client, Outcome::Forwarded, None, Step::Reply);
+                self.logged(name, &q, client, Outcome::Forwarded, None, Step::Reply);
             }
             Err(e) => {
                 tracing::debug!(name = %q.name_text(), error = %e, "upstream resolution failed");
@@ -293,10 +298,10 @@ impl Resolver {
                     && self.cache.get(&key[..klen], Instant::now(), true, &mut out) == Some(Hit::Stale)
                 {
                     self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                    self.logged(&q, client, Outcome::Stale, None, Step::Reply);
+                    self.logged(name, &q, client, Outcome::Stale, None, Step::Reply);
                 } else {
                     wire::reply_skeleton(&msg, &q, rcode::SERVFAIL, 0, ours, &mut out);
-                    self.logged(&q, client, Outcome::Servfail, None, Step::Reply);
+                    self.logged(name, &q, client, Outcome::Servfail, None, Step::Reply);
                 }
             }
         }
