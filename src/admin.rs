@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
 use crate::daemon::Daemon;
 
+mod site;
+mod stats;
+
 type Shared = Arc<Daemon>;
 
 pub fn router(daemon: Shared) -> Router {
@@ -27,6 +30,8 @@ pub fn router(daemon: Shared) -> Router {
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/query", get(query))
         .route("/api/v1/log", get(log))
+        .merge(site::routes())
+        .merge(stats::routes())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
     Router::new().merge(api).route("/metrics", get(metrics)).fallback(not_found).with_state(daemon)
 }

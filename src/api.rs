@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod site;
+
 pub use ravens_dns::stats::StatsSnapshot;
 pub use ravens_dns::upstream::UpstreamStatus;
 

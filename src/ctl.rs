@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 
+pub mod site;
+
 use crate::api::{ApiError, Lease, ListStatus, QueryExplanation, Status};
 
 /// Where dnsctl looks when told nothing.
@@ -62,6 +64,16 @@ pub async fn post<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result
 /// POSTs a JSON body to `path` and decodes the JSON answer.
 pub async fn post_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl serde::Serialize) -> anyhow::Result<T> {
     call(t, reqwest::Method::POST, path, Some(serde_json::to_vec(body)?)).await
+}
+
+/// PUTs a JSON body to `path` and decodes the JSON answer.
+pub async fn put_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl serde::Serialize) -> anyhow::Result<T> {
+    call(t, reqwest::Method::PUT, path, Some(serde_json::to_vec(body)?)).await
+}
+
+/// DELETEs `path` and decodes the JSON answer.
+pub async fn delete<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
+    call(t, reqwest::Method::DELETE, path, None).await
 }
 
 async fn call<T: DeserializeOwned>(
@@ -303,4 +315,17 @@ fn print_cluster(c: &serde_json::Value) {
     if let Some(seal) = c.get("seal") {
         println!("gossip      seal counters: {seal}");
     }
+}
+
+/// Percent-encodes a query value (subnet names are simple, but be safe).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ravens::api::{Lease, Status};
-use ravens::ctl;
+use ravens::ctl::{self, urlencode};
 
 #[derive(Debug, Parser)]
 #[command(name = "dnsctl", version, about = "Administer ravens nodes through their HTTP API")]
@@ -86,12 +86,31 @@ enum Command {
         #[command(subcommand)]
         action: LeaseAction,
     },
+    #[command(flatten)]
+    Site(ctl::site::SiteCommand),
 }
 
 #[derive(Debug, Subcommand)]
 enum ListsAction {
     /// Re-download URL lists (when changed) and recompile now.
     Refresh,
+    /// Add a list source (a URL or a file on the nodes), replicated to every node.
+    Add {
+        name: String,
+        /// `http(s)://...` to download, or a path on each node's disk.
+        source: String,
+        /// Allow list instead of block list.
+        #[arg(long)]
+        allow: bool,
+        /// Groups it applies to (default: default).
+        #[arg(long, value_delimiter = ',')]
+        groups: Option<Vec<String>>,
+        /// Refresh interval (default 24h).
+        #[arg(long)]
+        refresh: Option<String>,
+    },
+    /// Remove a list source.
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,10 +178,23 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ctl::print_leases(&leases);
             }
         }
+        Command::Lists { action: Some(ListsAction::Add { name, source, allow, groups, refresh }) } => {
+            let (url, path) = if source.contains("://") { (Some(source), None) } else { (None, Some(source)) };
+            let kind = Some(if allow { "allow" } else { "block" }.to_string());
+            let spec = ravens::api::site::ListSpec { name, url, path, kind, groups, refresh };
+            let c: ravens::api::site::Change = rt.block_on(ctl::post_json(&target, "/api/v1/lists", &spec))?;
+            print_change(&c, args.json)?;
+        }
+        Command::Lists { action: Some(ListsAction::Remove { name }) } => {
+            let path = format!("/api/v1/lists/{}", urlencode(&name));
+            let c: ravens::api::site::Change = rt.block_on(ctl::delete(&target, &path))?;
+            print_change(&c, args.json)?;
+        }
+        Command::Site(cmd) => rt.block_on(ctl::site::run(&target, cmd, args.json))?,
         Command::Lists { action } => {
             let lists: Vec<ravens::api::ListStatus> = match action {
-                None => rt.block_on(ctl::get(&target, "/api/v1/lists"))?,
                 Some(ListsAction::Refresh) => rt.block_on(ctl::post(&target, "/api/v1/lists/refresh"))?,
+                _ => rt.block_on(ctl::get(&target, "/api/v1/lists"))?,
             };
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&lists)?);
@@ -245,15 +277,11 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Percent-encodes a query value (subnet names are simple, but be safe).
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+fn print_change(c: &ravens::api::site::Change, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(c)?);
+    } else {
+        println!("{}", c.message);
+    }
+    Ok(())
 }

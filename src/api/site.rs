@@ -1,0 +1,72 @@
+//! Types of the site-config endpoints (DESIGN §6): custom block/allow entries, local
+//! records, reservations, list sources, config export/import.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/block` and `/api/v1/allow`; one row of their `GET`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomEntry {
+    /// A domain (`ads.example.com`), wildcard (`*.example.com`) or adblock rule (`||x.com^`).
+    pub name: String,
+    /// The inline list holding it. Default: `custom-block` / `custom-allow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+}
+
+/// A local DNS record (`POST /api/v1/records`; rows of `GET`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub value: String,
+    /// `300s` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+}
+
+/// A DHCP reservation (`POST /api/v1/reservations`; rows of `GET`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReservationSpec {
+    pub subnet: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub ip: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+}
+
+/// A list source (`POST /api/v1/lists`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ListSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `block` (default) or `allow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+}
+
+/// `GET /api/v1/config` (export) and the body of `PUT /api/v1/config` (import): the site
+/// config as TOML text (node-local sections are never exported nor imported).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SiteToml {
+    pub toml: String,
+}
+
+/// The answer to every change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Change {
+    /// False when the request asked for what already was (nothing written).
+    pub changed: bool,
+    /// What was done, for people.
+    pub message: String,
+}

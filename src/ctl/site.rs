@@ -1,0 +1,243 @@
+//! dnsctl's site-config commands: `block`, `allow`, `records`, `reservations`, `lists
+//! add|remove`, `config export|import`. Each change goes to one node's API, which validates
+//! it, writes it into that node's file and gossips it to the others.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use super::{Target, delete, get, post_json, put_json, urlencode};
+use crate::api::site::{Change, CustomEntry, RecordSpec, ReservationSpec, SiteToml};
+
+/// Site-config subcommands, flattened into dnsctl's top level.
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Custom blocked names (inline list `custom-block` unless --list).
+    Block {
+        #[command(subcommand)]
+        action: EntryAction,
+    },
+    /// Custom allowed names, which beat every block (inline list `custom-allow` unless --list).
+    Allow {
+        #[command(subcommand)]
+        action: EntryAction,
+    },
+    /// Local DNS records.
+    Records {
+        #[command(subcommand)]
+        action: Option<RecordAction>,
+    },
+    /// DHCP reservations.
+    Reservations {
+        #[command(subcommand)]
+        action: Option<ReservationAction>,
+    },
+    /// Export or import the site config (everything but [node] and [cluster]).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntryAction {
+    /// List the custom entries.
+    List,
+    /// Add NAME: a domain, `*.domain` or an adblock rule such as `||domain^`.
+    Add {
+        name: String,
+        /// Inline list to add to (created when absent).
+        #[arg(long)]
+        list: Option<String>,
+    },
+    /// Remove NAME.
+    Remove {
+        name: String,
+        #[arg(long)]
+        list: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordAction {
+    /// List the local records.
+    List,
+    /// Add a record: `dnsctl records add nas.lan A 10.0.1.10`.
+    Add {
+        name: String,
+        #[arg(value_name = "TYPE")]
+        rtype: String,
+        value: String,
+        /// TTL such as 300s or 1h (default 300s).
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    /// Remove the records of NAME (only TYPE, and only VALUE, when given).
+    Remove {
+        name: String,
+        #[arg(value_name = "TYPE")]
+        rtype: Option<String>,
+        value: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReservationAction {
+    /// List reservations (of one subnet with --subnet).
+    List {
+        #[arg(long)]
+        subnet: Option<String>,
+    },
+    /// Reserve IP for MAC (or --client-id) in SUBNET.
+    Add {
+        subnet: String,
+        /// `aa:bb:cc:dd:ee:ff`; or give --client-id.
+        #[arg(long, required_unless_present = "client_id")]
+        mac: Option<String>,
+        /// Client identifier (option 61) in hex.
+        #[arg(long)]
+        client_id: Option<String>,
+        #[arg(long)]
+        ip: String,
+        #[arg(long)]
+        hostname: Option<String>,
+    },
+    /// Remove the reservation of MAC, client-id or IP in SUBNET.
+    Remove { subnet: String, id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the site config as TOML (a backup).
+    Export,
+    /// Replace the site config with FILE's (validated first; node-local sections ignored).
+    Import { file: PathBuf },
+}
+
+/// Runs one site command against `t`; prints a table or, with `json`, the API's JSON.
+pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        SiteCommand::Block { action } => entries(t, "block", action, json).await,
+        SiteCommand::Allow { action } => entries(t, "allow", action, json).await,
+        SiteCommand::Records { action } => records(t, action.unwrap_or(RecordAction::List), json).await,
+        SiteCommand::Reservations { action } => {
+            reservations(t, action.unwrap_or(ReservationAction::List { subnet: None }), json).await
+        }
+        SiteCommand::Config { action: ConfigAction::Export } => {
+            let s: SiteToml = get(t, "/api/v1/config").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print!("{}", s.toml);
+            }
+            Ok(())
+        }
+        SiteCommand::Config { action: ConfigAction::Import { file } } => {
+            let toml = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            changed(put_json(t, "/api/v1/config", &SiteToml { toml }).await?, json)
+        }
+    }
+}
+
+fn changed(c: Change, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        println!("{}", c.message);
+    }
+    Ok(())
+}
+
+async fn entries(t: &Target, kind: &str, action: EntryAction, json: bool) -> anyhow::Result<()> {
+    match action {
+        EntryAction::List => {
+            let rows: Vec<CustomEntry> = get(t, &format!("/api/v1/{kind}")).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no custom {kind} entries");
+            } else {
+                println!("{:<20} NAME", "LIST");
+                for r in rows {
+                    println!("{:<20} {}", r.list.unwrap_or_default(), r.name);
+                }
+            }
+            Ok(())
+        }
+        EntryAction::Add { name, list } => {
+            changed(post_json(t, &format!("/api/v1/{kind}"), &CustomEntry { name, list }).await?, json)
+        }
+        EntryAction::Remove { name, list } => {
+            let mut path = format!("/api/v1/{kind}?name={}", urlencode(&name));
+            if let Some(l) = list {
+                path.push_str(&format!("&list={}", urlencode(&l)));
+            }
+            changed(delete(t, &path).await?, json)
+        }
+    }
+}
+
+async fn records(t: &Target, action: RecordAction, json: bool) -> anyhow::Result<()> {
+    match action {
+        RecordAction::List => {
+            let rows: Vec<RecordSpec> = get(t, "/api/v1/records").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no local records");
+            } else {
+                println!("{:<32} {:<6} {:<8} VALUE", "NAME", "TYPE", "TTL");
+                for r in rows {
+                    println!("{:<32} {:<6} {:<8} {}", r.name, r.rtype, r.ttl.as_deref().unwrap_or("300s"), r.value);
+                }
+            }
+            Ok(())
+        }
+        RecordAction::Add { name, rtype, value, ttl } => {
+            changed(post_json(t, "/api/v1/records", &RecordSpec { name, rtype, value, ttl }).await?, json)
+        }
+        RecordAction::Remove { name, rtype, value } => {
+            let mut path = format!("/api/v1/records?name={}", urlencode(&name));
+            if let Some(ty) = rtype {
+                path.push_str(&format!("&type={}", urlencode(&ty)));
+            }
+            if let Some(v) = value {
+                path.push_str(&format!("&value={}", urlencode(&v)));
+            }
+            changed(delete(t, &path).await?, json)
+        }
+    }
+}
+
+async fn reservations(t: &Target, action: ReservationAction, json: bool) -> anyhow::Result<()> {
+    match action {
+        ReservationAction::List { subnet } => {
+            let path = match subnet {
+                Some(s) => format!("/api/v1/reservations?subnet={}", urlencode(&s)),
+                None => "/api/v1/reservations".to_string(),
+            };
+            let rows: Vec<ReservationSpec> = get(t, &path).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no reservations");
+            } else {
+                println!("{:<12} {:<16} {:<20} HOSTNAME", "SUBNET", "IP", "MAC / CLIENT-ID");
+                for r in rows {
+                    let id = r.mac.or(r.client_id).unwrap_or_default();
+                    println!("{:<12} {:<16} {:<20} {}", r.subnet, r.ip, id, r.hostname.unwrap_or_default());
+                }
+            }
+            Ok(())
+        }
+        ReservationAction::Add { subnet, mac, client_id, ip, hostname } => changed(
+            post_json(t, "/api/v1/reservations", &ReservationSpec { subnet, mac, client_id, ip, hostname }).await?,
+            json,
+        ),
+        ReservationAction::Remove { subnet, id } => {
+            let path = format!("/api/v1/reservations?subnet={}&id={}", urlencode(&subnet), urlencode(&id));
+            changed(delete(t, &path).await?, json)
+        }
+    }
+}
