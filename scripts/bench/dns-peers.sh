@@ -8,13 +8,17 @@
 #   unbound  forwarder on 127.0.0.154:5301, forward-zone "." -> nsd
 #   dnsmasq  forwarder on 127.0.0.155:5302, server= -> nsd only
 #   (nsd)    optional reference: the authoritative server itself (PEERS="nsd ...")
+#   (floor)  optional reference: the recipes' do-nothing C responder (PEERS="... floor"),
+#            built from $FLOOR_SRC, on 127.0.0.157:5304; the cheapest possible server
 #
 # Per peer: start pinned to CPU $SERVER_CPU (taskset), wait until it answers (dig),
 # RSS idle; warm-up pass over every name (dnsperf -n 1); nsd STOPPED, so every answer
 # must be a cache hit (a miss shows up as lost or SERVFAIL); $RUNS x dnsperf -l $DURATION
 # -c $CLIENTS pinned to CPU $LOAD_CPU, median QPS; server CPU us/query from CPU
 # $SERVER_CPU's busy jiffies and from its exact wall-minus-idle time, divided by the
-# answered queries; lost queries; RSS after. BLAST=1 adds $RUNS runs of the C blaster
+# answered queries, and from the server process's own exact run time (the sum of its
+# threads' /proc schedstat): the column that other work on the machine does not inflate
+# (compare that one when the machine is busy); lost queries; RSS after. BLAST=1 adds $RUNS runs of the C blaster
 # (dns-blaster.c, sendmmsg/recvmmsg) to show whether dnsperf is the ceiling.
 # Blaster caveat: its first burst of BLAST_WINDOW (256) queries overflows a server socket
 # left at the default 208 KiB receive buffer (unbound, dnsmasq): about 63 queries are
@@ -36,7 +40,8 @@
 #         SERVER_CPU (1), LOAD_CPU (0), ZONE_NAMES (10000), FREEZE_UPSTREAM (1),
 #         BLAST (0), BLAST_WINDOW (256), BLAST_BATCH (32), QPS_CAP (empty: no cap),
 #         RAVENSD (target/release/ravensd), RAVENSD_EXTRA (TOML lines appended to [dns]),
-#         BUILD (0), KEEP_WORK (0), NO_INSTALL (0).
+#         BUILD (0), KEEP_WORK (0), NO_INSTALL (0),
+#         FLOOR_SRC (../shared/recipes/dns-floor-responder.c beside the repo), FLOOR_BATCH (32).
 # Exit status: 0 when every measured peer answered with no loss and no error rcodes
 # (skipped peers do not fail the run); 1 otherwise or when no peer could be measured;
 # 2 on a setup failure (bad settings, packages, nsd not answering).
@@ -64,11 +69,14 @@ BUILD=${BUILD:-0}
 KEEP_WORK=${KEEP_WORK:-0}
 NO_INSTALL=${NO_INSTALL:-0}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
+FLOOR_SRC=${FLOOR_SRC:-$REPO/../shared/recipes/dns-floor-responder.c}
+FLOOR_BATCH=${FLOOR_BATCH:-32}
 
 NSD_IP=127.0.0.153;  NSD_PORT=5300
 UNB_IP=127.0.0.154;  UNB_PORT=5301
 DMQ_IP=127.0.0.155;  DMQ_PORT=5302
 RVD_IP=127.0.0.156;  RVD_PORT=5303; RVD_ADMIN_PORT=18053
+FLR_IP=127.0.0.157;  FLR_PORT=5304
 ZONE=hbench
 PROBE="h00001.$ZONE."
 
@@ -76,7 +84,7 @@ PROBE="h00001.$ZONE."
 log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die()  { log "FATAL: $*"; exit 2; }
 
-for v in RUNS DURATION CLIENTS SERVER_CPU LOAD_CPU ZONE_NAMES BLAST_WINDOW BLAST_BATCH; do
+for v in RUNS DURATION CLIENTS SERVER_CPU LOAD_CPU ZONE_NAMES BLAST_WINDOW BLAST_BATCH FLOOR_BATCH; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 [ "$RUNS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$DURATION" -le 600 ] || die "need RUNS >= 1 and 1 <= DURATION <= 600"
@@ -160,6 +168,12 @@ us_per_q() {  # SNAP0 SNAP1 N -> "jiffies_us wallidle_us"
         w=y[1]-x[1]; idle=(y[3]-x[3])/hz; busy=(y[2]-x[2])/hz; wi=w-idle; if (wi<0) wi=0
         printf "%.2f %.2f\n", busy*1e6/n, wi*1e6/n }'
 }
+# proc_ns PID : nanoseconds the process's live threads have run (schedstat is exact, unlike
+# the tick-sampled utime/stime); 0 when the process is gone.
+proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{printf "%.0f\n", s}'; }
+proc_us_per_q() {  # NS0 NS1 N -> us of the server's own CPU per answered query
+    awk -v a="$1" -v b="$2" -v n="${3:-0}" 'BEGIN{ if (n+0 <= 0 || b+0 <= 0) { print "NA"; exit } printf "%.2f\n", (b-a)/1e3/n }'
+}
 busy_pct() {  # SNAP0 SNAP1 -> wall-idle busy %
     awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN{split(a,x," "); split(b,y," ");
         w=y[1]-x[1]; if (w<=0) { print "NA"; exit } p=100*(w-(y[3]-x[3])/hz)/w; if (p<0) p=0; printf "%.0f\n", p }'
@@ -172,7 +186,7 @@ answers_ok() {  # IP PORT : NOERROR with an A record for the probe name
 
 # ----------------------------------------------------------- preflight ----
 pkgs=(nsd:nsd unbound:unbound dnsmasq:dnsmasq-base dig:bind9-dnsutils dnsperf:dnsperf taskset:util-linux ps:procps)
-[ "$BLAST" = 1 ] && pkgs+=(gcc:gcc)
+{ [ "$BLAST" = 1 ] || [[ " $PEERS " == *" floor "* ]]; } && pkgs+=(gcc:gcc)
 ensure_pkgs "${pkgs[@]}"
 
 if [ "$BUILD" = 1 ] && [[ " $PEERS " == *" ravensd "* ]]; then
@@ -188,6 +202,9 @@ cd "$WORK"
 
 if [ "$BLAST" = 1 ]; then
     gcc -O2 -o "$WORK/dns-blaster" "$BENCH_DIR/dns-blaster.c" || die "building dns-blaster failed"
+fi
+if [[ " $PEERS " == *" floor "* ]] && [ -f "$FLOOR_SRC" ]; then
+    gcc -O2 -o "$WORK/dns-floor-responder" "$FLOOR_SRC" || log "building the floor responder failed: it will be skipped"
 fi
 
 # ---------------------------------------------------------------- data ----
@@ -296,6 +313,9 @@ start_peer() {
       nsd)     PEER_IP=$NSD_IP; PEER_PORT=$NSD_PORT; cmd=(nsd -d -c "$WORK/nsd.conf") ;;
       unbound) PEER_IP=$UNB_IP; PEER_PORT=$UNB_PORT; cmd=(unbound -d -p -c "$WORK/unbound.conf") ;;
       dnsmasq) PEER_IP=$DMQ_IP; PEER_PORT=$DMQ_PORT; cmd=(dnsmasq -k -C "$WORK/dnsmasq.conf") ;;
+      floor)   PEER_IP=$FLR_IP; PEER_PORT=$FLR_PORT
+               if [ ! -x "$WORK/dns-floor-responder" ]; then SKIP_REASON="no floor responder ($FLOOR_SRC missing or did not build)"; return 1; fi
+               cmd=("$WORK/dns-floor-responder" "$FLR_IP" "$FLR_PORT" "$FLOOR_BATCH") ;;
       ravensd) PEER_IP=$RVD_IP; PEER_PORT=$RVD_PORT
                if [ ! -x "$RAVENSD" ]; then SKIP_REASON="binary $RAVENSD missing (cargo build --release, or BUILD=1)"; return 1; fi
                cmd=("$RAVENSD" --config "$WORK/ravensd.toml") ;;
@@ -338,10 +358,10 @@ run_dnsperf() {  # args... -> LAST_QPS LAST_DONE LAST_LOST LAST_RCODES
 ROWS=()
 FAIL=0
 MEASURED=0
-row() { ROWS+=("$(printf '%-8s | %8s | %-26s | %6s | %6s | %5s | %6s | %7s | %7s | %s' "$@")"); }
+row() { ROWS+=("$(printf '%-8s | %8s | %-26s | %6s | %6s | %6s | %5s | %6s | %7s | %7s | %s' "$@")"); }
 
 bench_peer() {
-    local p=$1 r s0 s1 u qps=() uj=() uw=() bqps=() buj=() buw=() lost=0 blost=0 rss0 rss1 bad="" out pct
+    local p=$1 r s0 s1 n0 n1 up u qps=() uj=() uw=() up_=() bqps=() buj=() buw=() bup=() lost=0 blost=0 rss0 rss1 bad="" out pct
     if ! start_peer "$p"; then
         log "SKIP $p: $SKIP_REASON"
         ROWS+=("$(printf '%-8s | SKIPPED: %s' "$p" "$SKIP_REASON")")
@@ -358,29 +378,31 @@ bench_peer() {
     fi
     answers_ok "$PEER_IP" "$PEER_PORT" || { log "$p: probe not answered after the warm-up"; bad="probe"; }
     for r in $(seq "$RUNS"); do
-        s0=$(snap "$SERVER_CPU")
+        s0=$(snap "$SERVER_CPU"); n0=$(proc_ns "$PEER_PID")
         run_dnsperf -l "$DURATION" -c "$CLIENTS" ${QPS_CAP:+-Q "$QPS_CAP"}
-        s1=$(snap "$SERVER_CPU")
+        s1=$(snap "$SERVER_CPU"); n1=$(proc_ns "$PEER_PID")
         read -r u1 u2 <<<"$(us_per_q "$s0" "$s1" "$LAST_DONE")"
+        up=$(proc_us_per_q "$n0" "$n1" "$LAST_DONE")
         pct=$(busy_pct "$s0" "$s1")
-        qps+=("$LAST_QPS"); uj+=("$u1"); uw+=("$u2")
-        log "$p dnsperf run $r: qps=$LAST_QPS completed=$LAST_DONE lost=$LAST_LOST srv_us/q=$u1 (wall-idle $u2) srv_cpu=${pct}% rcodes=[$LAST_RCODES]"
+        qps+=("$LAST_QPS"); uj+=("$u1"); uw+=("$u2"); up_+=("$up")
+        log "$p dnsperf run $r: qps=$LAST_QPS completed=$LAST_DONE lost=$LAST_LOST srv_us/q=$u1 (wall-idle $u2) proc_us/q=$up srv_cpu=${pct}% rcodes=[$LAST_RCODES]"
         [ "$LAST_QPS" != 0 ] || bad="${bad:+$bad,}no-answers"
         if [[ $LAST_LOST =~ ^[0-9]+$ ]]; then lost=$((lost + LAST_LOST)); else bad="${bad:+$bad,}no-output"; fi
         case "$LAST_RCODES" in *SERVFAIL*|*REFUSED*|*FORMERR*|*NXDOMAIN*) bad="${bad:+$bad,}rcodes[$LAST_RCODES]" ;; esac
     done
     if [ "$BLAST" = 1 ]; then
         for r in $(seq "$RUNS"); do
-            s0=$(snap "$SERVER_CPU")
+            s0=$(snap "$SERVER_CPU"); n0=$(proc_ns "$PEER_PID")
             out=$(timeout $((DURATION + 30)) taskset -c "$LOAD_CPU" "$WORK/dns-blaster" "$PEER_IP" "$PEER_PORT" \
                   "$WORK/queries.txt" "$DURATION" "$BLAST_WINDOW" "$BLAST_BATCH" 2>&1) || true
-            s1=$(snap "$SERVER_CPU")
+            s1=$(snap "$SERVER_CPU"); n1=$(proc_ns "$PEER_PID")
             local bq br bl
             bq=$(sed -n 's/.* qps=\([0-9]*\).*/\1/p' <<<"$out"); br=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$out")
             bl=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' <<<"$out")
             read -r u1 u2 <<<"$(us_per_q "$s0" "$s1" "${br:-0}")"
-            bqps+=("${bq:-0}"); buj+=("$u1"); buw+=("$u2"); blost=$((blost + ${bl:-0}))
-            log "$p blaster run $r: $out srv_us/q=$u1 (wall-idle $u2) srv_cpu=$(busy_pct "$s0" "$s1")%"
+            up=$(proc_us_per_q "$n0" "$n1" "${br:-0}")
+            bqps+=("${bq:-0}"); buj+=("$u1"); buw+=("$u2"); bup+=("$up"); blost=$((blost + ${bl:-0}))
+            log "$p blaster run $r: $out srv_us/q=$u1 (wall-idle $u2) proc_us/q=$up srv_cpu=$(busy_pct "$s0" "$s1")%"
         done
     fi
     rss1=$(rss_kb "$PEER_PID")
@@ -390,10 +412,10 @@ bench_peer() {
     [ "$lost" = 0 ] || bad="${bad:+$bad,}lost"
     [ -z "$bad" ] || { FAIL=1; log "$p: PROBLEM: $bad"; }
     row "$p" "$(median "${qps[@]}")" "$(printf '%s/' "${qps[@]}" | sed 's:/$::')" \
-        "$(median "${uj[@]}")" "$(median "${uw[@]}")" "$lost" "$LOAD_S" "$rss0" "${rss1:-NA}" "${bad:-ok}"
+        "$(median "${uj[@]}")" "$(median "${uw[@]}")" "$(median "${up_[@]}")" "$lost" "$LOAD_S" "$rss0" "${rss1:-NA}" "${bad:-ok}"
     if [ "$BLAST" = 1 ]; then
         row "  +blast" "$(median "${bqps[@]}")" "$(printf '%s/' "${bqps[@]}" | sed 's:/$::')" \
-            "$(median "${buj[@]}")" "$(median "${buw[@]}")" "$blost" "" "" "" "blaster w=$BLAST_WINDOW"
+            "$(median "${buj[@]}")" "$(median "${buw[@]}")" "$(median "${bup[@]}")" "$blost" "" "" "" "blaster w=$BLAST_WINDOW"
     fi
 }
 
@@ -416,9 +438,10 @@ ver() { timeout 2 "$@" 2>&1 | head -1 || true; }
 echo
 echo "== dns-peers: $(nproc) cores, server CPU $SERVER_CPU, load CPU $LOAD_CPU; dnsperf -l $DURATION -c $CLIENTS${QPS_CAP:+ -Q $QPS_CAP} x$RUNS (median); $ZONE_NAMES names; upstream stopped after warm-up: $([ "$FREEZE_UPSTREAM" = 1 ] && echo yes || echo no)"
 echo "== nsd $(nsd -v 2>&1 | awk 'NR==1{print $3}'), unbound $(unbound -V 2>/dev/null | awk 'NR==1{print $2}'), dnsmasq $(dnsmasq --version | awk 'NR==1{print $3}'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/{print $2}'), ravensd $([ -x "$RAVENSD" ] && { v=$(ver "$RAVENSD" --version); echo "${v:-(no --version output)}"; } || echo missing), kernel $(uname -r)"
-echo "== srv us/q = CPU $SERVER_CPU busy jiffies / answered queries; (w-i) = the same from wall minus exact idle time"
-printf '%-8s | %8s | %-26s | %6s | %6s | %5s | %6s | %7s | %7s | %s\n' \
-    peer "QPS med" "runs" "us/q" "(w-i)" lost "load s" "RSS KiB" "after" status
+echo "== srv us/q = CPU $SERVER_CPU busy jiffies / answered queries; (w-i) = the same from wall minus exact idle time;"
+echo "== proc = the server process's own run time (schedstat) / answered queries; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s | %8s | %-26s | %6s | %6s | %6s | %5s | %6s | %7s | %7s | %s\n' \
+    peer "QPS med" "runs" "us/q" "(w-i)" proc lost "load s" "RSS KiB" "after" status
 printf '%s\n' "${ROWS[@]}"
 [ "$MEASURED" -gt 0 ] || { log "no peer could be measured"; exit 1; }
 exit $FAIL
