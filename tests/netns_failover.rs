@@ -26,17 +26,10 @@ use clients::{dhclient_get, dhclient_lease_file, write_hooks};
 use harness::{Lab, Proc, Ravensd, say, wait_for};
 use ravens_sync::buckets::{bucket_of, bucket_owner};
 
-const DNS: &str = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\nserve_networks = [\"10.0.0.0/8\"]\nlocal_domain = \"lan\"\n";
-
 fn config(name: &str, ip: &str, peer: &str, secret: &str) -> String {
-    format!(
-        "[node]\nname = \"{name}\"\ndata_dir = \"@DATA@\"\ndns_listen = [\"{ip}:53\"]\nadmin_listen = \"127.0.0.1:0\"\n\
-         dhcp_listen = \"0.0.0.0:67\"\ndhcp_interfaces = []\n\n\
-         [cluster]\nname = \"nsfail\"\ngossip_listen = \"{ip}:7946\"\npeers = [\"{peer}:7946\"]\nsecret_file = \"{secret}\"\n\n\
-         {DNS}\n\
-         [[subnet]]\nname = \"v10\"\ncidr = \"10.10.0.0/24\"\npools = [\"10.10.0.100-10.10.0.199\"]\nrouter = \"10.10.0.1\"\nlease_time = \"1h\"\n\n\
-         [[subnet]]\nname = \"v20\"\ncidr = \"10.20.0.0/24\"\npools = [\"10.20.0.100-10.20.0.199\"]\nrouter = \"10.20.0.1\"\nlease_time = \"1h\"\n"
-    )
+    let subnets = "[[subnet]]\nname = \"v10\"\ncidr = \"10.10.0.0/24\"\npools = [\"10.10.0.100-10.10.0.199\"]\nrouter = \"10.10.0.1\"\nlease_time = \"1h\"\n\n\
+         [[subnet]]\nname = \"v20\"\ncidr = \"10.20.0.0/24\"\npools = [\"10.20.0.100-10.20.0.199\"]\nrouter = \"10.20.0.1\"\nlease_time = \"1h\"\n";
+    Lab::pair_config("nsfail", name, ip, peer, secret, subnets)
 }
 
 /// A locally administered MAC whose bucket (dhclient sends no client-id) belongs to `owner`.
@@ -65,23 +58,13 @@ fn netns_pair_kill_9_failover_and_rebind() {
     let mut lab = Lab::new("f");
     let cli = lab.add_ns("cli");
     let rtr = lab.add_ns("rtr");
-    let sa = lab.add_ns("sa");
-    let sb = lab.add_ns("sb");
+    let (sa, sb) = lab.pair_servers(&rtr);
     for v in [10, 20] {
         lab.veth(&cli, &format!("cli0.{v}"), &rtr, &format!("rtr-c.{v}"), Some(&format!("10.{v}.0.1/24")));
     }
-    lab.veth(&sa, "srv0", &rtr, "rtr-sa", Some("10.99.0.1/24"));
-    lab.veth(&sb, "srv0", &rtr, "rtr-sb", Some("10.98.0.1/24"));
-    lab.run(&sa, &["ip", "addr", "add", "10.99.0.2/24", "dev", "srv0"]);
-    lab.run(&sb, &["ip", "addr", "add", "10.98.0.3/24", "dev", "srv0"]);
-    lab.run(&sa, &["ip", "route", "add", "10.0.0.0/8", "via", "10.99.0.1"]);
-    lab.run(&sb, &["ip", "route", "add", "10.0.0.0/8", "via", "10.98.0.1"]);
-    lab.run(&rtr, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     lab.wait_links_up();
     write_hooks(&lab);
-    let secret = lab.path("cluster.key");
-    ravens_sync::generate_secret(&secret).unwrap();
-    let secret = secret.display().to_string();
+    let secret = lab.cluster_secret();
     let mut a = Ravensd::start(&lab, &sa, "a", &config("a", "10.99.0.2", "10.98.0.3", &secret));
     let b = Ravensd::start(&lab, &sb, "b", &config("b", "10.98.0.3", "10.99.0.2", &secret));
     assert!(wait_log(&a, "peer up", 1, 10) && wait_log(&b, "peer up", 1, 10), "no mesh:\n{}", b.proc.log_text());

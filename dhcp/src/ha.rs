@@ -13,6 +13,7 @@ use dhcproto::v4::MessageType;
 use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseState};
 use crate::machine::{Context, Core};
 use crate::packet::{ClientKey, Request};
+use crate::state::SubnetState;
 
 /// Decides whether this node answers a client: called with the RFC 3074 hash input (option 61
 /// when present, else chaddr) and the DHCP `secs` field.
@@ -133,6 +134,34 @@ impl Core {
     }
 }
 
+impl SubnetState {
+    /// Whether a DISCOVERing client may be offered `ip`, its current or last address, again:
+    /// only when it is in this node's slice. An address of another node's slice is known here
+    /// only from that node's records, stale while the nodes are partitioned: the owner may have
+    /// seen the client release it and given it to another client, and offering it here would
+    /// put one address on two clients (found by tests/netns_partition.rs). A client that still
+    /// holds it asks for it by REQUEST (INIT-REBOOT, RENEWING, REBINDING), renewed in place.
+    pub(crate) fn may_reoffer(&self, ip: Ipv4Addr) -> bool {
+        self.pool.owns(ip)
+    }
+
+    /// This node offers or binds the client with `key` a new address: its older lease at `old`,
+    /// imported from another node, ends. A client holds one address per subnet, and the granting
+    /// node's release of it would never reach this table (this node's newer record for the
+    /// client wins the merge), so the stale copy would stay listed until it expired. (Should the
+    /// client stay with the granting node after all, that node's next record imports it again.)
+    pub(crate) fn end_imported(&mut self, old: Ipv4Addr, key: &ClientKey, node: &str) {
+        if let Some(l) = self.leases.get_mut(&old)
+            && l.key == *key
+            && l.state == LeaseState::Bound
+            && *l.node != *node
+        {
+            l.state = LeaseState::Expired;
+            self.pool.put(old);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +274,33 @@ pools = ["10.9.0.100-10.9.0.199"]
         // An unknown address of the peer's slice: silence, not an ACK.
         let other = request(MessageType::Request, [2, 0, 0, 0, 0, 8], 3, Ipv4Addr::new(10, 9, 0, 121), vec![]);
         assert!(matches!(c.handle(&other, &ctx, 1001), Action::Drop(DropReason::Silent)));
+    }
+
+    #[test]
+    fn discover_of_a_peer_slice_client_gets_an_address_of_our_slice_and_the_import_ends() {
+        use crate::machine::Action;
+        use dhcproto::v4::{DhcpOption, Message, OptionCode};
+        use dhcproto::{Decodable, Decoder};
+        let mut c = core();
+        let ctx = Context { dst: Ipv4Addr::new(192, 0, 2, 1), iface_addrs: &[], direct: false };
+        let mac = [2, 0, 0, 0, 0, 9];
+        // a's client at 10.9.0.120 (a's slice), as b imported it; a may since have seen it
+        // released and handed the address to someone else.
+        let old = Ipv4Addr::new(10, 9, 0, 120);
+        let mut r = remote([10, 9, 0, 120], &[1, 1, 2, 0, 0, 0, 0, 9], 5000, false);
+        r.mac = mac.to_vec();
+        c.import(&r, 1000);
+        let d = request(MessageType::Discover, mac, 0, Ipv4Addr::UNSPECIFIED, vec![]);
+        let Action::Send(offer) = c.handle(&d, &ctx, 1001) else { panic!("no offer") };
+        let offer = Message::decode(&mut Decoder::new(&offer.bytes)).unwrap();
+        let ip = offer.yiaddr();
+        assert!((150..200).contains(&ip.octets()[3]), "offered {ip}, not an address of b's slice");
+        let sid = offer.opts().get(OptionCode::ServerIdentifier).cloned().unwrap();
+        let req =
+            request(MessageType::Request, mac, 0, Ipv4Addr::UNSPECIFIED, vec![DhcpOption::RequestedIpAddress(ip), sid]);
+        assert!(matches!(c.handle(&req, &ctx, 1001), Action::Durable { reply: Some(_), .. }));
+        let s = &c.subnets[0];
+        assert!(!s.leases[&old].active(1001), "the client's imported lease at {old} ended");
+        assert_eq!(s.leases.values().filter(|l| l.active(1001)).count(), 1, "one lease for one client");
     }
 }

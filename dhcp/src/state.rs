@@ -108,6 +108,7 @@ impl SubnetState {
         }
         if let Some(&ip) = self.by_client.get(&req.key)
             && self.available_for(ip, &req.key, None, now)
+            && self.may_reoffer(ip)
         {
             return Some(ip);
         }
@@ -138,6 +139,9 @@ impl SubnetState {
             {
                 self.leases.remove(&old_ip);
                 self.pool.put(old_ip);
+            }
+            if old_ip != ip {
+                self.end_imported(old_ip, &req.key, node);
             }
         }
         // The previous lease is replaced, so it is moved out rather than cloned.

@@ -131,10 +131,29 @@ fn dhclient_cmd(lab: &Lab, ns: &str, iface: &str, hostname: &str, extra: &[&str]
 /// Runs `dhclient -d -1` on `iface` until its hook reports one of `want` (BOUND for a fresh lease
 /// file, REBOOT for a second run on the same one), then stops it. The lease file is kept.
 pub fn dhclient_get(lab: &Lab, ns: &str, iface: &str, hostname: &str, want: &[&str]) -> Result<Event, String> {
+    dhclient_until(lab, ns, iface, hostname, want, false)
+}
+
+/// Like [`dhclient_get`], but the client keeps its address afterwards, as a client that stays up
+/// would: dhclient is ended with SIGKILL (TERM makes it run its STOP hook, which removes the
+/// address). Every dhclient in `ns` is killed, so `ns` must hold this one client only.
+pub fn dhclient_hold(lab: &Lab, ns: &str, iface: &str, hostname: &str, want: &[&str]) -> Result<Event, String> {
+    dhclient_until(lab, ns, iface, hostname, want, true)
+}
+
+fn dhclient_until(
+    lab: &Lab,
+    ns: &str,
+    iface: &str,
+    hostname: &str,
+    want: &[&str],
+    hold: bool,
+) -> Result<Event, String> {
     let skip = events(lab, iface).len();
     let run = format!("dhclient-{iface}-{skip}");
     let mut p = Proc::spawn(&run, dhclient_cmd(lab, ns, iface, hostname, &["-1"]), lab.path(&format!("{run}.log")));
     let got = wait_event(lab, iface, skip, want, &mut p, 40);
+    let mut unwritten = None;
     if let Some(ev) = &got {
         // dhclient runs the hook before it writes the lease file: wait for the file, or the next
         // run (INIT-REBOOT) would find no lease and start from DISCOVER.
@@ -142,13 +161,21 @@ pub fn dhclient_get(lab: &Lab, ns: &str, iface: &str, hostname: &str, want: &[&s
         let lf = dhclient_lease_file(lab, iface);
         let written =
             wait_for(Duration::from_secs(5), || fs::read_to_string(&lf).ok().filter(|t| t.contains(&line)).map(|_| ()));
-        assert!(written.is_some(), "dhclient on {iface} wrote no lease for {} to {}", ev.get("ip"), lf.display());
+        if written.is_none() {
+            unwritten = Some(format!("dhclient on {iface} wrote no lease for {} to {}", ev.get("ip"), lf.display()));
+        }
+    }
+    if hold {
+        lab.kill9_in(ns, &["dhclient", "timeout"]);
     }
     p.stop();
+    if let Some(e) = unwritten {
+        return Err(e);
+    }
     let ev = got.ok_or_else(|| {
         format!("dhclient on {iface}: no {want:?} event; log:\n{}\nevents: {:?}", p.log_text(), events(lab, iface))
     })?;
-    if ev.reason() != want[0] {
+    if ev.reason() != want[0] && !hold {
         crate::harness::say(&format!(
             "dhclient on {iface}: {} instead of {}; its log:\n{}",
             ev.reason(),
@@ -170,9 +197,22 @@ pub fn dhclient_release(lab: &Lab, ns: &str, iface: &str, hostname: &str) -> Res
 }
 
 fn udhcpc_cmd(lab: &Lab, ns: &str, iface: &str, hostname: &str, extra: &[&str]) -> std::process::Command {
+    udhcpc_cmd_for(lab, ns, iface, hostname, extra, 40)
+}
+
+fn udhcpc_cmd_for(
+    lab: &Lab,
+    ns: &str,
+    iface: &str,
+    hostname: &str,
+    extra: &[&str],
+    secs: u32,
+) -> std::process::Command {
     let hook = lab.path("udhcpc-hook").display().to_string();
     let x = format!("hostname:{hostname}");
-    let mut args = vec!["timeout", "-k", "3", "40", "busybox", "udhcpc", "-i", iface, "-f", "-n", "-t", "5", "-T", "2"];
+    let secs = secs.to_string();
+    let mut args =
+        vec!["timeout", "-k", "3", &secs, "busybox", "udhcpc", "-i", iface, "-f", "-n", "-t", "5", "-T", "2"];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["-s", &hook, "-x", &x]);
     lab.cmd(ns, &args)
@@ -197,15 +237,23 @@ pub struct Udhcpc {
 
 impl Udhcpc {
     pub fn start(lab: &Lab, ns: &str, iface: &str, hostname: &str, ip: &str) -> Udhcpc {
+        Self::session(lab, ns, iface, hostname, &["-r", ip], 40)
+    }
+
+    /// A session asking for no particular address, ended by `timeout` after `secs`.
+    pub fn start_for(lab: &Lab, ns: &str, iface: &str, hostname: &str, secs: u32) -> Udhcpc {
+        Self::session(lab, ns, iface, hostname, &[], secs)
+    }
+
+    fn session(lab: &Lab, ns: &str, iface: &str, hostname: &str, extra: &[&str], secs: u32) -> Udhcpc {
         let pidfile = lab.path(&format!("udhcpc-{iface}.pid"));
         let _ = fs::remove_file(&pidfile);
         let pf = pidfile.display().to_string();
         let run = format!("udhcpc-{iface}-session");
-        let proc = Proc::spawn(
-            &run,
-            udhcpc_cmd(lab, ns, iface, hostname, &["-p", &pf, "-r", ip]),
-            lab.path(&format!("{run}.log")),
-        );
+        let mut args = vec!["-p", pf.as_str()];
+        args.extend_from_slice(extra);
+        let proc =
+            Proc::spawn(&run, udhcpc_cmd_for(lab, ns, iface, hostname, &args, secs), lab.path(&format!("{run}.log")));
         Udhcpc { proc, pidfile, iface: iface.to_string() }
     }
 

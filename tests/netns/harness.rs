@@ -172,6 +172,62 @@ impl Lab {
         c
     }
 
+    /// SIGKILL, by PID, to the processes inside `ns` (one of this lab's namespaces, so every one
+    /// of them was started by this test) whose command name is in `comms`; waits (max 2 s) until
+    /// none is left. Other commands in `ns` (e.g. a concurrent `ip addr` probe) are left alone.
+    pub fn kill9_in(&self, ns: &str, comms: &[&str]) {
+        assert!(self.namespaces.iter().any(|n| n == ns), "{ns} is not a namespace of this lab");
+        let pids = || {
+            let out = Command::new("ip").args(["netns", "pids", ns]).output().map(|o| o.stdout).unwrap_or_default();
+            String::from_utf8_lossy(&out)
+                .split_whitespace()
+                .filter(|pid| {
+                    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                    comms.contains(&comm.trim())
+                })
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        for pid in pids() {
+            let _ = quiet(Command::new("kill").args(["-KILL", &pid]));
+        }
+        let _ = wait_for(Duration::from_secs(2), || pids().is_empty().then_some(()));
+    }
+
+    /// The two server namespaces of the pair tests, `sa` (srv0 10.99.0.2/24) and `sb` (srv0
+    /// 10.98.0.3/24), each behind its own port of router namespace `rtr` (rtr-sa 10.99.0.1,
+    /// rtr-sb 10.98.0.1, forwarding on), so gossip between them is routed through `rtr`.
+    pub fn pair_servers(&mut self, rtr: &str) -> (String, String) {
+        let sa = self.add_ns("sa");
+        let sb = self.add_ns("sb");
+        for (ns, port, net, me) in [(&sa, "rtr-sa", "99", "2"), (&sb, "rtr-sb", "98", "3")] {
+            self.veth(ns, "srv0", rtr, port, Some(&format!("10.{net}.0.1/24")));
+            self.run(ns, &["ip", "addr", "add", &format!("10.{net}.0.{me}/24"), "dev", "srv0"]);
+            self.run(ns, &["ip", "route", "add", "10.0.0.0/8", "via", &format!("10.{net}.0.1")]);
+        }
+        self.run(rtr, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        (sa, sb)
+    }
+
+    /// The config of pair node `name` on `ip` (DNS on ip:53, DHCP on 0.0.0.0:67 for relays,
+    /// gossip on ip:7946 with `peer`), cluster `cluster`, followed by `subnets` (TOML).
+    pub fn pair_config(cluster: &str, name: &str, ip: &str, peer: &str, secret: &str, subnets: &str) -> String {
+        format!(
+            "[node]\nname = \"{name}\"\ndata_dir = \"@DATA@\"\ndns_listen = [\"{ip}:53\"]\nadmin_listen = \"127.0.0.1:0\"\n\
+             dhcp_listen = \"0.0.0.0:67\"\ndhcp_interfaces = []\n\n\
+             [cluster]\nname = \"{cluster}\"\ngossip_listen = \"{ip}:7946\"\npeers = [\"{peer}:7946\"]\nsecret_file = \"{secret}\"\n\n\
+             [dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\nserve_networks = [\"10.0.0.0/8\"]\n\
+             local_domain = \"lan\"\n\n{subnets}"
+        )
+    }
+
+    /// A fresh cluster secret in the lab dir; its path.
+    pub fn cluster_secret(&self) -> String {
+        let secret = self.path("cluster.key");
+        ravens_sync::generate_secret(&secret).unwrap();
+        secret.display().to_string()
+    }
+
     /// Waits (max 5 s) until every non-loopback link of the lab is operationally up.
     pub fn wait_links_up(&self) {
         let ok = wait_for(Duration::from_secs(5), || {
