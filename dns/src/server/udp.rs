@@ -169,7 +169,7 @@ fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Ha
         for i in 0..n {
             let (len, addr) = b.got[i];
             let Some(src) = addr.as_ref().and_then(std_addr) else { continue };
-            let msg = &b.bufs[i][..len];
+            let msg = &b.bufs[i][..len.min(RECV_BUF)];
             match resolver.handle(msg, src, Transport::Udp, &mut b.outs[replies]) {
                 Step::Reply => {
                     b.dests[replies] = addr;
