@@ -92,11 +92,12 @@ fn start_three(relay_port: u16, secret: &std::path::Path) -> Vec<Node> {
 struct Relay {
     sock: UdpSocket,
     xid: u32,
+    last: Instant,
 }
 
 impl Relay {
     fn new() -> Relay {
-        Relay { sock: UdpSocket::bind((Ipv4Addr::from(RELAY_IP), 0)).unwrap(), xid: 0x3000 }
+        Relay { sock: UdpSocket::bind((Ipv4Addr::from(RELAY_IP), 0)).unwrap(), xid: 0x3000, last: Instant::now() }
     }
 
     /// Sends one message (fresh xid) to each of `to`; the replies with that xid that arrive
@@ -125,6 +126,7 @@ impl Relay {
                 && let Some(n) = to.iter().find(|n| n.dhcp == from)
             {
                 got.push((n.name, r));
+                self.last = Instant::now();
             }
         }
         got
@@ -145,6 +147,17 @@ fn message(kind: MessageType, xid: u32, mac: [u8; 6], ciaddr: Ipv4Addr, opts: &[
 /// DISCOVER to every node in `to`, then REQUEST (to all, as a relay forwards it) for the first
 /// offer: (node that answered, address ACKed, how many nodes offered).
 fn lease(relay: &mut Relay, to: &[&Node], mac: [u8; 6], host: &str) -> Option<(&'static str, Ipv4Addr, usize)> {
+    lease_within(relay, to, mac, host, Duration::from_millis(300))
+}
+
+/// [`lease`], waiting `offers_for` for the OFFERs.
+fn lease_within(
+    relay: &mut Relay,
+    to: &[&Node],
+    mac: [u8; 6],
+    host: &str,
+    offers_for: Duration,
+) -> Option<(&'static str, Ipv4Addr, usize)> {
     let hn = DhcpOption::Hostname(host.into());
     let z = Ipv4Addr::UNSPECIFIED;
     let offers = relay.fan_out(
@@ -156,7 +169,7 @@ fn lease(relay: &mut Relay, to: &[&Node], mac: [u8; 6], host: &str) -> Option<(&
     let ip = offer.yiaddr();
     let sid = offer.opts().get(OptionCode::ServerIdentifier).cloned().unwrap();
     let opts = [DhcpOption::RequestedIpAddress(ip), sid, hn];
-    let acks = relay.fan_out(to, |x| message(MessageType::Request, x, mac, z, &opts), Duration::from_secs(1));
+    let acks = relay.fan_out(to, |x| message(MessageType::Request, x, mac, z, &opts), Duration::from_millis(500));
     let ack = acks.iter().find(|(_, m)| m.opts().msg_type() == Some(MessageType::Ack))?;
     assert_eq!((ack.0, ack.1.yiaddr()), (*node, ip), "the offering node ACKs its offer: {acks:?}");
     assert_eq!(acks.len(), 1, "one answer to a SELECTING REQUEST: {acks:?}");
@@ -237,7 +250,7 @@ fn cluster_three_nodes_share_leases_take_over_a_dead_node_and_keep_disjoint_slic
         }
     }
     println!(
-        "cluster_three: 12 leases (4 per node) listed and resolvable on all three nodes {:?} after the last ACK",
+        "cluster_three: 12 leases (4 per node) listed and resolvable on all three nodes (all checked {:?} after the last ACK)",
         t0.elapsed()
     );
 
@@ -245,14 +258,18 @@ fn cluster_three_nodes_share_leases_take_over_a_dead_node_and_keep_disjoint_slic
     nodes[2].daemon.take().unwrap().signal("KILL");
     let t_kill = Instant::now();
     let survivors: Vec<&Node> = nodes[..2].iter().collect();
-    let first = wait_for(Duration::from_secs(5), || lease(&mut relay, &survivors, mac_of("c", 100), "newc"));
-    let took = t_kill.elapsed();
+    // A DISCOVER every ~150 ms (the loopback answers within a millisecond).
+    let first = wait_for(Duration::from_secs(5), || {
+        lease_within(&mut relay, &survivors, mac_of("c", 100), "newc", Duration::from_millis(100))
+    });
+    // Until the ACK arrived (the relay goes on listening for other answers after it).
+    let took = relay.last - t_kill;
     let (node, ip, _) = first.unwrap_or_else(|| panic!("no survivor took over:\n{}", nodes[0].d().log()));
     println!("cluster_three: kill -9 of c -> new client of c's bucket leased {ip} from {node} after {took:.2?}");
     assert!(in_slice(node, ip), "{node} handed out {ip} outside its slice after the takeover");
-    // A regression bound: the pair takes over 1 s after the last heartbeat (~1.2 s here); loaded
-    // machines add their share.
-    assert!(took < Duration::from_secs(4), "takeover took {took:?}");
+    // The survivors take over 1 s after the last heartbeat (~1.2-1.4 s to the ACK here). Issue 5's
+    // 2 s is a median (tests/cluster_pair.rs); one sample on a loaded machine gets a margin.
+    assert!(took < Duration::from_secs(3), "kill -9 to a new client's ACK took {took:?}");
     let mut takers: BTreeMap<&str, usize> = BTreeMap::new();
     for j in 0..12u8 {
         let mac = mac_of("c", 110 + j);
