@@ -160,11 +160,8 @@ fn lease_within(
 ) -> Option<(&'static str, Ipv4Addr, usize)> {
     let hn = DhcpOption::Hostname(host.into());
     let z = Ipv4Addr::UNSPECIFIED;
-    let offers = relay.fan_out(
-        to,
-        |x| message(MessageType::Discover, x, mac, z, std::slice::from_ref(&hn)),
-        Duration::from_millis(300),
-    );
+    let offers =
+        relay.fan_out(to, |x| message(MessageType::Discover, x, mac, z, std::slice::from_ref(&hn)), offers_for);
     let (node, offer) = offers.first()?;
     let ip = offer.yiaddr();
     let sid = offer.opts().get(OptionCode::ServerIdentifier).cloned().unwrap();
