@@ -80,7 +80,7 @@ async fn status(State(d): State<Shared>) -> axum::Json<Status> {
 }
 
 async fn metrics(State(d): State<Shared>) -> Response {
-    let body = crate::metrics::render(&d.status());
+    let body = crate::metrics::render(&d);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

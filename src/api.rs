@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 pub mod site;
 
 pub use ravens_dns::stats::StatsSnapshot;
+pub use ravens_dns::stats::window::{Top, WindowStats};
 pub use ravens_dns::upstream::UpstreamStatus;
 
 /// `GET /api/v1/status`.

@@ -273,7 +273,33 @@ fn epoch(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Node id → admin API address, from the `n/<node>` records (`{"admin": "IP:PORT"}`).
+fn admin_addresses(records: &[ravens_sync::Record]) -> std::collections::BTreeMap<String, String> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let node = r.key.strip_prefix("n/")?;
+            let v: serde_json::Value = serde_json::from_slice(&r.value).ok()?;
+            Some((node.to_string(), v["admin"].as_str()?.to_string()))
+        })
+        .collect()
+}
+
 impl Cluster {
+    /// Publishes this node's admin API address as `n/<node>` so that `dnsctl --all` finds
+    /// every node. An unspecified listen address (0.0.0.0) is published with the gossip IP.
+    pub async fn publish_admin(&self, admin: std::net::SocketAddr) {
+        let i = &self.inner;
+        let mut addr = admin;
+        if addr.ip().is_unspecified() && !i.gossip_listen.ip().is_unspecified() {
+            addr.set_ip(i.gossip_listen.ip());
+        }
+        let value = serde_json::json!({ "admin": addr.to_string() }).to_string().into_bytes();
+        if let Err(e) = i.sync.publish(&format!("n/{}", i.me), value).await {
+            tracing::warn!("publishing this node's admin address failed: {e:#}");
+        }
+    }
+
     /// The sync handle (records, peers, counters).
     pub fn sync(&self) -> &SyncHandle {
         &self.inner.sync
@@ -317,9 +343,9 @@ impl Cluster {
         drop(v);
         let st = i.sync.stats();
         let s = st.seal;
-        let (records, leases) = i.sync.with_replica(|r| {
+        let (records, leases, admin) = i.sync.with_replica(|r| {
             let snap = r.snapshot();
-            (snap.len(), snap.iter().filter(|x| x.key.starts_with("l/")).count())
+            (snap.len(), snap.iter().filter(|x| x.key.starts_with("l/")).count(), admin_addresses(&snap))
         });
         serde_json::json!({
             "node": i.me,
@@ -328,6 +354,7 @@ impl Cluster {
             "peers": peers,
             "nodes": known,
             "bucket_owners": owners,
+            "admin": admin,
             "slice": slice,
             "records": records,
             "lease_records": leases,

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 
+pub mod all;
 pub mod site;
 
-use crate::api::{ApiError, Lease, ListStatus, QueryExplanation, Status};
+use crate::api::{ApiError, Lease, ListStatus, QueryExplanation, Status, WindowStats};
 
 /// Where dnsctl looks when told nothing.
 pub const DEFAULT_CONFIG: &str = "/etc/ravens/ravens.toml";
@@ -247,17 +248,50 @@ pub fn print_explanation(e: &QueryExplanation) {
 /// The human form of `dnsctl log`.
 pub fn print_log(entries: &[ravens_dns::querylog::LogEntry]) {
     for e in entries {
-        let secs = e.time_ms / 1000;
-        let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
-        let list = e.list.as_deref().map_or_else(String::new, |l| format!(" (list {l})"));
-        println!(
-            "{h:02}:{m:02}:{s:02}.{:03} {:<15} {:<6} {:<40} {}{list}",
-            e.time_ms % 1000,
-            e.client,
-            qtype_name(e.qtype),
-            e.name,
-            e.outcome
-        );
+        print_log_line(e, None);
+    }
+}
+
+/// One line of `dnsctl log`; `node` first with `--all`.
+pub fn print_log_line(e: &ravens_dns::querylog::LogEntry, node: Option<&str>) {
+    let secs = e.time_ms / 1000;
+    let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let list = e.list.as_deref().map_or_else(String::new, |l| format!(" (list {l})"));
+    let node = node.map_or_else(String::new, |n| format!("{n:<10} "));
+    println!(
+        "{node}{h:02}:{m:02}:{s:02}.{:03} {:<15} {:<6} {:<40} {}{list}",
+        e.time_ms % 1000,
+        e.client,
+        qtype_name(e.qtype),
+        e.name,
+        e.outcome
+    );
+}
+
+/// The human form of `dnsctl stats`.
+pub fn print_stats(s: &WindowStats) {
+    let window = duration(s.since_secs);
+    println!(
+        "{} over the last {window}: {} queries, {} blocked ({:.2}%)",
+        s.nodes.join(" + "),
+        s.queries,
+        s.blocked,
+        s.blocked_percent
+    );
+    let outcomes: Vec<String> = s.outcomes.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k} {v}")).collect();
+    if !outcomes.is_empty() {
+        println!("by outcome: {}", outcomes.join(", "));
+    }
+    if s.sampled < s.queries {
+        println!("(top lists from {} of {} queries: the query log overflowed or is off)", s.sampled, s.queries);
+    }
+    for (title, list) in
+        [("TOP DOMAINS", &s.top_domains), ("TOP BLOCKED", &s.top_blocked), ("TOP CLIENTS", &s.top_clients)]
+    {
+        println!("\n{title:<50} {:>10}", "QUERIES");
+        for t in list {
+            println!("{:<50} {:>10}", t.name, t.count);
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Daemon {
     pub dhcp: Option<ravens_dhcp::DhcpHandle>,
     pub lists: Arc<crate::lists::Lists>,
     pub cluster: Option<crate::cluster::Cluster>,
+    /// Query statistics over the last hour and day (`/api/v1/stats`), fed from the query log.
+    pub window: Arc<ravens_dns::stats::window::Window>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -145,7 +147,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     let data_dir = config.node.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
-    let token = crate::token::ensure(&data_dir.join("admin.token"))?;
+    let token = crate::token::for_node(&config)?;
     let cfg = Arc::new(config);
     let resolver = Arc::new(Resolver::new(State::new(Arc::clone(&cfg)).context("building the upstream pool")?));
     let cancel = CancellationToken::new();
@@ -190,6 +192,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
     let admin_addr = admin.local_addr()?;
     listeners.push(format!("admin http://{admin_addr}"));
+    if let Some(c) = &cluster {
+        c.publish_admin(admin_addr).await;
+    }
+    let window = Arc::new(ravens_dns::stats::window::Window::default());
+    tokio::spawn(ravens_dns::stats::feed::run(Arc::clone(&resolver), Arc::clone(&window), cancel.clone()));
     let daemon = Arc::new(Daemon {
         resolver: Arc::clone(&resolver),
         config_path: opts.config.clone(),
@@ -206,6 +213,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         dhcp,
         lists,
         cluster,
+        window,
     });
     tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), cancel.clone()));
     tracing::info!("admin API on http://{admin_addr}");

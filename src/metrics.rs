@@ -1,74 +1,270 @@
-//! Prometheus text exposition of the daemon's counters.
+//! Prometheus text exposition (format 0.0.4) of the daemon's counters: DNS queries by
+//! outcome, type and client group, cache, upstream latency histograms and errors, lists,
+//! DHCP packets and pool use, gossip peers, rejected datagrams and replication lag.
+//!
+//! Everything is read from counters that exist anyway (the status snapshot, the query
+//! type counters and the statistics window): scraping adds no work to the query path.
 
 use std::fmt::Write;
 
 use crate::api::Status;
+use crate::daemon::Daemon;
 
-/// Renders `status` in the Prometheus text format (version 0.0.4).
-pub fn render(s: &Status) -> String {
-    let mut out = String::with_capacity(2048);
-    let q = &s.queries;
-    let _ = writeln!(out, "# HELP ravens_dns_queries_total DNS queries received, by outcome.");
-    let _ = writeln!(out, "# TYPE ravens_dns_queries_total counter");
-    for (outcome, v) in [
-        ("cached", q.cached),
-        ("stale", q.stale),
-        ("forwarded", q.forwarded),
-        ("local", q.local),
-        ("blocked", q.blocked),
-        ("refused", q.refused),
-        ("servfail", q.servfail),
-        ("formerr", q.formerr),
-        ("notimp", q.notimp),
-        ("dropped", q.dropped),
-    ] {
-        let _ = writeln!(out, "ravens_dns_queries_total{{outcome=\"{outcome}\"}} {v}");
+/// Writes one metric family: `# HELP`, `# TYPE`, then its samples.
+struct Family<'a> {
+    out: &'a mut String,
+    name: &'static str,
+}
+
+impl<'a> Family<'a> {
+    fn new(out: &'a mut String, name: &'static str, kind: &str, help: &str) -> Self {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        Family { out, name }
     }
-    let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-    };
-    let gauge = |out: &mut String, name: &str, help: &str, v: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-    };
-    counter(&mut out, "ravens_dns_truncated_total", "UDP answers sent truncated (TC=1).", q.truncated);
-    counter(&mut out, "ravens_dns_tcp_connections_total", "TCP connections accepted.", q.tcp_connections);
-    counter(&mut out, "ravens_dns_tcp_rejected_total", "TCP connections refused over the cap.", q.tcp_rejected);
-    let c = &s.cache;
-    counter(&mut out, "ravens_dns_cache_hits_total", "Cache hits.", c.hits);
-    counter(&mut out, "ravens_dns_cache_misses_total", "Cache misses.", c.misses);
-    counter(&mut out, "ravens_dns_cache_stale_hits_total", "Stale answers served (RFC 8767).", c.stale_hits);
-    counter(&mut out, "ravens_dns_cache_evictions_total", "Cache entries evicted for space.", c.evictions);
-    gauge(&mut out, "ravens_dns_cache_entries", "Cache entries held.", c.entries as f64);
-    gauge(&mut out, "ravens_dns_cache_bytes", "Cache bytes held.", c.bytes as f64);
-    let _ = writeln!(
-        out,
-        "# HELP ravens_upstream_healthy 1 when the upstream is healthy.\n# TYPE ravens_upstream_healthy gauge"
-    );
-    for u in &s.upstreams {
-        let _ = writeln!(out, "ravens_upstream_healthy{{upstream=\"{}\"}} {}", escape(&u.url), u8::from(u.healthy));
+
+    /// A sample with labels (`[("k", "v")]`) and an optional name suffix (`_bucket`, `_sum`).
+    fn sample(&mut self, suffix: &str, labels: &[(&str, &str)], v: f64) -> &mut Self {
+        let _ = write!(self.out, "{}{suffix}", self.name);
+        if !labels.is_empty() {
+            let body: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+            let _ = write!(self.out, "{{{}}}", body.join(","));
+        }
+        let _ = writeln!(self.out, " {v}");
+        self
     }
-    let _ = writeln!(
-        out,
-        "# HELP ravens_upstream_srtt_seconds Smoothed round-trip time.\n# TYPE ravens_upstream_srtt_seconds gauge"
-    );
-    for u in &s.upstreams {
-        let _ = writeln!(out, "ravens_upstream_srtt_seconds{{upstream=\"{}\"}} {}", escape(&u.url), u.srtt_ms / 1000.0);
+
+    fn value(&mut self, v: f64) -> &mut Self {
+        self.sample("", &[], v)
     }
-    let _ = writeln!(
-        out,
-        "# HELP ravens_upstream_errors_total Failed upstream exchanges.\n# TYPE ravens_upstream_errors_total counter"
-    );
-    for u in &s.upstreams {
-        let _ = writeln!(out, "ravens_upstream_errors_total{{upstream=\"{}\"}} {}", escape(&u.url), u.errors);
+
+    fn labelled(&mut self, label: &str, value: &str, v: f64) -> &mut Self {
+        self.sample("", &[(label, value)], v)
     }
-    gauge(
-        &mut out,
-        "ravens_config_last_reload_failed",
-        "1 when the last config load failed.",
-        f64::from(u8::from(s.config.last_error.is_some())),
-    );
-    gauge(&mut out, "ravens_uptime_seconds", "Seconds since start.", s.uptime_secs as f64);
+
+    /// One sample per item that has a value: `f` gives the label value and the value.
+    fn per<'t, T>(&mut self, label: &str, items: &'t [T], f: impl Fn(&'t T) -> (&'t str, Option<f64>)) -> &mut Self {
+        for item in items {
+            if let (value, Some(v)) = f(item) {
+                self.labelled(label, value, v);
+            }
+        }
+        self
+    }
+
+    /// One sample per (label value, count).
+    fn each<'s>(&mut self, label: &str, items: impl IntoIterator<Item = (&'s str, u64)>) -> &mut Self {
+        for (value, v) in items {
+            self.labelled(label, value, v as f64);
+        }
+        self
+    }
+}
+
+/// Renders the daemon's metrics.
+pub fn render(d: &Daemon) -> String {
+    let s = d.status();
+    let mut out = String::with_capacity(8192);
+    dns(&mut out, d, &s);
+    upstreams(&mut out, &s);
+    lists(&mut out, &s);
+    dhcp(&mut out, d, &s);
+    if let Some(c) = &s.cluster {
+        cluster(&mut out, c);
+    }
+    let failed = f64::from(u8::from(s.config.last_error.is_some()));
+    Family::new(&mut out, "ravens_config_last_reload_failed", "gauge", "1 when the last config load failed.")
+        .value(failed);
+    Family::new(&mut out, "ravens_uptime_seconds", "gauge", "Seconds since start.").value(s.uptime_secs as f64);
     out
+}
+
+fn dns(out: &mut String, d: &Daemon, s: &Status) {
+    let q = &s.queries;
+    Family::new(out, "ravens_dns_queries_total", "counter", "DNS queries answered (or dropped), by outcome.")
+        .each("outcome", q.by_outcome().map(|(o, v)| (o.name(), v)));
+    Family::new(out, "ravens_dns_queries_by_type_total", "counter", "DNS queries by query type.")
+        .each("qtype", d.resolver.querylog.qtypes.snapshot());
+    let mut f = Family::new(
+        out,
+        "ravens_dns_queries_by_group_total",
+        "counter",
+        "DNS queries by client group (read from the query log: a sample when it overflows between reads).",
+    );
+    for (g, v) in d.window.groups() {
+        f.labelled("group", &g, v as f64);
+    }
+    let counters = [
+        ("ravens_dns_received_total", "DNS messages received.", q.queries),
+        ("ravens_dns_truncated_total", "UDP answers sent truncated (TC=1).", q.truncated),
+        ("ravens_dns_tcp_connections_total", "TCP connections accepted.", q.tcp_connections),
+        ("ravens_dns_tcp_rejected_total", "TCP connections refused over the cap.", q.tcp_rejected),
+        ("ravens_dns_cache_hits_total", "Cache hits.", s.cache.hits),
+        ("ravens_dns_cache_misses_total", "Cache misses.", s.cache.misses),
+        ("ravens_dns_cache_stale_hits_total", "Stale answers served (RFC 8767).", s.cache.stale_hits),
+        ("ravens_dns_cache_inserts_total", "Answers stored in the cache.", s.cache.inserts),
+        ("ravens_dns_cache_evictions_total", "Cache entries evicted for space.", s.cache.evictions),
+    ];
+    for (name, help, v) in counters {
+        Family::new(out, name, "counter", help).value(v as f64);
+    }
+    let c = &s.cache;
+    Family::new(out, "ravens_dns_cache_entries", "gauge", "Cache entries held.").value(c.entries as f64);
+    Family::new(out, "ravens_dns_cache_bytes", "gauge", "Cache bytes held.").value(c.bytes as f64);
+    Family::new(out, "ravens_dns_cache_max_bytes", "gauge", "Cache size bound.").value(c.max_bytes as f64);
+    Family::new(out, "ravens_dns_local_names", "gauge", "Names in the local zone.").value(s.local_names as f64);
+    Family::new(out, "ravens_dns_blocking_paused", "gauge", "1 while blocking is paused for all groups.")
+        .value(f64::from(u8::from(s.paused_secs.is_some())));
+}
+
+fn upstreams(out: &mut String, s: &Status) {
+    Family::new(out, "ravens_upstream_healthy", "gauge", "1 when the upstream is healthy.").per(
+        "upstream",
+        &s.upstreams,
+        |u| (&u.url, Some(f64::from(u8::from(u.healthy)))),
+    );
+    Family::new(out, "ravens_upstream_srtt_seconds", "gauge", "Smoothed round-trip time.").per(
+        "upstream",
+        &s.upstreams,
+        |u| (&u.url, Some(u.srtt_ms / 1000.0)),
+    );
+    Family::new(out, "ravens_upstream_queries_total", "counter", "Upstream exchanges tried.").per(
+        "upstream",
+        &s.upstreams,
+        |u| (&u.url, Some(u.queries as f64)),
+    );
+    Family::new(out, "ravens_upstream_errors_total", "counter", "Failed upstream exchanges.").per(
+        "upstream",
+        &s.upstreams,
+        |u| (&u.url, Some(u.errors as f64)),
+    );
+    let mut f = Family::new(
+        out,
+        "ravens_upstream_latency_seconds",
+        "histogram",
+        "Round-trip time of successful upstream exchanges (since the last config load).",
+    );
+    for u in &s.upstreams {
+        let mut cumulative = 0u64;
+        for (i, bound) in ravens_dns::upstream::LATENCY_BOUNDS_MS.iter().enumerate() {
+            cumulative += u.latency.buckets.get(i).copied().unwrap_or(0);
+            let le = format!("{}", bound / 1000.0);
+            f.sample("_bucket", &[("upstream", &u.url), ("le", &le)], cumulative as f64);
+        }
+        let count: u64 = u.latency.buckets.iter().sum();
+        f.sample("_bucket", &[("upstream", &u.url), ("le", "+Inf")], count as f64);
+        f.sample("_sum", &[("upstream", &u.url)], u.latency.sum_ms / 1000.0);
+        f.sample("_count", &[("upstream", &u.url)], count as f64);
+    }
+}
+
+fn lists(out: &mut String, s: &Status) {
+    Family::new(out, "ravens_blocklist_rules", "gauge", "Rules in the compiled blocklist engine.")
+        .value(s.blocklist_entries as f64);
+    let mut f = Family::new(out, "ravens_list_entries", "gauge", "Rules kept from each list at its last compile.");
+    for l in &s.lists {
+        f.sample("", &[("list", &l.name), ("kind", &l.kind)], l.entries as f64);
+    }
+    Family::new(out, "ravens_list_rejected_lines", "gauge", "Lines of each list that were not rules.").per(
+        "list",
+        &s.lists,
+        |l| (&l.name, Some(l.rejected as f64)),
+    );
+    Family::new(
+        out,
+        "ravens_list_last_refresh_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful download of each URL list.",
+    )
+    .per("list", &s.lists, |l| (&l.name, l.last_refresh.map(|t| t as f64)));
+    Family::new(
+        out,
+        "ravens_list_refresh_failed",
+        "gauge",
+        "1 when the last download or read of the list failed (the previous copy stays in use).",
+    )
+    .per("list", &s.lists, |l| (&l.name, Some(f64::from(u8::from(l.last_error.is_some())))));
+}
+
+fn dhcp(out: &mut String, d: &Daemon, s: &Status) {
+    let (Some(dh), Some(handle)) = (&s.dhcp, &d.dhcp) else { return };
+    let c = &dh.counters;
+    Family::new(out, "ravens_dhcp_received_total", "counter", "DHCP requests received, by message type.").each(
+        "type",
+        [
+            ("discover", c.discover),
+            ("request", c.request),
+            ("release", c.release),
+            ("decline", c.decline),
+            ("inform", c.inform),
+        ],
+    );
+    Family::new(out, "ravens_dhcp_sent_total", "counter", "DHCP answers sent, by message type.")
+        .each("type", [("offer", c.offer), ("ack", c.ack), ("nak", c.nak)]);
+    Family::new(out, "ravens_dhcp_dropped_total", "counter", "DHCP datagrams not answered, by reason.").each(
+        "reason",
+        [
+            ("malformed", c.malformed),
+            ("unanswered", c.unanswered),
+            ("pool_exhausted", c.pool_exhausted),
+            ("send_error", c.send_errors),
+        ],
+    );
+    Family::new(out, "ravens_dhcp_journal_errors_total", "counter", "Lease journal write failures.")
+        .value(c.journal_errors as f64);
+    Family::new(out, "ravens_dhcp_active_leases", "gauge", "Active leases (this node's and imported).").per(
+        "subnet",
+        &dh.pools,
+        |p| (&p.subnet, Some(handle.leases(Some(&p.subnet)).len() as f64)),
+    );
+    Family::new(out, "ravens_dhcp_pool_used", "gauge", "Addresses in use of this node's pool slice.").per(
+        "subnet",
+        &dh.pools,
+        |p| (&p.subnet, Some(p.used as f64)),
+    );
+    Family::new(out, "ravens_dhcp_pool_size", "gauge", "Addresses this node may hand out.").per(
+        "subnet",
+        &dh.pools,
+        |p| (&p.subnet, Some(p.total as f64)),
+    );
+    Family::new(out, "ravens_dhcp_pool_utilisation_ratio", "gauge", "Used share of this node's pool slice.").per(
+        "subnet",
+        &dh.pools,
+        |p| (&p.subnet, Some(if p.total > 0 { p.used as f64 / p.total as f64 } else { 0.0 })),
+    );
+}
+
+fn cluster(out: &mut String, c: &serde_json::Value) {
+    let peers = c["peers"].as_array().cloned().unwrap_or_default();
+    let live = peers.iter().filter(|p| p["live"].as_bool() == Some(true)).count();
+    Family::new(out, "ravens_cluster_peers", "gauge", "Peers known to the gossip.").value(peers.len() as f64);
+    Family::new(out, "ravens_cluster_peers_live", "gauge", "Peers the failure detector calls live.").value(live as f64);
+    Family::new(out, "ravens_cluster_peer_live", "gauge", "1 when the peer is live.").per("peer", &peers, |p| {
+        (p["id"].as_str().unwrap_or("?"), Some(f64::from(u8::from(p["live"].as_bool() == Some(true)))))
+    });
+    Family::new(
+        out,
+        "ravens_cluster_replication_lag_seconds",
+        "gauge",
+        "Delivery delay of the newest record each peer wrote.",
+    )
+    .per("peer", &peers, |p| (p["id"].as_str().unwrap_or("?"), p["lag_ms"].as_u64().map(|l| l as f64 / 1000.0)));
+    let seal = &c["seal"];
+    let n = |k: &str| seal[k].as_u64().unwrap_or(0) as f64;
+    Family::new(out, "ravens_gossip_datagrams_sealed_total", "counter", "Gossip datagrams sealed and sent.")
+        .value(n("sealed"));
+    Family::new(out, "ravens_gossip_datagrams_opened_total", "counter", "Gossip datagrams received and opened.")
+        .value(n("opened"));
+    let mut f =
+        Family::new(out, "ravens_gossip_datagrams_rejected_total", "counter", "Gossip datagrams rejected, by reason.");
+    for r in ["truncated", "malformed", "wrong_key", "bad_tag", "too_old", "too_new", "replay"] {
+        f.labelled("reason", r, n(r));
+    }
+    let m = |k: &str| c[k].as_u64().unwrap_or(0) as f64;
+    Family::new(out, "ravens_cluster_records", "gauge", "Replicated records held.").value(m("records"));
+    Family::new(out, "ravens_cluster_published_total", "counter", "Records this node published.").value(m("published"));
+    Family::new(out, "ravens_cluster_applied_total", "counter", "Remote record versions applied.").value(m("applied"));
+    Family::new(out, "ravens_cluster_bad_records_total", "counter", "Remote values that were not valid records.")
+        .value(m("bad_records"));
 }
 
 fn escape(s: &str) -> String {

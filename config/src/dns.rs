@@ -61,6 +61,7 @@ pub struct Dns {
     pub max_inflight: usize,
     pub builtin_blocklist: bool,
     pub query_log_size: usize,
+    pub query_log_anonymize: bool,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -181,5 +182,6 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         max_inflight: w.max_inflight.unwrap_or(4096).max(1),
         builtin_blocklist: w.builtin_blocklist.unwrap_or(false),
         query_log_size: w.query_log_size.unwrap_or(10_000).min(10_000_000),
+        query_log_anonymize: w.query_log_anonymize.unwrap_or(false),
     })
 }

@@ -112,6 +112,9 @@ pub struct DnsWire {
     pub edns_udp_size: Option<u16>,
     /// Queries kept in the in-memory query log (`dnsctl log`). Default: `10000`; `0` = off.
     pub query_log_size: Option<usize>,
+    /// Mask client addresses (IPv4 /24, IPv6 /48) in the query log, its file and the
+    /// statistics (`dnsctl log`, `dnsctl stats`). Default: `false`.
+    pub query_log_anonymize: Option<bool>,
     /// Block a small built-in set of ad/tracker domains for the `default` group.
     /// Default: `false` (the embedded default config turns it on).
     pub builtin_blocklist: Option<bool>,

@@ -1,15 +1,21 @@
 //! The query log: a bounded in-memory ring of recent queries with their outcome and, for
 //! blocked ones, the list that blocked them. Recording is cheap and allocation-free (names
 //! are kept inline, cut at 96 bytes); the ring is striped so listener threads rarely meet.
+//!
+//! The ring also feeds the statistics: [`QueryLog::drain`] hands a background task every
+//! entry recorded since its last call, so aggregation costs the query path nothing. With
+//! anonymising on, client addresses are masked (IPv4 /24, IPv6 /48) in everything read out
+//! of the log; the raw address stays only in the ring's memory (the group of a client is
+//! derived from it).
 
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::Outcome;
+use crate::stats::{Outcome, QtypeCounts};
 
 const STRIPES: usize = 4;
 const NAME_MAX: usize = 96;
@@ -53,13 +59,50 @@ pub struct LogFilter {
 struct Ring {
     slots: Vec<Slot>,
     next: usize,
+    /// Entries ever written, for [`QueryLog::drain`]'s cursor.
+    written: u64,
 }
 
-/// The striped ring. `capacity` 0 disables logging.
+/// The striped ring. `capacity` 0 disables logging (queries are still counted by type).
 pub struct QueryLog {
     stripes: Vec<Mutex<Ring>>,
     per_stripe: usize,
     turn: AtomicUsize,
+    anonymize: AtomicBool,
+    /// Queries by type (every query the pipeline logs, whatever the capacity).
+    pub qtypes: QtypeCounts,
+}
+
+/// One logged query as [`QueryLog::drain`] hands it over (client not masked).
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub ms: u64,
+    pub client: IpAddr,
+    pub name: &'a [u8],
+    pub qtype: u16,
+    pub outcome: Outcome,
+    pub list: Option<u16>,
+}
+
+/// Where [`QueryLog::drain`] stopped reading, per stripe.
+#[derive(Debug, Clone, Default)]
+pub struct DrainCursor {
+    read: [u64; STRIPES],
+    buf: Vec<Slot>,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").field("ms", &self.ms).finish_non_exhaustive()
+    }
+}
+
+/// Masks a client address for the anonymised log: IPv4 to its /24, IPv6 to its /48.
+pub fn mask_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(Ipv4Addr::from(v4.to_bits() & 0xffff_ff00)),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !((1u128 << 80) - 1))),
+    }
 }
 
 impl std::fmt::Debug for QueryLog {
@@ -92,11 +135,27 @@ impl QueryLog {
         let per_stripe = capacity.div_ceil(STRIPES);
         QueryLog {
             stripes: (0..STRIPES)
-                .map(|_| Mutex::new(Ring { slots: Vec::with_capacity(per_stripe), next: 0 }))
+                .map(|_| Mutex::new(Ring { slots: Vec::with_capacity(per_stripe), next: 0, written: 0 }))
                 .collect(),
             per_stripe,
             turn: AtomicUsize::new(0),
+            anonymize: AtomicBool::new(false),
+            qtypes: QtypeCounts::default(),
         }
+    }
+
+    /// Turns masking of client addresses on or off (takes effect for every read after).
+    pub fn set_anonymize(&self, on: bool) {
+        self.anonymize.store(on, Ordering::Relaxed);
+    }
+
+    pub fn anonymize(&self) -> bool {
+        self.anonymize.load(Ordering::Relaxed)
+    }
+
+    /// The client address as the log shows it (masked when anonymising).
+    pub fn shown(&self, ip: IpAddr) -> IpAddr {
+        if self.anonymize() { mask_ip(ip) } else { ip }
     }
 
     /// Each thread walks the stripes in turn (a thread-local counter, no shared atomic), so
@@ -111,6 +170,7 @@ impl QueryLog {
 
     /// Records one query; `name` is dotted lower-case text.
     pub fn record(&self, client: IpAddr, name: &[u8], qtype: u16, outcome: Outcome, list: Option<u16>) {
+        self.qtypes.record(qtype);
         if self.per_stripe == 0 {
             return;
         }
@@ -128,6 +188,40 @@ impl QueryLog {
             ring.slots[at] = slot;
         }
         ring.next = (ring.next + 1) % self.per_stripe;
+        ring.written += 1;
+    }
+
+    /// Calls `f` for every entry recorded since the cursor's last call (stripe by stripe, each
+    /// stripe oldest first) and returns how many were overwritten before they could be read.
+    /// Each stripe's new slots are copied out under its lock and handed to `f` after.
+    pub fn drain(&self, cursor: &mut DrainCursor, mut f: impl FnMut(&Seen<'_>)) -> u64 {
+        let mut lost = 0;
+        for (i, stripe) in self.stripes.iter().enumerate() {
+            cursor.buf.clear();
+            {
+                let ring = stripe.lock();
+                let new = ring.written.saturating_sub(cursor.read[i]);
+                let take = new.min(ring.slots.len() as u64) as usize;
+                lost += new - take as u64;
+                cursor.read[i] = ring.written;
+                let len = ring.slots.len();
+                // The newest entry is just before `next`; the `take` newest end there.
+                for k in (1..=take).rev() {
+                    cursor.buf.push(ring.slots[(ring.next + len - k) % len]);
+                }
+            }
+            for s in &cursor.buf {
+                f(&Seen {
+                    ms: s.ms,
+                    client: s.client,
+                    name: &s.name[..s.name_len as usize],
+                    qtype: s.qtype,
+                    outcome: s.outcome,
+                    list: (s.list != u16::MAX).then_some(s.list),
+                });
+            }
+        }
+        lost
     }
 
     /// Matching entries, newest last, at most `f.limit`. `list_name` maps list ids to names.
@@ -137,14 +231,16 @@ impl QueryLog {
             all.extend(s.lock().slots.iter().filter(|e| e.ms > f.since_ms).copied());
         }
         all.sort_by_key(|e| e.ms);
+        // With anonymising on, `--client` matches the masked address (what the log shows).
+        let want = f.client.map(|c| self.shown(c));
         let mut out: Vec<LogEntry> = all
             .iter()
             .rev()
-            .filter(|e| f.client.is_none_or(|c| c == e.client))
+            .filter(|e| want.is_none_or(|c| c == self.shown(e.client)))
             .filter(|e| !f.blocked_only || e.outcome == Outcome::Blocked)
             .map(|e| LogEntry {
                 time_ms: e.ms,
-                client: e.client,
+                client: self.shown(e.client),
                 name: String::from_utf8_lossy(&e.name[..e.name_len as usize]).into_owned(),
                 qtype: e.qtype,
                 outcome: outcome_name(e.outcome).to_string(),
@@ -186,5 +282,47 @@ mod tests {
             });
         assert!(named.iter().all(|e| e.name.contains("n1")));
         assert!(QueryLog::new(0).query(&LogFilter::default(), |_| String::new()).is_empty());
+    }
+
+    #[test]
+    fn drain_sees_each_entry_once_and_counts_the_overwritten() {
+        let log = QueryLog::new(8);
+        let mut cursor = DrainCursor::default();
+        let names = |log: &QueryLog, cursor: &mut DrainCursor| {
+            let mut seen = Vec::new();
+            let lost = log.drain(cursor, |s| seen.push(String::from_utf8_lossy(s.name).into_owned()));
+            (seen, lost)
+        };
+        for i in 0..5 {
+            log.record(IpAddr::from([10, 0, 0, 1]), format!("a{i}").as_bytes(), 1, Outcome::Cached, None);
+        }
+        let (mut seen, lost) = names(&log, &mut cursor);
+        seen.sort();
+        assert_eq!((seen, lost), ((0..5).map(|i| format!("a{i}")).collect::<Vec<_>>(), 0));
+        assert_eq!(names(&log, &mut cursor), (vec![], 0), "nothing new");
+        for i in 0..20 {
+            log.record(IpAddr::from([10, 0, 0, 1]), format!("b{i}").as_bytes(), 28, Outcome::Blocked, Some(3));
+        }
+        let (seen, lost) = names(&log, &mut cursor);
+        assert_eq!(seen.len(), 8);
+        assert_eq!(lost, 12);
+        assert!(seen.contains(&"b19".to_string()) && !seen.contains(&"b0".to_string()), "{seen:?}");
+        assert_eq!(log.qtypes.snapshot().iter().map(|(_, n)| n).sum::<u64>(), 25);
+    }
+
+    #[test]
+    fn anonymising_masks_what_is_read() {
+        let log = QueryLog::new(8);
+        log.record(IpAddr::from([192, 168, 1, 77]), b"a.test", 1, Outcome::Cached, None);
+        log.record("2001:db8:1:2::5".parse().unwrap(), b"b.test", 1, Outcome::Cached, None);
+        log.set_anonymize(true);
+        let all = log.query(&LogFilter { limit: 10, ..Default::default() }, |_| String::new());
+        let clients: Vec<String> = all.iter().map(|e| e.client.to_string()).collect();
+        assert_eq!(clients, ["192.168.1.0", "2001:db8:1::"]);
+        let one = log.query(
+            &LogFilter { limit: 10, client: Some(IpAddr::from([192, 168, 1, 5])), ..Default::default() },
+            |_| String::new(),
+        );
+        assert_eq!(one.len(), 1, "a --client filter matches the masked address");
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use ravens::api::{Lease, Status};
 use ravens::ctl::{self, urlencode};
+use ravens_dns::querylog::LogEntry;
 
 #[derive(Debug, Parser)]
 #[command(name = "dnsctl", version, about = "Administer ravens nodes through their HTTP API")]
@@ -13,9 +14,14 @@ struct Args {
     /// The node's own config file (gives admin_listen and the token in its data_dir).
     #[arg(long, global = true, value_name = "FILE", env = "RAVENS_CONFIG")]
     config: Option<PathBuf>,
-    /// Admin API address (host:port) of the node, instead of reading a config.
-    #[arg(long, global = true, value_name = "ADDR", env = "RAVENS_NODE")]
+    /// The node to talk to: its admin API address (host:port, then give --token-file or
+    /// RAVENS_TOKEN), or its name in the cluster of the configured node (same token).
+    #[arg(long, global = true, value_name = "NAME|ADDR", env = "RAVENS_NODE")]
     node: Option<String>,
+    /// Run against every node of the cluster and merge the answers: status side by side,
+    /// stats summed, logs interleaved by time, leases and lists of all nodes.
+    #[arg(long, global = true)]
+    all: bool,
     /// File holding the admin token (with --node; or set RAVENS_TOKEN).
     #[arg(long, global = true, value_name = "FILE", env = "RAVENS_TOKEN_FILE")]
     token_file: Option<PathBuf>,
@@ -51,6 +57,15 @@ enum Command {
         name: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Queries, blocked share, top domains, top blocked and top clients over a window.
+    Stats {
+        /// The window: 1h, 24h, or any duration from 1m to 24h.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Entries per top list (1 to 100).
+        #[arg(long, default_value_t = 10)]
+        top: usize,
     },
     /// Block and allow lists: entries, rejected lines, last refresh and errors.
     Lists {
@@ -128,6 +143,18 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let merges = matches!(
+        args.command,
+        Command::Status
+            | Command::Stats { .. }
+            | Command::Log { .. }
+            | Command::Leases { .. }
+            | Command::Lists { action: None }
+    );
+    if args.all && !merges {
+        eprintln!("dnsctl: --all works with status, stats, log, leases and lists (changes replicate by themselves)");
+        return ExitCode::from(2);
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -155,28 +182,33 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let target = ctl::target(args.node.as_deref(), args.token_file.as_deref(), args.config.as_deref())?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // A --node without a port is a node name, looked up in the cluster of the configured node.
+    let target = match args.node.as_deref() {
+        Some(name) if !name.contains(':') => {
+            let base = ctl::target(None, args.token_file.as_deref(), args.config.as_deref())?;
+            rt.block_on(ctl::all::by_name(&base, name))?
+        }
+        node => ctl::target(node, args.token_file.as_deref(), args.config.as_deref())?,
+    };
+    if args.all {
+        let nodes = rt.block_on(ctl::all::nodes(&target))?;
+        return rt.block_on(run_all(&nodes, args.command, args.json));
+    }
     match args.command {
+        Command::Stats { since, top } => {
+            let path = stats_path(&since, top);
+            let s: ravens::api::WindowStats = rt.block_on(ctl::get(&target, &path))?;
+            show(&s, args.json, ctl::print_stats)?;
+        }
         Command::Status => {
             let s: Status = rt.block_on(ctl::get(&target, "/api/v1/status"))?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
-            } else {
-                ctl::print_status(&s);
-            }
+            show(&s, args.json, ctl::print_status)?;
         }
         Command::Leases { subnet } => {
-            let path = match &subnet {
-                Some(s) => format!("/api/v1/leases?subnet={}", urlencode(s)),
-                None => "/api/v1/leases".to_string(),
-            };
+            let path = leases_path(subnet.as_deref());
             let leases: Vec<Lease> = rt.block_on(ctl::get(&target, &path))?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&leases)?);
-            } else {
-                ctl::print_leases(&leases);
-            }
+            show(leases.as_slice(), args.json, ctl::print_leases)?;
         }
         Command::Lists { action: Some(ListsAction::Add { name, source, allow, groups, refresh }) } => {
             let (url, path) = if source.contains("://") { (Some(source), None) } else { (None, Some(source)) };
@@ -196,22 +228,12 @@ fn run(args: Args) -> anyhow::Result<()> {
                 Some(ListsAction::Refresh) => rt.block_on(ctl::post(&target, "/api/v1/lists/refresh"))?,
                 _ => rt.block_on(ctl::get(&target, "/api/v1/lists"))?,
             };
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&lists)?);
-            } else {
-                ctl::print_lists(&lists);
-            }
+            show(lists.as_slice(), args.json, ctl::print_lists)?;
         }
         Command::Log { follow, client, blocked, name, limit } => {
             let mut since = 0u64;
             loop {
-                let mut path = format!("/api/v1/log?limit={limit}&since_ms={since}&blocked={blocked}");
-                if let Some(c) = client {
-                    path.push_str(&format!("&client={}", urlencode(&c.to_string())));
-                }
-                if let Some(n) = &name {
-                    path.push_str(&format!("&name={}", urlencode(n)));
-                }
+                let path = log_path(limit, since, blocked, client, name.as_deref());
                 let entries: Vec<ravens_dns::querylog::LogEntry> = rt.block_on(ctl::get(&target, &path))?;
                 if let Some(last) = entries.last() {
                     since = last.time_ms;
@@ -235,11 +257,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 path.push_str(&format!("&client={}", urlencode(&c.to_string())));
             }
             let e: ravens::api::QueryExplanation = rt.block_on(ctl::get(&target, &path))?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&e)?);
-            } else {
-                ctl::print_explanation(&e);
-            }
+            show(&e, args.json, ctl::print_explanation)?;
         }
         Command::Pause { group, duration } => {
             let secs =
@@ -273,6 +291,119 @@ fn run(args: Args) -> anyhow::Result<()> {
                 println!("released {addr}");
             }
         }
+    }
+    Ok(())
+}
+
+/// Prints `v` as pretty JSON or, for people, with `human`.
+fn show<T: serde::Serialize + ?Sized>(v: &T, json: bool, human: impl FnOnce(&T)) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+    } else {
+        human(v);
+    }
+    Ok(())
+}
+
+fn leases_path(subnet: Option<&str>) -> String {
+    subnet.map_or_else(|| "/api/v1/leases".to_string(), |s| format!("/api/v1/leases?subnet={}", urlencode(s)))
+}
+
+fn stats_path(since: &str, top: usize) -> String {
+    format!("/api/v1/stats?since={}&top={top}", urlencode(since))
+}
+
+fn log_path(limit: usize, since: u64, blocked: bool, client: Option<std::net::IpAddr>, name: Option<&str>) -> String {
+    let mut path = format!("/api/v1/log?limit={limit}&since_ms={since}&blocked={blocked}");
+    if let Some(c) = client {
+        path.push_str(&format!("&client={}", urlencode(&c.to_string())));
+    }
+    if let Some(n) = name {
+        path.push_str(&format!("&name={}", urlencode(n)));
+    }
+    path
+}
+
+/// `--all`: the command on every node, answers merged. Exits 1 (after printing what came)
+/// when a node did not answer.
+async fn run_all(nodes: &[ctl::all::Node], command: Command, json: bool) -> anyhow::Result<()> {
+    use ctl::all::{get_all, split};
+    let mut failed = false;
+    match command {
+        Command::Status => {
+            let all = split(get_all::<Status>(nodes, "/api/v1/status").await, &mut failed)?;
+            if json {
+                let v: Vec<&Status> = all.iter().map(|(_, s)| s).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                ctl::all::print_status_side_by_side(&all);
+            }
+        }
+        Command::Stats { since, top } => {
+            let path = stats_path(&since, top);
+            let all = split(get_all::<ravens::api::WindowStats>(nodes, &path).await, &mut failed)?;
+            let mut merged = ravens::api::WindowStats::default();
+            for (_, s) in &all {
+                merged.merge(s, top);
+            }
+            show(&merged, json, ctl::print_stats)?;
+        }
+        Command::Leases { subnet } => {
+            let path = leases_path(subnet.as_deref());
+            let leases = ctl::all::merge_leases(split(get_all::<Vec<Lease>>(nodes, &path).await, &mut failed)?);
+            show(leases.as_slice(), json, ctl::print_leases)?;
+        }
+        Command::Lists { .. } => {
+            let all = split(get_all::<Vec<ravens::api::ListStatus>>(nodes, "/api/v1/lists").await, &mut failed)?;
+            if json {
+                let v: Vec<serde_json::Value> =
+                    all.iter().map(|(n, l)| serde_json::json!({ "node": n, "lists": l })).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for (n, l) in &all {
+                    println!("== {n}");
+                    ctl::print_lists(l);
+                }
+            }
+        }
+        Command::Log { follow, client, blocked, name, limit } => {
+            let mut since: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+            loop {
+                let mut answers = Vec::new();
+                for n in nodes {
+                    let path =
+                        log_path(limit, since.get(&n.name).copied().unwrap_or(0), blocked, client, name.as_deref());
+                    answers.push((n.name.clone(), ctl::get::<Vec<LogEntry>>(&n.target, &path).await));
+                }
+                let mut merged: Vec<(String, LogEntry)> = Vec::new();
+                for (node, entries) in split(answers, &mut failed)? {
+                    if let Some(last) = entries.last() {
+                        since.insert(node.clone(), last.time_ms);
+                    }
+                    merged.extend(entries.into_iter().map(|e| (node.clone(), e)));
+                }
+                // Interleaved by time; the newest `limit` of all nodes.
+                merged.sort_by_key(|(_, e)| e.time_ms);
+                let merged = &merged[merged.len().saturating_sub(limit)..];
+                for (node, e) in merged {
+                    if json {
+                        let mut v = serde_json::to_value(e)?;
+                        v["node"] = serde_json::Value::from(node.as_str());
+                        println!("{v}");
+                    } else {
+                        ctl::print_log_line(e, Some(node));
+                    }
+                }
+                if !follow {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+        _ => unreachable!("checked in main: --all only with commands that merge"),
+    }
+    if failed {
+        anyhow::bail!("some nodes did not answer (see above); what is shown is partial");
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
-pub use health::Health;
+pub use health::{Health, LATENCY_BOUNDS_MS, Latency};
 pub use matching::Question;
 use transport::StreamPool;
 
@@ -74,6 +74,9 @@ pub struct UpstreamStatus {
     pub srtt_ms: f64,
     pub queries: u64,
     pub errors: u64,
+    /// Round-trip histogram of successful exchanges (bounds: `health::LATENCY_BOUNDS_MS`).
+    #[serde(default)]
+    pub latency: health::Latency,
 }
 
 /// All upstreams of the current config.
@@ -140,6 +143,7 @@ impl Pool {
                     srtt_ms: f64::from(h.srtt_us) / 1000.0,
                     queries: h.queries,
                     errors: h.errors,
+                    latency: h.latency.clone(),
                 }
             })
             .collect()

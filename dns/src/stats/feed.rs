@@ -1,0 +1,79 @@
+//! Folds the query log into the statistics window, off the query path: every
+//! [`PERIOD`] a task reads the log entries recorded since its last turn, adds them to the
+//! window's top lists and per-group counts, and adds the counter deltas to its totals.
+//!
+//! The log ring holds `query_log_size` entries, so up to that many queries per period are
+//! all seen (40 000 queries/s with the default); beyond that the top lists are a sample
+//! (`sampled` < `queries`), the totals stay exact.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio_util::sync::CancellationToken;
+
+use super::StatsSnapshot;
+use super::window::Window;
+use crate::Resolver;
+use crate::querylog::DrainCursor;
+
+/// How often the log is read.
+pub const PERIOD: Duration = Duration::from_millis(250);
+
+/// The feed's position: where it stopped reading the log and the counters it last saw.
+#[derive(Debug, Default)]
+pub struct Feed {
+    cursor: DrainCursor,
+    last: StatsSnapshot,
+    per_group: Vec<u64>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Feed {
+    /// One turn: the log since the last turn into `window`.
+    pub fn turn(&mut self, resolver: &Resolver, window: &Window) {
+        let state = resolver.state();
+        // The anonymise option follows the config; reading it here keeps reloads free.
+        resolver.querylog.set_anonymize(state.config.dns.query_log_anonymize);
+        let now = now_ms();
+        let snap = resolver.stats.snapshot();
+        window.add_counts(now, &snap.since(&self.last));
+        self.last = snap;
+        self.per_group.clear();
+        self.per_group.resize(state.policy.groups.len().max(1), 0);
+        let log = &resolver.querylog;
+        let mut adder = window.adder();
+        log.drain(&mut self.cursor, |s| {
+            let g = resolver.blocking.group_of(&state.policy, s.client).index();
+            if let Some(c) = self.per_group.get_mut(g) {
+                *c += 1;
+            }
+            let blocked = s.outcome == super::Outcome::Blocked;
+            adder.add(s.ms, s.name, log.shown(s.client), blocked);
+        });
+        drop(adder);
+        let groups = &state.policy.groups;
+        window.add_groups(
+            self.per_group
+                .iter()
+                .enumerate()
+                .filter(|&(_, &n)| n > 0)
+                .map(|(i, &n)| (groups.get(i).map_or_else(|| format!("#{i}"), |g| g.name.clone()), n)),
+        );
+    }
+}
+
+/// Runs the feed until `cancel`.
+pub async fn run(resolver: Arc<Resolver>, window: Arc<Window>, cancel: CancellationToken) {
+    let mut feed = Feed::default();
+    let mut tick = tokio::time::interval(PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => feed.turn(&resolver, &window),
+        }
+    }
+}
