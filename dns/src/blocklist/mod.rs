@@ -55,12 +55,13 @@ pub fn inputs_from_policy(policy: &Policy, store: &ListStore) -> Vec<CompileInpu
         if groups == 0 {
             continue;
         }
-        let path = match &list.source {
-            ListSource::Path(p) => p.clone(),
-            ListSource::Url(_) => store.copy_path(&list.name),
+        let data = match &list.source {
+            ListSource::Path(p) => ListData::File(p.clone()),
+            ListSource::Url(_) => ListData::File(store.copy_path(&list.name)),
+            ListSource::Inline(rules) => ListData::Text(rules.join("\n")),
         };
         let allow_list = list.kind == ListKind::Allow;
-        inputs.push(CompileInput { name: list.name.clone(), data: ListData::File(path), groups, allow_list });
+        inputs.push(CompileInput { name: list.name.clone(), data, groups, allow_list });
     }
     inputs
 }
