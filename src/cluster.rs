@@ -64,6 +64,7 @@ struct Inner {
     nodes_file: PathBuf,
     configured_peers: usize,
     started: Instant,
+    site: Arc<crate::site::Site>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -84,6 +85,7 @@ pub async fn start(
     cfg: &Arc<Config>,
     _resolver: &Arc<Resolver>,
     dhcp: Option<&DhcpHandle>,
+    site: &Arc<crate::site::Site>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<Option<Cluster>> {
     let Some(cl) = &cfg.cluster else { return Ok(None) };
@@ -125,7 +127,9 @@ pub async fn start(
         nodes_file,
         configured_peers: cl.peers.len(),
         started: Instant::now(),
+        site: Arc::clone(site),
     });
+    site.attach(sync.clone());
     inner.tick();
     if let Some(h) = dhcp {
         let me2 = me.clone();
@@ -188,6 +192,9 @@ async fn event_loop(inner: Arc<Inner>, mut events: mpsc::Receiver<SyncEvent>, ca
         };
         match ev {
             SyncEvent::Records(records) => {
+                if inner.site.on_remote(&records) {
+                    inner.site.remote_changed.notify_one();
+                }
                 let Some(dhcp) = &inner.dhcp else { continue };
                 let leases: Vec<_> = records
                     .iter()
@@ -361,6 +368,11 @@ impl Cluster {
             "published": st.published,
             "applied": st.applied,
             "bad_records": st.bad_records,
+            "site_config": {
+                "records": i.site.counts().0,
+                "tombstones": i.site.counts().1,
+                "write_back_error": i.site.last_error.lock().clone(),
+            },
             "seal": {
                 "sealed": s.sealed, "opened": s.opened, "truncated": s.truncated, "malformed": s.malformed,
                 "wrong_key": s.wrong_key, "bad_tag": s.bad_tag, "too_old": s.too_old, "too_new": s.too_new,

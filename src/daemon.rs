@@ -34,6 +34,8 @@ pub struct Daemon {
     pub cluster: Option<crate::cluster::Cluster>,
     /// Query statistics over the last hour and day (`/api/v1/stats`), fed from the query log.
     pub window: Arc<ravens_dns::stats::window::Window>,
+    /// Site-config versions and their replication.
+    pub site: Arc<crate::site::Site>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -49,8 +51,35 @@ fn epoch_secs() -> u64 {
 impl Daemon {
     /// Re-reads the config file. A file that fails to parse or validate changes nothing.
     pub fn reload(&self) {
+        self.reload_file(true);
+    }
+
+    /// [`Daemon::reload`] unless the file holds what was last loaded (a file watch event
+    /// after this daemon's own write, for one).
+    pub fn reload_if_changed(&self) {
+        self.reload_file(false);
+    }
+
+    fn reload_file(&self, force: bool) {
         let Some(path) = &self.config_path else { return };
-        let outcome = ravens_config::load_file(path).map_err(anyhow::Error::from).and_then(|cfg| self.apply(cfg));
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("config reload failed, keeping the last good config: reading {}: {e}", path.display());
+                self.config_state.lock().last_error = Some(format!("reading {}: {e}", path.display()));
+                return;
+            }
+        };
+        if !force && self.site.is_loaded(&text) {
+            tracing::debug!(file = %path.display(), "config file unchanged");
+            return;
+        }
+        let outcome = ravens_config::parse(&text, &path.display().to_string())
+            .map_err(anyhow::Error::from)
+            .and_then(|cfg| self.apply(cfg));
+        if outcome.is_ok() {
+            self.site.on_loaded(&text, None);
+        }
         let mut st = self.config_state.lock();
         match outcome {
             Ok(()) => {
@@ -135,9 +164,12 @@ pub struct Options {
 
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(opts: Options) -> anyhow::Result<()> {
-    let config = match &opts.config {
-        Some(path) => ravens_config::load_file(path)?,
-        None => ravens_config::embedded_default(),
+    let (config, text) = match &opts.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            (ravens_config::parse(&text, &path.display().to_string())?, Some(text))
+        }
+        None => (ravens_config::embedded_default(), None),
     };
     tracing::info!(node = %config.node.name, config = %config.origin, "ravensd {} starting", env!("CARGO_PKG_VERSION"));
     if config.dns.upstreams.is_empty() {
@@ -148,6 +180,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let data_dir = config.node.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
     let token = crate::token::for_node(&config)?;
+    let site = Arc::new(crate::site::Site::open(&config.node.name, &data_dir));
+    if let (Some(text), Some(path)) = (&text, &opts.config) {
+        site.on_loaded(text, std::fs::metadata(path).and_then(|m| m.modified()).ok());
+    }
     let cfg = Arc::new(config);
     let resolver = Arc::new(Resolver::new(State::new(Arc::clone(&cfg)).context("building the upstream pool")?));
     let cancel = CancellationToken::new();
@@ -186,7 +222,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listeners.push(format!("dhcp {}", cfg.node.dhcp_listen));
         Some(handle)
     };
-    let cluster = crate::cluster::start(&cfg, &resolver, dhcp.as_ref(), &cancel).await?;
+    let cluster = crate::cluster::start(&cfg, &resolver, dhcp.as_ref(), &site, &cancel).await?;
     let admin = TcpListener::bind(cfg.node.admin_listen)
         .await
         .with_context(|| format!("binding admin API {}", cfg.node.admin_listen))?;
@@ -214,7 +250,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         lists,
         cluster,
         window,
+        site,
     });
+    spawn_write_back(Arc::clone(&daemon), cancel.clone());
     tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), cancel.clone()));
     tracing::info!("admin API on http://{admin_addr}");
     if let Some(path) = &opts.config {
@@ -251,6 +289,21 @@ async fn bind_dns(addr: SocketAddr, udp_sockets: usize) -> anyhow::Result<(Vec<s
             Err(e) => return Err(e).with_context(|| format!("binding TCP {bound}")),
         }
     }
+}
+
+/// Writes remote site-config changes into the file whenever they arrive.
+fn spawn_write_back(daemon: Arc<Daemon>, cancel: CancellationToken) {
+    let changed = Arc::clone(&daemon.site.remote_changed);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = changed.notified() => {}
+            }
+            let d = Arc::clone(&daemon);
+            let _ = tokio::task::spawn_blocking(move || crate::site::file::write_back(&d)).await;
+        }
+    });
 }
 
 async fn wait_for_shutdown(daemon: &Arc<Daemon>) -> anyhow::Result<()> {

@@ -57,6 +57,7 @@ fn line_text(d: &Daemon, list: &str, n: u32) -> Option<String> {
     let path = match &l.source {
         ListSource::Path(p) => p.clone(),
         ListSource::Url(_) => d.lists.copy_path(list),
+        ListSource::Inline(rules) => return rules.get(n.checked_sub(1)? as usize).cloned(),
     };
     let f = std::fs::File::open(path).ok()?;
     let mut buf = Vec::new();

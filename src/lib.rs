@@ -13,5 +13,6 @@ pub mod explain;
 pub mod leases;
 pub mod lists;
 pub mod metrics;
+pub mod site;
 pub mod token;
 pub mod watch;

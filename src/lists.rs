@@ -97,6 +97,7 @@ impl Lists {
                 source: match &l.source {
                     ListSource::Path(p) => p.display().to_string(),
                     ListSource::Url(u) => u.clone(),
+                    ListSource::Inline(e) => format!("inline ({} entries)", e.len()),
                 },
                 enabled: l.enabled,
                 entries: prev.map_or(0, |p| p.entries),
@@ -174,7 +175,7 @@ impl Lists {
             .filter(|l| l.enabled)
             .filter_map(|l| match &l.source {
                 ListSource::Path(p) => Some(p.clone()),
-                ListSource::Url(_) => None,
+                ListSource::Url(_) | ListSource::Inline(_) => None,
             })
             .collect();
         if paths.is_empty() {

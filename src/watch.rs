@@ -45,7 +45,7 @@ pub fn spawn(path: PathBuf, daemon: Arc<Daemon>, cancel: CancellationToken) -> a
                 }
             }
             tracing::info!(file = %path.display(), "config file changed");
-            daemon.reload();
+            daemon.reload_if_changed();
         }
     });
     Ok(())

@@ -11,6 +11,7 @@ pub mod node;
 pub mod policy;
 pub mod record;
 pub mod resolv;
+pub mod site;
 pub mod subnet;
 pub mod units;
 pub mod upstream;

@@ -49,8 +49,12 @@ pub struct ListWire {
     pub name: S<String>,
     /// Local file holding the list. Exactly one of `path` and `url` is required.
     pub path: Option<S<String>>,
-    /// `http://` or `https://` URL the list is downloaded from. Exactly one of `path` and `url`.
+    /// `http://` or `https://` URL the list is downloaded from. Exactly one of `path`, `url`
+    /// and `entries`.
     pub url: Option<S<String>>,
+    /// Rules written in the config itself, one per element (what `dnsctl block add` and
+    /// `dnsctl allow add` edit). Exactly one of `path`, `url` and `entries`.
+    pub entries: Option<Vec<S<String>>>,
     /// `block` or `allow`. Default: `block`.
     pub kind: Option<S<String>>,
     /// Groups this list applies to (unless a group lists its lists itself). Default: `["default"]`.
@@ -87,6 +91,8 @@ pub struct Group {
 pub enum ListSource {
     Path(PathBuf),
     Url(String),
+    /// Rules in the config (`entries = [...]`).
+    Inline(Vec<String>),
 }
 
 /// Whether a list's plain entries block or allow.
@@ -256,19 +262,34 @@ fn validate_list(l: &ListWire, map: &SourceMap<'_>) -> Result<List, ConfigError>
     if l.name.get_ref().is_empty() {
         return Err(map.err(Some(l.name.span()), "list.name: must not be empty"));
     }
-    let source = match (&l.path, &l.url) {
-        (Some(p), None) if !p.get_ref().is_empty() => ListSource::Path(PathBuf::from(p.get_ref())),
-        (Some(p), None) => return Err(map.err(Some(p.span()), "list.path: must not be empty")),
-        (None, Some(u)) => {
-            let url = u.get_ref().trim();
-            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
-                return Err(map.err(Some(u.span()), format!("list.url: '{url}' is not an http:// or https:// URL")));
-            }
-            ListSource::Url(url.to_string())
+    let given = [l.path.is_some(), l.url.is_some(), l.entries.is_some()].iter().filter(|g| **g).count();
+    if given != 1 {
+        let span = l.url.as_ref().or(l.path.as_ref()).map_or(l.name.span(), |s| s.span());
+        let why = if given == 0 { "needs a path, a url or entries" } else { "give only one of path, url and entries" };
+        return Err(map.err(Some(span), format!("list: {why}")));
+    }
+    let source = if let Some(p) = &l.path {
+        if p.get_ref().is_empty() {
+            return Err(map.err(Some(p.span()), "list.path: must not be empty"));
         }
-        (Some(_), Some(u)) => return Err(map.err(Some(u.span()), "list.url: give either path or url, not both")),
-        (None, None) => return Err(map.err(Some(l.name.span()), "list: needs a path or a url")),
+        ListSource::Path(PathBuf::from(p.get_ref()))
+    } else if let Some(u) = &l.url {
+        let url = u.get_ref().trim();
+        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+            return Err(map.err(Some(u.span()), format!("list.url: '{url}' is not an http:// or https:// URL")));
+        }
+        ListSource::Url(url.to_string())
+    } else {
+        let mut rules = Vec::new();
+        for e in l.entries.iter().flatten() {
+            let rule = e.get_ref().trim();
+            if rule.is_empty() || rule.contains(['\n', '\r']) {
+                return Err(map.err(Some(e.span()), "list.entries: each entry is one non-empty rule"));
+            }
+            rules.push(rule.to_string());
+        }
+        ListSource::Inline(rules)
     };
     let kind = match l.kind.as_ref().map(|k| (k, k.get_ref().as_str())) {
         None | Some((_, "block")) => ListKind::Block,
@@ -409,7 +430,7 @@ enabled = false
         let e = err("[[list]]\nname = \"a\"\nurl = \"ftp://h/x\"\n");
         assert!(e.starts_with("t.toml:3:7: list.url:"), "{e}");
         let e = err("[[list]]\nname = \"a\"\n");
-        assert!(e.contains("list: needs a path or a url"), "{e}");
+        assert!(e.contains("list: needs a path, a url or entries"), "{e}");
         let e = err("[[list]]\nname = \"a\"\npath = \"/x\"\nkind = \"deny\"\n");
         assert!(e.starts_with("t.toml:4:8: list.kind:"), "{e}");
         let e = err("[[list]]\nname = \"a\"\npath = \"/x\"\ngroups = [\"nope\"]\n");

@@ -1,11 +1,414 @@
 //! Site-config endpoints (DESIGN §6): custom block/allow entries, local records,
 //! reservations, list sources and config export/import. Every change is validated, written
-//! into the config file with `toml_edit` and replicated, the same path as a hand edit.
+//! into the config file with `toml_edit` and replicated, the same path as a hand edit
+//! ([`crate::site::file::edit`]).
 
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use ravens_config::site::{self, SiteRecords};
+use toml::{Table, Value};
 
-use super::Shared;
+use super::{Fail, Shared, fail};
+use crate::api::site::{Change, CustomEntry, ListSpec, RecordSpec, ReservationSpec, SiteToml};
+use crate::site::file::EditError;
+
+type Json<T> = axum::Json<T>;
+type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
+        .route("/api/v1/block", get(block_list).post(block_add).delete(block_remove))
+        .route("/api/v1/allow", get(allow_list).post(allow_add).delete(allow_remove))
+        .route("/api/v1/records", get(records_list).post(records_add).delete(records_remove))
+        .route("/api/v1/reservations", get(res_list).post(res_add).delete(res_remove))
+        .route("/api/v1/lists", axum::routing::post(lists_add))
+        .route("/api/v1/lists/{name}", delete(lists_remove))
+        .route("/api/v1/config", get(config_export).put(config_import))
+}
+
+fn edit_fail(e: EditError) -> Fail {
+    let status = match e {
+        EditError::NoFile | EditError::Conflict(_) => StatusCode::CONFLICT,
+        EditError::Invalid(_) => StatusCode::BAD_REQUEST,
+        EditError::NotFound(_) => StatusCode::NOT_FOUND,
+        EditError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    fail(status, e.to_string())
+}
+
+fn body<T>(b: Body<T>) -> Result<T, Fail> {
+    b.map(|j| j.0).map_err(|e| fail(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
+}
+
+/// Runs a site edit off the async threads (it reads, fsyncs and renames the file).
+async fn edit(
+    d: Shared,
+    f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError> + Send + 'static,
+) -> Result<Json<Change>, Fail> {
+    tokio::task::spawn_blocking(move || crate::site::file::edit(&d, f))
+        .await
+        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("edit task failed: {e}")))?
+        .map(axum::Json)
+        .map_err(edit_fail)
+}
+
+/// The decoded records whose key starts with `prefix`.
+fn items(d: &Shared, prefix: &str) -> Vec<(String, Table)> {
+    d.site
+        .desired()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(prefix))
+        .filter_map(|(k, v)| site::decode(&k, &v).ok().map(|t| (k, t)))
+        .collect()
+}
+
+fn s(t: &Table, k: &str) -> Option<String> {
+    t.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn invalid(msg: impl Into<String>) -> EditError {
+    EditError::Invalid(msg.into())
+}
+
+// ---- custom block / allow entries: rules of inline lists ----
+
+#[derive(Debug, serde::Deserialize)]
+struct EntryArgs {
+    name: String,
+    list: Option<String>,
+}
+
+fn entries(d: &Shared, allow: bool) -> Vec<CustomEntry> {
+    let kind_of: std::collections::BTreeMap<String, bool> = items(d, "list/")
+        .into_iter()
+        .filter_map(|(_, t)| Some((s(&t, "name")?, s(&t, "kind").as_deref() == Some("allow"))))
+        .collect();
+    items(d, "entry/")
+        .into_iter()
+        .filter_map(|(_, t)| Some((s(&t, "list")?, s(&t, "rule")?)))
+        .filter(|(l, _)| kind_of.get(l) == Some(&allow))
+        .map(|(list, name)| CustomEntry { name, list: Some(list) })
+        .collect()
+}
+
+/// A rule as `dnsctl block add` takes it: one line that the list parser keeps.
+fn check_rule(rule: &str, allow: bool) -> Result<String, EditError> {
+    let rule = rule.trim();
+    if rule.is_empty() || rule.len() > 1024 || rule.contains(['\n', '\r']) {
+        return Err(invalid("name must be one rule of 1 to 1024 characters"));
+    }
+    let input = ravens_dns::blocklist::CompileInput {
+        name: "check".into(),
+        data: ravens_dns::blocklist::ListData::Text(rule.to_string()),
+        groups: 1,
+        allow_list: allow,
+    };
+    let (_, reports) = ravens_dns::blocklist::compile(&[input]);
+    match reports.first() {
+        Some(r) if r.entries == 1 => Ok(rule.trim_end_matches('.').to_string()),
+        Some(r) => {
+            let why = r.first_rejected.first().map_or("not a rule ravens uses", |l| l.reason);
+            Err(invalid(format!("'{rule}' is not a usable rule: {why}")))
+        }
+        None => Err(invalid(format!("'{rule}' is not a usable rule"))),
+    }
+}
+
+fn entry_add(d: Shared, req: CustomEntry, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
+    let kind = if allow { "allow" } else { "block" };
+    let list = req.list.clone().unwrap_or_else(|| format!("custom-{kind}"));
+    edit(d, move |recs| {
+        let rule = check_rule(&req.name, allow)?;
+        let list_key = site::key("list", &list);
+        match recs.get(&list_key).map(|v| site::decode(&list_key, v)) {
+            None => {
+                let mut t = Table::new();
+                t.insert("name".into(), Value::String(list.clone()));
+                t.insert("kind".into(), Value::String(kind.into()));
+                t.insert("entries".into(), Value::Array(Vec::new()));
+                let (k, v) = site::list(&t).map_err(|e| invalid(e.to_string()))?;
+                recs.insert(k, v);
+            }
+            Some(Ok(t)) => {
+                if !t.contains_key("entries") {
+                    return Err(invalid(format!(
+                        "list '{list}' reads a file or URL; custom entries go to inline lists"
+                    )));
+                }
+                if (s(&t, "kind").as_deref() == Some("allow")) != allow {
+                    return Err(invalid(format!("list '{list}' is not an {kind} list")));
+                }
+            }
+            Some(Err(e)) => return Err(EditError::Conflict(e.to_string())),
+        }
+        let (k, v) = site::entry(&list, &rule);
+        let msg = if recs.contains_key(&k) {
+            format!("{rule} is already in {list}")
+        } else {
+            format!("{kind}ed {rule} (list {list})")
+        };
+        recs.insert(k, v);
+        Ok(msg)
+    })
+}
+
+fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
+    let kind = if allow { "allow" } else { "block" };
+    let name = a.name.trim().trim_end_matches('.').to_string();
+    let found: Vec<(String, String)> = entries(&d, allow)
+        .into_iter()
+        .filter(|e| e.name.trim_end_matches('.').eq_ignore_ascii_case(&name))
+        .filter_map(|e| Some((e.list?, e.name)))
+        .filter(|(l, _)| a.list.as_ref().is_none_or(|want| want == l))
+        .collect();
+    edit(d, move |recs| {
+        if found.is_empty() {
+            return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
+        }
+        for (list, rule) in &found {
+            recs.remove(&site::entry(list, rule).0);
+        }
+        let lists: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
+        Ok(format!("removed {kind} entry {name} from {}", lists.join(", ")))
+    })
+}
+
+async fn block_list(State(d): State<Shared>) -> Json<Vec<CustomEntry>> {
+    axum::Json(entries(&d, false))
+}
+
+async fn allow_list(State(d): State<Shared>) -> Json<Vec<CustomEntry>> {
+    axum::Json(entries(&d, true))
+}
+
+async fn block_add(State(d): State<Shared>, b: Body<CustomEntry>) -> Result<Json<Change>, Fail> {
+    entry_add(d, body(b)?, false).await
+}
+
+async fn allow_add(State(d): State<Shared>, b: Body<CustomEntry>) -> Result<Json<Change>, Fail> {
+    entry_add(d, body(b)?, true).await
+}
+
+async fn block_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
+    entry_remove(d, a, false).await
+}
+
+async fn allow_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
+    entry_remove(d, a, true).await
+}
+
+// ---- local records ----
+
+fn record_spec(t: &Table) -> Option<RecordSpec> {
+    Some(RecordSpec { name: s(t, "name")?, rtype: s(t, "type")?, value: s(t, "value")?, ttl: s(t, "ttl") })
+}
+
+async fn records_list(State(d): State<Shared>) -> Json<Vec<RecordSpec>> {
+    axum::Json(items(&d, "record/").iter().filter_map(|(_, t)| record_spec(t)).collect())
+}
+
+async fn records_add(State(d): State<Shared>, b: Body<RecordSpec>) -> Result<Json<Change>, Fail> {
+    let r = body(b)?;
+    edit(d, move |recs| {
+        let mut t = Table::new();
+        t.insert("name".into(), Value::String(r.name.trim().to_string()));
+        t.insert("type".into(), Value::String(r.rtype.trim().to_ascii_uppercase()));
+        t.insert("value".into(), Value::String(r.value.trim().to_string()));
+        if let Some(ttl) = &r.ttl {
+            t.insert("ttl".into(), Value::String(ttl.clone()));
+        }
+        let (k, v) = site::record(&t).map_err(|e| invalid(e.to_string()))?;
+        if recs.contains_key(&k) {
+            return Err(EditError::Conflict(format!("{} {} {} already exists", r.name, r.rtype, r.value)));
+        }
+        recs.insert(k, v);
+        Ok(format!("added {} {} {}", r.name, r.rtype.to_ascii_uppercase(), r.value))
+    })
+    .await
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RecordArgs {
+    name: String,
+    #[serde(rename = "type")]
+    rtype: Option<String>,
+    value: Option<String>,
+}
+
+async fn records_remove(State(d): State<Shared>, Query(a): Query<RecordArgs>) -> Result<Json<Change>, Fail> {
+    let want = a.name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let keys: Vec<String> = items(&d, "record/")
+        .into_iter()
+        .filter(|(_, t)| {
+            let Some(r) = record_spec(t) else { return false };
+            r.name.trim().trim_end_matches('.').eq_ignore_ascii_case(&want)
+                && a.rtype.as_ref().is_none_or(|ty| ty.eq_ignore_ascii_case(&r.rtype))
+                && a.value.as_ref().is_none_or(|v| v.trim() == r.value.trim())
+        })
+        .map(|(k, _)| k)
+        .collect();
+    edit(d, move |recs| {
+        if keys.is_empty() {
+            return Err(EditError::NotFound(format!("no local record matches {want}")));
+        }
+        for k in &keys {
+            recs.remove(k);
+        }
+        Ok(format!("removed {} record(s) of {want}", keys.len()))
+    })
+    .await
+}
+
+// ---- reservations ----
+
+fn reservation_spec(t: &Table) -> Option<ReservationSpec> {
+    Some(ReservationSpec {
+        subnet: s(t, "subnet")?,
+        mac: s(t, "mac"),
+        client_id: s(t, "client_id"),
+        ip: s(t, "ip")?,
+        hostname: s(t, "hostname"),
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SubnetArg {
+    subnet: Option<String>,
+}
+
+async fn res_list(State(d): State<Shared>, Query(q): Query<SubnetArg>) -> Result<Json<Vec<ReservationSpec>>, Fail> {
+    if let Some(sn) = &q.subnet
+        && !d.site.desired().contains_key(&site::key("subnet", sn))
+    {
+        return Err(fail(StatusCode::NOT_FOUND, format!("no subnet named '{sn}'")));
+    }
+    Ok(axum::Json(
+        items(&d, "reservation/")
+            .iter()
+            .filter_map(|(_, t)| reservation_spec(t))
+            .filter(|r| q.subnet.as_ref().is_none_or(|sn| *sn == r.subnet))
+            .collect(),
+    ))
+}
+
+async fn res_add(State(d): State<Shared>, b: Body<ReservationSpec>) -> Result<Json<Change>, Fail> {
+    let r = body(b)?;
+    edit(d, move |recs| {
+        if !recs.contains_key(&site::key("subnet", &r.subnet)) {
+            return Err(EditError::NotFound(format!("no subnet named '{}'", r.subnet)));
+        }
+        let mut t = Table::new();
+        t.insert("subnet".into(), Value::String(r.subnet.clone()));
+        for (k, v) in [("mac", &r.mac), ("client_id", &r.client_id), ("hostname", &r.hostname)] {
+            if let Some(v) = v {
+                t.insert(k.into(), Value::String(v.trim().to_string()));
+            }
+        }
+        if r.mac.is_none() && r.client_id.is_none() {
+            return Err(invalid("a reservation needs mac or client_id"));
+        }
+        t.insert("ip".into(), Value::String(r.ip.trim().to_string()));
+        let (k, v) = site::reservation(&t).map_err(|e| invalid(e.to_string()))?;
+        if recs.contains_key(&k) {
+            let who = r.mac.as_deref().or(r.client_id.as_deref()).unwrap_or_default();
+            return Err(EditError::Conflict(format!("{who} already has a reservation in {}", r.subnet)));
+        }
+        recs.insert(k, v);
+        Ok(format!("reserved {} in {}", r.ip, r.subnet))
+    })
+    .await
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ResArgs {
+    subnet: String,
+    /// MAC, client-id or IP.
+    id: String,
+}
+
+async fn res_remove(State(d): State<Shared>, Query(a): Query<ResArgs>) -> Result<Json<Change>, Fail> {
+    let id = a.id.trim().to_ascii_lowercase().replace('-', ":");
+    let keys: Vec<String> = items(&d, "reservation/")
+        .into_iter()
+        .filter(|(_, t)| {
+            reservation_spec(t).is_some_and(|r| {
+                r.subnet == a.subnet
+                    && (r.ip == id
+                        || r.mac.is_some_and(|m| m.to_ascii_lowercase().replace('-', ":") == id)
+                        || r.client_id.is_some_and(|c| c.eq_ignore_ascii_case(&id)))
+            })
+        })
+        .map(|(k, _)| k)
+        .collect();
+    edit(d, move |recs| {
+        if keys.is_empty() {
+            return Err(EditError::NotFound(format!("no reservation for {id} in subnet '{}'", a.subnet)));
+        }
+        for k in &keys {
+            recs.remove(k);
+        }
+        Ok(format!("removed the reservation of {id} in {}", a.subnet))
+    })
+    .await
+}
+
+// ---- list sources ----
+
+async fn lists_add(State(d): State<Shared>, b: Body<ListSpec>) -> Result<Json<Change>, Fail> {
+    let l = body(b)?;
+    edit(d, move |recs| {
+        let mut t = Table::new();
+        t.insert("name".into(), Value::String(l.name.trim().to_string()));
+        for (k, v) in [("url", &l.url), ("path", &l.path), ("kind", &l.kind), ("refresh", &l.refresh)] {
+            if let Some(v) = v {
+                t.insert(k.into(), Value::String(v.trim().to_string()));
+            }
+        }
+        if let Some(g) = &l.groups {
+            t.insert("groups".into(), Value::Array(g.iter().map(|g| Value::String(g.clone())).collect()));
+        }
+        let (k, v) = site::list(&t).map_err(|e| invalid(e.to_string()))?;
+        if recs.contains_key(&k) {
+            return Err(EditError::Conflict(format!("a list named '{}' already exists", l.name)));
+        }
+        recs.insert(k, v);
+        Ok(format!("added list {}", l.name))
+    })
+    .await
+}
+
+async fn lists_remove(State(d): State<Shared>, Path(name): Path<String>) -> Result<Json<Change>, Fail> {
+    edit(d, move |recs| {
+        if recs.remove(&site::key("list", &name)).is_none() {
+            return Err(EditError::NotFound(format!("no list named '{name}'")));
+        }
+        let prefix = site::key("entry", &format!("{name}/"));
+        recs.retain(|k, _| !k.starts_with(&prefix));
+        Ok(format!("removed list {name}"))
+    })
+    .await
+}
+
+// ---- export / import ----
+
+async fn config_export(State(d): State<Shared>) -> Result<Json<SiteToml>, Fail> {
+    site::export(&d.site.desired())
+        .map(|toml| axum::Json(SiteToml { toml }))
+        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+async fn config_import(State(d): State<Shared>, b: Body<SiteToml>) -> Result<Json<Change>, Fail> {
+    let text = body(b)?.toml;
+    // Checked alone first, so a mistake is reported at its line in the imported text.
+    ravens_config::parse(&text, "import")
+        .map_err(|e| fail(StatusCode::BAD_REQUEST, format!("the imported config is invalid: {e}")))?;
+    let imported = site::records(&text).map_err(|e| fail(StatusCode::BAD_REQUEST, e.to_string()))?;
+    edit(d, move |recs| {
+        let n = imported.len();
+        *recs = imported;
+        Ok(format!("imported {n} site records"))
+    })
+    .await
 }

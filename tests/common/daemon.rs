@@ -147,14 +147,17 @@ impl Daemon {
 
     /// Kills the process (SIGKILL: no chance to flush anything) and starts it again on the
     /// same config file and data dir.
-    pub fn kill_and_restart(mut self) -> Daemon {
+    pub fn kill_and_restart(self) -> Daemon {
+        self.kill().restart()
+    }
+
+    /// Kills the process (SIGKILL) and keeps its directory, to start it again later.
+    pub fn kill(mut self) -> Stopped {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let dir = tempfile::TempDir::new().unwrap();
         // Move the TempDir guard out of `self` without deleting the directory.
-        let old = std::mem::replace(&mut self.dir, dir);
-        let path = self.config_path.clone();
-        Self::start_with_file(old, path)
+        let dir = std::mem::replace(&mut self.dir, tempfile::TempDir::new().unwrap());
+        Stopped { dir, config_path: self.config_path.clone() }
     }
 
     pub fn pid(&self) -> u32 {
@@ -177,6 +180,18 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
+    }
+}
+
+/// A killed daemon's directory and config, to start again.
+pub struct Stopped {
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+}
+
+impl Stopped {
+    pub fn restart(self) -> Daemon {
+        Daemon::start_with_file(self.dir, self.config_path)
     }
 }
 

@@ -1,0 +1,259 @@
+//! Site-config replication (DESIGN §6): the config file's site sections as versioned
+//! records, gossiped to the other nodes and written back into each node's own file.
+//!
+//! Every successful load of the file is diffed against the versions this node last applied:
+//! each record that changed gets a new version (HLC, this node), each that vanished a
+//! tombstone, and they gossip as `c/<key>`. A remote version that wins (last writer by (HLC,
+//! node)) is applied, and the file is rewritten with `toml_edit` (only the items that differ;
+//! comments and `[node]`/`[cluster]` kept) and reloaded. The applied versions persist in
+//! `data_dir/site-config.json`, so after a restart an edit made while the daemon was down
+//! is still seen as an edit (stamped with the file's mtime, so a newer edit elsewhere wins),
+//! and the node's versions are republished as they were.
+//!
+//! A node whose file holds no site config (only `[node]` and `[cluster]`) and whose data_dir
+//! is empty has nothing to publish: it takes the whole site config from its peers.
+
+#[path = "site/file.rs"]
+pub mod file;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use ravens_config::site::SiteRecords;
+use ravens_sync::{Hlc, HlcClock, Record, SyncHandle};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// Prefix of site-config keys in the replica.
+pub const PREFIX: &str = "c/";
+
+/// One applied version of a site record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Version {
+    wall_ms: u64,
+    logical: u32,
+    origin: String,
+    /// `None` for a tombstone.
+    value: Option<String>,
+}
+
+impl Version {
+    fn hlc(&self) -> Hlc {
+        Hlc::new(self.wall_ms, self.logical)
+    }
+
+    fn order(&self) -> (Hlc, &str) {
+        (self.hlc(), &self.origin)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Applied {
+    /// Key (without `c/`) → the winning version known here.
+    records: BTreeMap<String, Version>,
+}
+
+/// This node's site-config state.
+pub struct Site {
+    me: String,
+    state_path: PathBuf,
+    inner: Mutex<Inner>,
+    sync: OnceLock<SyncHandle>,
+    /// Woken when remote versions changed what the file should hold.
+    pub remote_changed: Arc<Notify>,
+    /// Serialises whole-file edits (dnsctl changes, write-backs).
+    pub(crate) edit: Mutex<()>,
+    /// Why the last write-back of remote changes failed, for `dnsctl status`.
+    pub last_error: Mutex<Option<String>>,
+}
+
+struct Inner {
+    applied: Applied,
+    clock: HlcClock,
+    /// The file text last ingested (loaded successfully).
+    loaded: Option<String>,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site").field("node", &self.me).finish_non_exhaustive()
+    }
+}
+
+fn wall_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Site {
+    /// Opens the state of `data_dir` (an unreadable state file counts as empty: the peers and
+    /// the file then supply everything again).
+    pub fn open(me: &str, data_dir: &std::path::Path) -> Self {
+        let state_path = data_dir.join("site-config.json");
+        let applied = match std::fs::read(&state_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(file = %state_path.display(), "site-config state unreadable ({e}); starting empty");
+                Applied::default()
+            }),
+            Err(_) => Applied::default(),
+        };
+        let mut clock = HlcClock::new();
+        let now = wall_ms(SystemTime::now());
+        for v in applied.records.values() {
+            clock.observe(v.hlc(), now);
+        }
+        Self {
+            me: me.to_string(),
+            state_path,
+            inner: Mutex::new(Inner { applied, clock, loaded: None }),
+            sync: OnceLock::new(),
+            remote_changed: Arc::new(Notify::new()),
+            edit: Mutex::new(()),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// True when `text` is what was last ingested (a reload would change nothing).
+    pub fn is_loaded(&self, text: &str) -> bool {
+        self.inner.lock().loaded.as_deref() == Some(text)
+    }
+
+    /// The live site records (what every node's file should hold).
+    pub fn desired(&self) -> SiteRecords {
+        let inner = self.inner.lock();
+        inner.applied.records.iter().filter_map(|(k, v)| Some((k.clone(), v.value.clone()?))).collect()
+    }
+
+    /// Ingests a successfully loaded file: new versions for what changed since the last
+    /// applied state. `mtime` stamps edits made while the daemon was down (startup); `None`
+    /// stamps now.
+    pub fn on_loaded(&self, text: &str, mtime: Option<SystemTime>) {
+        let file = match ravens_config::site::records(text) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("site config not replicated: {e}");
+                return;
+            }
+        };
+        let mut changed = Vec::new();
+        {
+            let mut inner = self.inner.lock();
+            inner.loaded = Some(text.to_string());
+            let now = wall_ms(SystemTime::now());
+            let stamp = |inner: &mut Inner, prev: Option<Hlc>| match mtime {
+                // Never below the previous version of the key: that would lose the edit.
+                Some(t) => {
+                    let at = prev.map_or(Hlc::new(wall_ms(t), 0), |p| Hlc::new(wall_ms(t), 0).max(bump(p)));
+                    inner.clock.observe(at, now);
+                    at
+                }
+                None => inner.clock.now(now),
+            };
+            let keys: Vec<String> = inner.applied.records.keys().chain(file.keys()).cloned().collect();
+            for k in keys {
+                let cur = inner.applied.records.get(&k).cloned();
+                let want = file.get(&k).cloned();
+                if cur.as_ref().and_then(|c| c.value.as_ref()) == want.as_ref() {
+                    continue;
+                }
+                if cur.is_none() && want.is_none() {
+                    continue;
+                }
+                let hlc = stamp(&mut inner, cur.as_ref().map(Version::hlc));
+                let v = Version { wall_ms: hlc.wall_ms, logical: hlc.logical, origin: self.me.clone(), value: want };
+                inner.applied.records.insert(k.clone(), v.clone());
+                changed.push((k, v));
+            }
+            if !changed.is_empty() {
+                self.persist(&inner.applied);
+            }
+        }
+        if !changed.is_empty() {
+            tracing::info!(records = changed.len(), "site config changed here; replicating");
+            self.publish(changed);
+        }
+    }
+
+    /// Applies remote versions (keys with the `c/` prefix); true when the file must change.
+    pub fn on_remote(&self, records: &[Record]) -> bool {
+        let mut inner = self.inner.lock();
+        let now = wall_ms(SystemTime::now());
+        let mut changed = false;
+        for r in records {
+            let Some(key) = r.key.strip_prefix(PREFIX) else { continue };
+            inner.clock.observe(r.hlc, now);
+            let newer = inner.applied.records.get(key).is_none_or(|v| (r.hlc, r.origin.as_str()) > v.order());
+            if !newer {
+                continue;
+            }
+            let value = if r.deleted { None } else { String::from_utf8(r.value.clone()).ok() };
+            if !r.deleted && value.is_none() {
+                continue;
+            }
+            let v = Version { wall_ms: r.hlc.wall_ms, logical: r.hlc.logical, origin: r.origin.clone(), value };
+            let prev = inner.applied.records.insert(key.to_string(), v.clone());
+            changed |= prev.and_then(|p| p.value) != v.value;
+        }
+        self.persist(&inner.applied);
+        changed
+    }
+
+    /// Starts replicating through `sync`: republishes every applied version as it is (same
+    /// HLC and origin), so the cluster gets this node's state back after a restart.
+    pub fn attach(&self, sync: SyncHandle) {
+        let all: Vec<(String, Version)> =
+            self.inner.lock().applied.records.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if self.sync.set(sync).is_err() {
+            return;
+        }
+        if !all.is_empty() {
+            tracing::info!(records = all.len(), "republishing site config");
+            self.publish(all);
+        }
+    }
+
+    fn publish(&self, versions: Vec<(String, Version)>) {
+        let Some(sync) = self.sync.get().cloned() else { return };
+        let records: Vec<Record> = versions
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let key = format!("{PREFIX}{k}");
+                let hlc = v.hlc();
+                let rec = match v.value {
+                    Some(val) => Record::new(&key, val.into_bytes(), hlc, &v.origin),
+                    None => Record::tombstone(&key, hlc, &v.origin),
+                };
+                rec.map_err(|e| tracing::error!(key, "site record not replicated: {e}")).ok()
+            })
+            .collect();
+        tokio::spawn(async move {
+            if let Err(e) = sync.republish(records).await {
+                tracing::error!("replicating site config failed: {e:#}");
+            }
+        });
+    }
+
+    fn persist(&self, applied: &Applied) {
+        let write = || -> std::io::Result<()> {
+            let tmp = self.state_path.with_extension("json.tmp");
+            std::fs::write(&tmp, serde_json::to_vec(applied)?)?;
+            std::fs::rename(&tmp, &self.state_path)
+        };
+        if let Err(e) = write() {
+            tracing::error!(file = %self.state_path.display(), "saving the site-config state failed: {e}");
+        }
+    }
+
+    /// Live records and tombstones known here (for status).
+    pub fn counts(&self) -> (usize, usize) {
+        let inner = self.inner.lock();
+        let live = inner.applied.records.values().filter(|v| v.value.is_some()).count();
+        (live, inner.applied.records.len() - live)
+    }
+}
+
+fn bump(h: Hlc) -> Hlc {
+    Hlc::new(h.wall_ms, h.logical.saturating_add(1))
+}
