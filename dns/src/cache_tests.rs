@@ -173,3 +173,10 @@ fn huge_section_counts_do_not_overflow() {
     msg[6..12].copy_from_slice(&[0xff; 6]);
     assert!(!c.insert(&key("x.test"), &msg, Instant::now()));
 }
+
+#[test]
+fn entry_stays_small() {
+    // A cold hit waits on the table bucket (u64 key + Entry): keep it within 56 bytes, i.e.
+    // at most two cache lines, with the variable bytes in one separate block.
+    assert!(std::mem::size_of::<super::Entry>() <= 48, "{}", std::mem::size_of::<super::Entry>());
+}
