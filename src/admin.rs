@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
 use crate::daemon::Daemon;
 
+mod openapi;
 mod site;
 mod stats;
 
@@ -33,7 +34,12 @@ pub fn router(daemon: Shared) -> Router {
         .merge(site::routes())
         .merge(stats::routes())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
-    Router::new().merge(api).route("/metrics", get(metrics)).fallback(not_found).with_state(daemon)
+    Router::new()
+        .merge(api)
+        .merge(openapi::routes())
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(daemon)
 }
 
 /// Serves until cancelled.
