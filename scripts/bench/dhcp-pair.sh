@@ -193,7 +193,12 @@ down() { local pid; for pid in "${PIDS[@]}"; do end_pid "$pid"; done; }
 
 # ------------------------------------------------------------------- load
 # CPU time (user + system ticks) of the servers under test: robust to other load on the machine.
-cpu_ticks() { local pid t=0; for pid in "${PIDS[@]}"; do t=$((t + $(awk '{print $14+$15}' "/proc/$pid/stat"))); done; echo $t; }
+cpu_ticks() { local pid; for pid in "${PIDS[@]}"; do awk '{printf "%s ", $14+$15}' "/proc/$pid/stat"; done; }
+# us_per_ack "TICKS BEFORE" "TICKS AFTER" ACKS -> "total per-node/..." in microseconds of CPU per ACK
+us_per_ack() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN{ k=split(a,x," "); split(b,y," ");
+    if (n<=0) { print "NA"; exit } t=0; s="";
+    for (i=1;i<=k;i++) { d=(y[i]-x[i])/hz*1e6/n; t+=d; s=s (i>1?"/":"") sprintf("%.1f",d) }
+    if (k>1) printf "%.1f (%s)", t, s; else printf "%.1f", t }'; }
 idle_of_cpu() { awk -v c="cpu$SERVER_CPU" '$1==c{print $5+$6}' /proc/stat; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 # load NAME SETUP PERFDHCP-ARGS... -> RATE DROP_DO DROP_RA BUSY LOAD1 LISTED
@@ -223,7 +228,7 @@ load() {
     DROP_DO=$(awk '/drops ratio:/{n++; if(n==1){v=$3; if(v ~ /nan/) v=100; printf "%.2f", v}}' "$WORK/$name.out"); DROP_DO=${DROP_DO:-100}
     DROP_RA=$(awk '/drops ratio:/{n++; if(n==2){v=$3; if(v ~ /nan/) v=100; printf "%.2f", v}}' "$WORK/$name.out"); DROP_RA=${DROP_RA:-100}
     ACKS=$(awk '/received packets:/{n++; if(n==2) print $3}' "$WORK/$name.out"); ACKS=${ACKS:-0}
-    US=$(awk -v t=$((c1 - c0)) -v n="$ACKS" -v hz="$(getconf CLK_TCK)" 'BEGIN{ if (n>0) printf "%.1f", t/hz*1e6/n; else print "NA" }')
+    US=$(us_per_ack "$c0" "$c1" "$ACKS")
     BUSY=$(awk -v w="$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')" -v i=$((i1 - i0)) -v hz="$(getconf CLK_TCK)" \
         'BEGIN{ if (w<=0) print "NA"; else { p=100*(w-i/hz)/w; if (p<0) p=0; printf "%.0f", p } }')
     say "$name $setup: $RATE leases/s, drops DO $DROP_DO% RA $DROP_RA%, server CPU $US us/lease, cpu$SERVER_CPU busy $BUSY%, load $LOAD1, listed a/b $LISTED"
@@ -244,7 +249,7 @@ for phase in $PHASES; do
         for r in $(seq "$RUNS"); do
             for setup in single pair; do
                 load "max-$setup-$r" "$setup" || continue
-                rates[$setup]+="$RATE "; cpu[$setup]+="$US "
+                rates[$setup]+="$RATE "; cpu[$setup]+="${US%% *} "
                 notes[$setup]+="[$RATE ${DROP_DO}/${DROP_RA}% ${US}us busy$BUSY% load$LOAD1 listed$LISTED] "
             done
         done
@@ -286,7 +291,7 @@ echo "== dhcp-pair: $(nproc) cores; servers on cpu $SERVER_CPU (pair: $PAIR_PIN)
 echo "== after the runs: $(uptime)"
 printf '%s\n' "${RESULTS[@]}"
 [ -n "${MAXR[single]:-}" ] && echo "== pair / single: max $(ratio "${MAXR[pair]:-0}" "${MAXR[single]}") %;" \
-    "server CPU per lease: single ${USL[single]} us, pair ${USL[pair]} us (both nodes)"
+    "server CPU per lease: single ${USL[single]} us, pair ${USL[pair]} us (both nodes together)"
 [ -n "${SUST[single]:-}" ] && echo "== pair / single: sustained $(ratio "${SUST[pair]:-0}" "${SUST[single]}") %"
 [ "${MAXR[single]:-0}" != 0 ] || [ "${SUST[single]:-0}" != 0 ] || exit 1
 exit 0
