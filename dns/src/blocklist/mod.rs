@@ -27,6 +27,9 @@ pub use groups::{GroupId, GroupMatcher};
 pub use report::{KEEP_REJECTED, ListReport, RejectedLine, Skip, SkipCounts};
 pub use source::{FetchStatus, ListStore, SourceError};
 
+/// Largest list size, in bytes, the engine is sized for before reading.
+const PRESIZE_MAX: usize = 128 << 20;
+
 /// Where a list's text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListData {
@@ -70,7 +73,8 @@ pub fn inputs_from_policy(policy: &Policy, store: &ListStore) -> Vec<CompileInpu
 /// read contributes nothing and says why in its report; it never fails the whole.
 pub fn compile(inputs: &[CompileInput]) -> (Engine, Vec<ListReport>) {
     // Sizes the index up front from the largest input (about 28 bytes a line), so it rarely
-    // has to grow; not from the sum, as stacked lists overlap a lot.
+    // has to grow; not from the sum, as stacked lists overlap a lot. Capped (about 4.8M
+    // names): a huge file of garbage must not reserve an index it would scatter writes over.
     let bytes = inputs
         .iter()
         .map(|i| match &i.data {
@@ -79,7 +83,7 @@ pub fn compile(inputs: &[CompileInput]) -> (Engine, Vec<ListReport>) {
         })
         .max()
         .unwrap_or(0)
-        .min(1 << 31);
+        .min(PRESIZE_MAX);
     let mut builder = EngineBuilder::with_capacity(bytes / 28, bytes);
     let mut reports = Vec::with_capacity(inputs.len());
     let mut regex_lists = Vec::new();

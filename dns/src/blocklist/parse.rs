@@ -66,6 +66,11 @@ impl LineParser {
             None | Some(b'#' | b'!' | b'[') => return Outcome::Nothing,
             _ => {}
         }
+        // Binary data is rejected up front with a reason that says so, rather than as
+        // whatever name check its bytes happen to fail.
+        if memchr::memchr(0, line).is_some() {
+            return Outcome::Rejected("NUL byte (binary data?)");
+        }
         if is_cosmetic(line) {
             return Outcome::Skipped(Skip::Cosmetic);
         }
@@ -79,7 +84,7 @@ impl LineParser {
         if rest.len() > 2 && rest[0] == b'/' && rest[rest.len() - 1] == b'/' {
             return regex(&rest[1..rest.len() - 1], allow, emit);
         }
-        if rest.first() == Some(&b'|') || (rest.contains(&b':') && rest.windows(3).any(|w| w == b"://")) {
+        if rest.first() == Some(&b'|') || memchr::memmem::find(rest, b"://").is_some() {
             return Outcome::Skipped(Skip::Path);
         }
         self.hosts_or_plain(strip_comment(rest), allow, emit)
@@ -121,6 +126,10 @@ impl LineParser {
         allow: bool,
         emit: &mut dyn FnMut(Item<'_>) -> Result<(), &'static str>,
     ) -> Outcome {
+        // Checked after the comment is cut: hosts files in the wild have Latin-1 comments.
+        if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+            return Outcome::Rejected("not UTF-8 text");
+        }
         let mut tokens = line.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
         let Some(first) = tokens.next() else { return Outcome::Nothing };
         let is_ip = std::str::from_utf8(first).is_ok_and(|s| s.parse::<IpAddr>().is_ok());
@@ -184,18 +193,21 @@ fn regex(pattern: &[u8], allow: bool, emit: &mut dyn FnMut(Item<'_>) -> Result<(
     }
 }
 
-/// Element hiding and HTML filtering rules: browser-only, meaningless for DNS.
+/// Element hiding and HTML filtering rules: browser-only, meaningless for DNS. Markers `##`,
+/// `#@#`, `#?#`, `#$#`, `#%#` and `$$`, found from each `#` and `$` (memchr, not a scan per
+/// marker: this runs on every line of a file of garbage too).
 fn is_cosmetic(line: &[u8]) -> bool {
-    if memchr::memchr2(b'#', b'$', line).is_none() {
-        return false;
-    }
-    const MARKERS: [&[u8]; 6] = [b"##", b"#@#", b"#?#", b"#$#", b"#%#", b"$$"];
-    MARKERS.iter().any(|m| line.windows(m.len()).any(|w| w == *m))
+    memchr::memchr2_iter(b'#', b'$', line).any(|i| {
+        matches!(
+            (line[i], line.get(i + 1), line.get(i + 2)),
+            (b'#', Some(b'#'), _) | (b'$', Some(b'$'), _) | (b'#', Some(b'@' | b'?' | b'$' | b'%'), Some(b'#'))
+        )
+    })
 }
 
 /// Cuts a trailing `# comment` (hosts files allow them after the names).
 fn strip_comment(line: &[u8]) -> &[u8] {
-    match line.iter().position(|&b| b == b'#') {
+    match memchr::memchr(b'#', line) {
         Some(i) => line[..i].trim_ascii_end(),
         None => line,
     }

@@ -79,6 +79,10 @@ fn adblock_rules() {
     assert_eq!(outcome("example.com##.banner"), Outcome::Skipped(Skip::Cosmetic));
     assert_eq!(outcome("example.com#@#.banner"), Outcome::Skipped(Skip::Cosmetic));
     assert_eq!(outcome("##.banner"), Outcome::Nothing, "a comment line");
+    for l in ["example.com#?#div:has(a)", "example.com#$#body { x }", "example.com#%#//js", "example.com$$script"] {
+        assert_eq!(outcome(l), Outcome::Skipped(Skip::Cosmetic), "{l}");
+    }
+    assert_eq!(one("0.0.0.0 a.example # $ note #"), ("a.example".into(), Exact, false, false));
 }
 
 #[test]
@@ -120,6 +124,28 @@ fn malformed_lines_are_rejected() {
     assert!(matches!(line(b"\xff\xfe\x00bin", false).0, Outcome::Rejected(_)));
     assert!(matches!(outcome(&format!("{}.com", "a".repeat(64))), Outcome::Rejected(_)));
     assert!(matches!(outcome(&format!("{}com", "abcdefghi.".repeat(26))), Outcome::Rejected(_)));
+}
+
+#[test]
+fn binary_and_other_encodings_say_so() {
+    assert_eq!(line(b"ads\x00.example", false).0, Outcome::Rejected("NUL byte (binary data?)"));
+    assert_eq!(line(b"\x7fELF\x02\x01\x01\x00", false).0, Outcome::Rejected("NUL byte (binary data?)"));
+    assert_eq!(line(b"caf\xe9.example", false).0, Outcome::Rejected("not UTF-8 text"));
+    assert_eq!(line(b"0.0.0.0 a\xff.example b.example", false).0, Outcome::Rejected("not UTF-8 text"));
+    // A Latin-1 comment after a hosts entry does not cost the entry; a comment line is ignored.
+    assert_eq!(line(b"0.0.0.0 a.example # caf\xe9", false).0, Outcome::Kept(1));
+    assert_eq!(line(b"# caf\xe9 \x00", false).0, Outcome::Nothing);
+}
+
+#[test]
+fn rejected_text_is_printable() {
+    let (r, _) = read(b"\x1b[31mred\x00\n\xff\xfe\tx\n");
+    assert_eq!(r.rejected, 2);
+    assert_eq!(r.first_rejected[0].text, "\\u{1b}[31mred\\0");
+    assert_eq!(r.first_rejected[1].text, "\u{fffd}\u{fffd}\\tx");
+    assert!(r.first_rejected.iter().all(|l| !l.text.chars().any(char::is_control)));
+    let (r, _) = read(&[0u8; 5000]);
+    assert_eq!(r.first_rejected[0].text, "\\0".repeat(60), "escapes count toward the 120 characters");
 }
 
 fn read(input: &[u8]) -> (ListReport, Vec<(String, u64)>) {

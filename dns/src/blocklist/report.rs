@@ -59,7 +59,7 @@ impl SkipCounts {
 pub struct RejectedLine {
     /// 1-based line number.
     pub line: u64,
-    /// The line, lossily decoded and cut to 120 characters.
+    /// The line, lossily decoded, control characters escaped, cut to 120 characters.
     pub text: String,
     pub reason: &'static str,
 }
@@ -91,10 +91,31 @@ impl ListReport {
     pub fn reject(&mut self, line: u64, text: &[u8], reason: &'static str) {
         self.rejected += 1;
         if self.first_rejected.len() < KEEP_REJECTED {
-            let text: String = String::from_utf8_lossy(text).chars().take(REJECTED_TEXT).collect();
+            let text = printable(text);
             self.first_rejected.push(RejectedLine { line, text, reason });
         }
     }
+}
+
+/// A line as kept in a report: lossily decoded, control characters escaped (rejected lines
+/// of binary files end up on terminals, `dnsctl lists`, and in logs), cut to
+/// [`REJECTED_TEXT`] characters in all.
+fn printable(text: &[u8]) -> String {
+    let mut out = String::new();
+    let mut left = REJECTED_TEXT;
+    for c in String::from_utf8_lossy(&text[..text.len().min(4 * REJECTED_TEXT)]).chars() {
+        let escaped = c.is_control().then(|| c.escape_debug());
+        let n = escaped.clone().map_or(1, Iterator::count);
+        if n > left {
+            break;
+        }
+        left -= n;
+        match escaped {
+            Some(e) => out.extend(e),
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 impl fmt::Display for ListReport {
