@@ -107,7 +107,14 @@ impl Daemon {
         if let Some(dhcp) = &self.dhcp {
             dhcp.reload(&state.config);
         } else if !state.config.subnets.is_empty() {
-            tracing::warn!("DHCP subnets were added: the DHCP service starts at the next restart");
+            // The DHCP service and its cluster wiring are built at start only; a node that
+            // gains its first subnet (a re-seed from a peer, an edit) restarts itself.
+            tracing::warn!("DHCP subnets were added: restarting ravensd to start the DHCP service");
+            tokio::spawn(async {
+                // Let the answer to the request that caused it go out first.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                reexec();
+            });
         }
         self.resolver.reload(state);
         tokio::spawn(ravens_dns::upstream::Pool::probe_loop(pool, self.cancel.clone()));
@@ -289,6 +296,18 @@ async fn bind_dns(addr: SocketAddr, udp_sockets: usize) -> anyhow::Result<(Vec<s
             Err(e) => return Err(e).with_context(|| format!("binding TCP {bound}")),
         }
     }
+}
+
+/// Replaces this process with a fresh ravensd on the same arguments (same PID, so a
+/// supervisor sees no exit). Sockets are close-on-exec; the new image reads everything again
+/// from the config file and data_dir.
+fn reexec() {
+    use std::os::unix::process::CommandExt as _;
+    let err = match std::env::current_exe() {
+        Ok(exe) => std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec(),
+        Err(e) => e,
+    };
+    tracing::error!("restarting ravensd failed ({err}); DHCP starts at the next restart");
 }
 
 /// Writes remote site-config changes into the file whenever they arrive.

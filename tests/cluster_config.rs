@@ -167,3 +167,39 @@ fn edits_made_while_a_node_was_down_count_and_newer_ones_win() {
     within("B takes A's offline edit", &[&a, &b], || answer(&b, "offline.lan") == "10.9.0.40");
     assert!(!file(&a).contains("10.9.0.10"), "A's stale record was replaced:\n{}", file(&a));
 }
+
+#[test]
+fn a_reseeded_node_that_gains_subnets_restarts_into_dhcp() {
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let (sa, sb) = (spec("a", 37), spec("b", 38));
+    let free = |ip: Ipv4Addr| UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+    let subnet = "\n[[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\n";
+    let dhcp = |s: &Spec| format!("dhcp_listen = \"{}:{}\"\ndhcp_relay_port = {}\n", s.ip, free(s.ip), free(s.ip));
+    // A's [node] gets DHCP ports; so does B's (node-local), whose file has no site config.
+    let dir_a = tempfile::tempdir().unwrap();
+    let path_a = dir_a.path().join("ravens.toml");
+    let node_a = node_text(&sa, &[&sa, &sb], dir_a.path(), &secret).replacen(
+        "admin_listen",
+        &format!("{}admin_listen", dhcp(&sa)),
+        1,
+    );
+    std::fs::write(&path_a, format!("{node_a}{SITE}{subnet}")).unwrap();
+    let a = Daemon::start_with_file(dir_a, path_a);
+    // B binds fixed ports: after its restart the test must still find it.
+    let dir_b = tempfile::tempdir().unwrap();
+    let path_b = dir_b.path().join("ravens.toml");
+    let (dns_b, admin_b) = (free(sb.ip), UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let node_b = node_text(&sb, &[&sa, &sb], dir_b.path(), &secret)
+        .replace(&format!("\"{}:0\"", sb.ip), &format!("\"{}:{dns_b}\"", sb.ip))
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{admin_b}"))
+        .replacen("admin_listen", &format!("{}admin_listen", dhcp(&sb)), 1);
+    std::fs::write(&path_b, node_b).unwrap();
+    let b = Daemon::start_with_file(dir_b, path_b);
+    within("B restarted with DHCP", &[&a, &b], || b.log().matches(" ready").count() >= 2);
+    within("B serves DHCP", &[&a, &b], || {
+        let (code, out, _) = b.dnsctl(&["--json", "status"]);
+        code == 0 && serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|s| !s["dhcp"].is_null())
+    });
+    assert!(file(&b).contains("[[subnet]]"));
+}
