@@ -125,22 +125,28 @@ fn stats_window_over_real_queries_and_its_errors() {
 }
 
 #[test]
-fn anonymised_log_and_statistics_mask_clients() {
-    let d = Daemon::start(
-        &format!("{LOCAL}\n[dns.x]\n")
-            .replace("\n[dns.x]\n", "")
-            .replace("builtin_blocklist = true\n", "builtin_blocklist = true\nquery_log_anonymize = true\n"),
-    );
+fn anonymised_log_file_and_statistics_mask_clients() {
+    let files = tempfile::tempdir().unwrap();
+    let log_file = files.path().join("queries.log");
+    let extra = format!("query_log_anonymize = true\nquery_log_file = \"{}\"\n", log_file.display());
+    let d = Daemon::start(&LOCAL.replace("builtin_blocklist = true\n", &format!("builtin_blocklist = true\n{extra}")));
     ask(&d, "nas.lan", RecordType::A, 2);
-    let s = wait_json(&d, "/api/v1/stats?since=1h", |v| v["sampled"] == 2);
-    assert_eq!(s["top_clients"], serde_json::json!([{"name": "127.0.0.0", "count": 2}]), "{s}");
+    ask(&d, "ads.doubleclick.net", RecordType::A, 1);
+    let s = wait_json(&d, "/api/v1/stats?since=1h", |v| v["sampled"] == 3);
+    assert_eq!(s["top_clients"], serde_json::json!([{"name": "127.0.0.0", "count": 3}]), "{s}");
     let log = get_json(&d, "/api/v1/log");
     let clients: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["client"].as_str().unwrap()).collect();
-    assert_eq!(clients, ["127.0.0.0", "127.0.0.0"], "{log}");
-    assert_eq!(get_json(&d, "/api/v1/log?client=127.0.0.1").as_array().unwrap().len(), 2, "--client matches masked");
+    assert_eq!(clients, ["127.0.0.0"; 3], "{log}");
+    assert_eq!(get_json(&d, "/api/v1/log?client=127.0.0.1").as_array().unwrap().len(), 3, "--client matches masked");
     let (code, out, err) = d.dnsctl(&["log"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("127.0.0.0") && !out.contains("127.0.0.1 "), "{out}");
+    // The file: the same entries as JSON lines, masked, with the blocking list.
+    let text = std::fs::read_to_string(&log_file).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines.iter().all(|l| l["client"] == "127.0.0.0"), "{text}");
+    assert!(lines.iter().any(|l| l["name"] == "ads.doubleclick.net" && l["list"] == "builtin"), "{text}");
 }
 
 /// The value of one sample (`labels` must all match); 0 when absent.

@@ -62,6 +62,8 @@ pub struct Dns {
     pub builtin_blocklist: bool,
     pub query_log_size: usize,
     pub query_log_anonymize: bool,
+    pub query_log_file: Option<PathBuf>,
+    pub query_log_file_size: u64,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -135,6 +137,11 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         Some(s) => crate::units::parse_size(s.get_ref())
             .map_err(|e| map.err(Some(s.span()), format!("dns.cache_size: {e}")))?,
     };
+    let query_log_file_size = match &w.query_log_file_size {
+        None => 10 << 20,
+        Some(s) => crate::units::parse_size(s.get_ref())
+            .map_err(|e| map.err(Some(s.span()), format!("dns.query_log_file_size: {e}")))?,
+    };
     let min_ttl = validate::opt_ttl(&w.min_ttl, 0, "dns.min_ttl", map)?;
     let max_ttl = validate::opt_ttl(&w.max_ttl, 86_400, "dns.max_ttl", map)?;
     if min_ttl > max_ttl {
@@ -183,5 +190,7 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         builtin_blocklist: w.builtin_blocklist.unwrap_or(false),
         query_log_size: w.query_log_size.unwrap_or(10_000).min(10_000_000),
         query_log_anonymize: w.query_log_anonymize.unwrap_or(false),
+        query_log_file: w.query_log_file.as_ref().map(PathBuf::from),
+        query_log_file_size: query_log_file_size.max(4096),
     })
 }

@@ -115,6 +115,11 @@ pub struct DnsWire {
     /// Mask client addresses (IPv4 /24, IPv6 /48) in the query log, its file and the
     /// statistics (`dnsctl log`, `dnsctl stats`). Default: `false`.
     pub query_log_anonymize: Option<bool>,
+    /// Also append every logged query as a JSON line to this file, rotated when it reaches
+    /// `query_log_file_size` (kept as FILE.1 .. FILE.3). Default: none.
+    pub query_log_file: Option<String>,
+    /// Size at which the query log file is rotated. Default: `10MiB`.
+    pub query_log_file_size: Option<S<String>>,
     /// Block a small built-in set of ad/tracker domains for the `default` group.
     /// Default: `false` (the embedded default config turns it on).
     pub builtin_blocklist: Option<bool>,

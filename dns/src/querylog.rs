@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::stats::{Outcome, QtypeCounts};
 
+pub mod file;
+
 const STRIPES: usize = 4;
 const NAME_MAX: usize = 96;
 
@@ -84,11 +86,38 @@ pub struct Seen<'a> {
     pub list: Option<u16>,
 }
 
+impl Seen<'_> {
+    /// The entry as the API and the log file show it (`client` already masked as needed).
+    pub fn entry(&self, client: IpAddr, list_name: impl Fn(u16) -> String) -> LogEntry {
+        LogEntry {
+            time_ms: self.ms,
+            client,
+            name: String::from_utf8_lossy(self.name).into_owned(),
+            qtype: self.qtype,
+            outcome: outcome_name(self.outcome).to_string(),
+            list: self.list.map(list_name),
+        }
+    }
+}
+
 /// Where [`QueryLog::drain`] stopped reading, per stripe.
 #[derive(Debug, Clone, Default)]
 pub struct DrainCursor {
     read: [u64; STRIPES],
     buf: Vec<Slot>,
+}
+
+impl Slot {
+    fn seen(&self) -> Seen<'_> {
+        Seen {
+            ms: self.ms,
+            client: self.client,
+            name: &self.name[..self.name_len as usize],
+            qtype: self.qtype,
+            outcome: self.outcome,
+            list: (self.list != u16::MAX).then_some(self.list),
+        }
+    }
 }
 
 impl std::fmt::Debug for Slot {
@@ -211,14 +240,7 @@ impl QueryLog {
                 }
             }
             for s in &cursor.buf {
-                f(&Seen {
-                    ms: s.ms,
-                    client: s.client,
-                    name: &s.name[..s.name_len as usize],
-                    qtype: s.qtype,
-                    outcome: s.outcome,
-                    list: (s.list != u16::MAX).then_some(s.list),
-                });
+                f(&s.seen());
             }
         }
         lost
@@ -238,14 +260,7 @@ impl QueryLog {
             .rev()
             .filter(|e| want.is_none_or(|c| c == self.shown(e.client)))
             .filter(|e| !f.blocked_only || e.outcome == Outcome::Blocked)
-            .map(|e| LogEntry {
-                time_ms: e.ms,
-                client: self.shown(e.client),
-                name: String::from_utf8_lossy(&e.name[..e.name_len as usize]).into_owned(),
-                qtype: e.qtype,
-                outcome: outcome_name(e.outcome).to_string(),
-                list: (e.list != u16::MAX).then(|| list_name(e.list)),
-            })
+            .map(|e| e.seen().entry(self.shown(e.client), &list_name))
             .filter(|e| f.name_contains.as_deref().is_none_or(|t| e.name.contains(t)))
             .take(f.limit.max(1))
             .collect();

@@ -15,6 +15,7 @@ use super::StatsSnapshot;
 use super::window::Window;
 use crate::Resolver;
 use crate::querylog::DrainCursor;
+use crate::querylog::file::LogFile;
 
 /// How often the log is read.
 pub const PERIOD: Duration = Duration::from_millis(250);
@@ -25,6 +26,10 @@ pub struct Feed {
     cursor: DrainCursor,
     last: StatsSnapshot,
     per_group: Vec<u64>,
+    /// `dns.query_log_file`, when configured.
+    file: Option<LogFile>,
+    /// The file that could not be opened (warned about once).
+    failed_file: Option<std::path::PathBuf>,
 }
 
 fn now_ms() -> u64 {
@@ -43,17 +48,33 @@ impl Feed {
         self.last = snap;
         self.per_group.clear();
         self.per_group.resize(state.policy.groups.len().max(1), 0);
+        self.follow_file(&state.config.dns);
         let log = &resolver.querylog;
+        let engine = resolver.blocking.engine.load();
         let mut adder = window.adder();
+        let mut file_error = None;
         log.drain(&mut self.cursor, |s| {
             let g = resolver.blocking.group_of(&state.policy, s.client).index();
             if let Some(c) = self.per_group.get_mut(g) {
                 *c += 1;
             }
             let blocked = s.outcome == super::Outcome::Blocked;
-            adder.add(s.ms, s.name, log.shown(s.client), blocked);
+            let shown = log.shown(s.client);
+            adder.add(s.ms, s.name, shown, blocked);
+            if let Some(f) = &mut self.file
+                && file_error.is_none()
+            {
+                file_error = f.write(&s.entry(shown, |id| engine.list_name(id).to_string())).err();
+            }
         });
         drop(adder);
+        if let Some(f) = &mut self.file
+            && let Some(e) = file_error.or_else(|| f.flush().err())
+        {
+            tracing::warn!(file = %f.path().display(), "writing the query log file failed; it is closed: {e}");
+            self.failed_file = Some(f.path().to_path_buf());
+            self.file = None;
+        }
         let groups = &state.policy.groups;
         window.add_groups(
             self.per_group
@@ -62,6 +83,28 @@ impl Feed {
                 .filter(|&(_, &n)| n > 0)
                 .map(|(i, &n)| (groups.get(i).map_or_else(|| format!("#{i}"), |g| g.name.clone()), n)),
         );
+    }
+}
+
+impl Feed {
+    /// Opens, reopens or closes the log file as the config says.
+    fn follow_file(&mut self, dns: &ravens_config::dns::Dns) {
+        let want = dns.query_log_file.as_deref();
+        if self.file.as_ref().map(LogFile::path) == want {
+            return;
+        }
+        self.file = None;
+        let Some(path) = want else { return };
+        if self.failed_file.as_deref() == Some(path) {
+            return;
+        }
+        match LogFile::open(path, dns.query_log_file_size) {
+            Ok(f) => self.file = Some(f),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), "cannot open the query log file: {e}");
+                self.failed_file = Some(path.to_path_buf());
+            }
+        }
     }
 }
 
