@@ -65,6 +65,8 @@ struct Inner {
     configured_peers: usize,
     started: Instant,
     site: Arc<crate::site::Site>,
+    /// Import leases granted under this node's name (see `start`).
+    reseed_own: bool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -98,6 +100,12 @@ pub async fn start(
     let me = cfg.node.name.clone();
     let mut sc = SyncConfig::new(&me, &cl.name, cl.gossip_listen, cl.secret_file.clone());
     sc.seeds = cl.peers.iter().map(ToString::to_string).collect();
+    // Every node also carries the others' lease records, so a lease outlives its granting
+    // node's disk: a node restarted with an empty data_dir gets its own leases back.
+    sc.adopt_prefixes = vec!["c/".to_owned(), "l/".to_owned()];
+    // No lease of ours in the journal: a fresh disk (or a new node), so leases the cluster
+    // holds under our name are imported like anyone else's.
+    let reseed_own = dhcp.is_some_and(|h| !h.leases(None).iter().any(|l| l.node == me));
     // Subscribe before starting, so no lease granted from here on is missed.
     let local_events = dhcp.map(DhcpHandle::subscribe);
     let (sync, events) = SyncNode::start(sc, cancel.clone())
@@ -128,6 +136,7 @@ pub async fn start(
         configured_peers: cl.peers.len(),
         started: Instant::now(),
         site: Arc::clone(site),
+        reseed_own,
     });
     site.attach(sync.clone());
     inner.tick();
@@ -199,7 +208,7 @@ async fn event_loop(inner: Arc<Inner>, mut events: mpsc::Receiver<SyncEvent>, ca
                 let leases: Vec<_> = records
                     .iter()
                     .filter(|r| r.key.starts_with("l/"))
-                    .filter_map(|r| lease_sync::remote_lease(&inner.sync, r, &inner.me))
+                    .filter_map(|r| lease_sync::remote_lease(&inner.sync, r, &inner.me, inner.reseed_own))
                     .collect();
                 if !leases.is_empty() {
                     tracing::debug!(leases = leases.len(), "importing remote leases");

@@ -404,3 +404,27 @@ fn cluster_pair_restarted_node_republishes_its_journal() {
     assert!(lag.is_some(), "A did not republish:\n{}", a.log());
     assert!(wait_lease(&a, ip_b, Duration::from_secs(2), |l| l["node"] == "b").is_some());
 }
+
+#[test]
+fn cluster_pair_node_restarted_with_an_empty_disk_reseeds_from_its_peer() {
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let relay = Relay::new();
+    let specs = [NodeSpec::new("a", 35), NodeSpec::new("b", 36)];
+    let mut nodes = start_cluster(&specs, relay.port(), &secret);
+    wait_mesh(&nodes);
+    let mine = relay.dora(specs[0].dhcp_addr(), 0x100, mac_owned_by("a", &["a", "b"], 80), "mine");
+    let theirs = relay.dora(specs[1].dhcp_addr(), 0x200, mac_owned_by("b", &["a", "b"], 81), "theirs");
+    assert!(wait_lease(&nodes[1], mine, Duration::from_secs(2), |_| true).is_some());
+    assert!(wait_lease(&nodes[0], theirs, Duration::from_secs(2), |_| true).is_some());
+    let a = nodes.remove(0).kill();
+    std::fs::remove_dir_all(a.dir.path().join("data")).unwrap();
+    let a = a.restart();
+    let lag = wait_lease(&a, theirs, Duration::from_secs(5), |l| l["node"] == "b" && l["hostname"] == "theirs");
+    println!("B's lease on the emptied A after {lag:?}");
+    assert!(lag.is_some(), "A did not re-seed B's lease: {:?}\n{}", leases(&a), a.log());
+    let lag = wait_lease(&a, mine, Duration::from_secs(5), |l| l["hostname"] == "mine");
+    println!("A's own lease back on the emptied A after {lag:?}");
+    assert!(lag.is_some(), "A lost the lease it granted before its disk was emptied: {:?}\n{}", leases(&a), a.log());
+    assert!(wait_dig(&a, &["mine.lan", "A"], &mine.to_string()).contains(&mine.to_string()));
+}

@@ -266,7 +266,8 @@ fn validate_list(l: &ListWire, map: &SourceMap<'_>) -> Result<List, ConfigError>
     if given != 1 {
         let span = l.url.as_ref().or(l.path.as_ref()).map_or(l.name.span(), |s| s.span());
         let why = if given == 0 { "needs a path, a url or entries" } else { "give only one of path, url and entries" };
-        return Err(map.err(Some(span), format!("list: {why}")));
+        let key = if given == 0 { "list" } else { "list.url" };
+        return Err(map.err(Some(span), format!("{key}: {why}")));
     }
     let source = if let Some(p) = &l.path {
         if p.get_ref().is_empty() {

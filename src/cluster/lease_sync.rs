@@ -98,7 +98,8 @@ pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record
 
 /// The DHCP view of the merged state for one lease key: the live winner (unless it is ours),
 /// or a release of the last known address when no node holds a live lease any more.
-pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str) -> Option<RemoteLease> {
+/// `own`: also import winners this node granted (its journal was empty at start).
+pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str, own: bool) -> Option<RemoteLease> {
     let subnet = changed.key.strip_prefix("l/")?.split('/').next()?.to_owned();
     let entries = sync.entries(&changed.key);
     // A release is a newer statement than any older entry still unexpired (e.g. the granting
@@ -110,7 +111,7 @@ pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str) -> Option<Rem
         _ if released_latest && latest.origin == me => return None,
         _ if released_latest && latest.deleted => return None,
         _ if released_latest => (latest.clone(), true),
-        Some(w) if w.origin == me => return None,
+        Some(w) if w.origin == me && !own => return None,
         Some(w) => (w.clone(), false),
         None if changed.deleted => return None,
         None => (changed.clone(), true),

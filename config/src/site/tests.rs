@@ -164,9 +164,8 @@ fn keys_escape_bars_and_hash_long_identities() {
 
 #[test]
 fn inline_tables_are_refused_with_a_clear_error() {
-    let e = records("group = [{ name = \"x\" }]\n").map(|_| ()).unwrap_or(());
     // An inline array of tables is still an array of tables to the parser: accepted.
-    assert_eq!(e, ());
+    assert!(records("group = [{ name = \"x\" }]\n").is_ok());
     let e = records("group = 3\n").unwrap_err().to_string();
     assert!(e.contains("[[group]]"), "{e}");
 }
