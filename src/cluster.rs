@@ -100,11 +100,10 @@ pub async fn start(
     let me = cfg.node.name.clone();
     let mut sc = SyncConfig::new(&me, &cl.name, cl.gossip_listen, cl.secret_file.clone());
     sc.seeds = cl.peers.iter().map(ToString::to_string).collect();
-    // Every node also carries the others' lease records, so a lease outlives its granting
-    // node's disk: a node restarted with an empty data_dir gets its own leases back.
-    sc.adopt_prefixes = vec!["c/".to_owned(), "l/".to_owned()];
-    // No lease of ours in the journal: a fresh disk (or a new node), so leases the cluster
-    // holds under our name are imported like anyone else's.
+    // No lease of ours in the journal: a fresh disk (or a new node). Leases the cluster holds
+    // under our name are then imported like anyone else's, and we ask the peers for them
+    // (`r/<me>`, see `adopt_for`): our own records died with our disk and our old chitchat
+    // incarnation.
     let reseed_own = dhcp.is_some_and(|h| !h.leases(None).iter().any(|l| l.node == me));
     // Subscribe before starting, so no lease granted from here on is missed.
     let local_events = dhcp.map(DhcpHandle::subscribe);
@@ -148,6 +147,9 @@ pub async fn start(
             ravens_sync::buckets::should_answer_among(&me2, &refs, id, secs)
         }))));
         republish(&sync, h, cfg, &me).await;
+        if reseed_own && let Err(e) = sync.publish(&format!("r/{me}"), now_ms_bytes()).await {
+            tracing::warn!("asking the peers for this node's leases failed: {e:#}");
+        }
     }
     if let Some(rx) = local_events {
         tokio::spawn(publish_loop(sync.clone(), me.clone(), rx, cancel.clone()));
@@ -192,6 +194,25 @@ async fn publish_loop(sync: SyncHandle, me: String, mut rx: mpsc::Receiver<Lease
     }
 }
 
+/// A peer restarted with an empty disk asked for its leases: re-publish, under our keys and
+/// with their original stamps, the unexpired lease records it wrote that we hold. Costs
+/// nothing in steady state (leases are not carried twice), one resync per such restart.
+async fn adopt_for(sync: &SyncHandle, origin: &str) {
+    let now = lease_sync::now_ms();
+    let records: Vec<ravens_sync::Record> = sync.with_replica(|r| {
+        r.winners()
+            .filter(|w| w.key.starts_with("l/") && w.origin == origin && !w.deleted)
+            .filter(|w| ravens_sync::lease_expiry_ms(&w.value).is_some_and(|e| e > now))
+            .cloned()
+            .collect()
+    });
+    let n = records.len();
+    match sync.republish(records).await {
+        Ok(()) => tracing::info!(peer = origin, leases = n, "peer restarted without its leases; sent them back"),
+        Err(e) => tracing::warn!(peer = origin, "re-publishing a peer's leases failed: {e:#}"),
+    }
+}
+
 /// Remote record changes → DHCP imports (and, through their events, DNS names).
 async fn event_loop(inner: Arc<Inner>, mut events: mpsc::Receiver<SyncEvent>, cancel: CancellationToken) {
     loop {
@@ -203,6 +224,9 @@ async fn event_loop(inner: Arc<Inner>, mut events: mpsc::Receiver<SyncEvent>, ca
             SyncEvent::Records(records) => {
                 if inner.site.on_remote(&records) {
                     inner.site.remote_changed.notify_one();
+                }
+                for r in records.iter().filter(|r| r.key.starts_with("r/") && !r.deleted && r.origin != inner.me) {
+                    adopt_for(&inner.sync, &r.origin).await;
                 }
                 let Some(dhcp) = &inner.dhcp else { continue };
                 let leases: Vec<_> = records
@@ -283,6 +307,10 @@ impl Inner {
             tracing::info!(index = slice.index, count = slice.count, "pool slice");
         }
     }
+}
+
+fn now_ms_bytes() -> Vec<u8> {
+    lease_sync::now_ms().to_string().into_bytes()
 }
 
 fn epoch(t: SystemTime) -> u64 {
