@@ -157,6 +157,10 @@ impl Lists {
                 s.first_rejected = r.first_rejected.iter().map(|l| (l.line, l.text.clone())).collect();
                 if let Some(e) = &r.error {
                     s.last_error = Some(e.clone());
+                } else if !s.source.starts_with("http://") && !s.source.starts_with("https://") {
+                    // A file list read fine this time: an earlier "cannot read" is over. (A
+                    // URL list's error is about its download and clears on the next success.)
+                    s.last_error = None;
                 }
                 if r.rejected > 0 {
                     tracing::info!(list = %r.name, rejected = r.rejected, "list lines rejected");

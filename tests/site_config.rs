@@ -175,3 +175,22 @@ fn a_hand_edit_shows_in_the_api_and_malformed_bodies_are_refused() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("bad request body"), "{text}");
 }
+
+#[test]
+fn a_list_file_that_appears_later_loads_and_its_error_clears() {
+    let d = start();
+    let path = d.dir.path().join("later.txt");
+    ok(&d, &["lists", "add", "later", path.to_str().unwrap()]);
+    let status = |d: &Daemon| -> serde_json::Value {
+        let lists: serde_json::Value = serde_json::from_str(&ok(d, &["--json", "lists"])).unwrap();
+        lists.as_array().unwrap().iter().find(|l| l["name"] == "later").unwrap().clone()
+    };
+    assert!(status(&d)["last_error"].as_str().is_some_and(|e| e.contains("cannot read")), "{}", status(&d));
+    std::fs::write(&path, "later.example\n").unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while answer(&d, "later.example") != "0.0.0.0" {
+        assert!(std::time::Instant::now() < end, "list file not picked up:\n{}", d.log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(status(&d)["last_error"].is_null(), "{}", status(&d));
+}
