@@ -221,6 +221,39 @@ impl Lab {
         )
     }
 
+    /// `dhcrelay` in `rtr`, relaying requests heard on the `down` interfaces to every one of
+    /// `servers` through the `up` ones (option 82 added and checked: `-a -D`); fails the test
+    /// when it has not stayed up for 500 ms.
+    pub fn dhcrelay(&self, rtr: &str, up: &[&str], down: &[&str], servers: &[&str]) -> Proc {
+        let pf = self.path("dhcrelay.pid").display().to_string();
+        let mut args = vec!["dhcrelay", "-4", "-d", "-a", "-D", "-pf", &pf];
+        args.extend(up.iter().flat_map(|i| ["-iu", *i]));
+        args.extend(down.iter().flat_map(|i| ["-id", *i]));
+        args.extend_from_slice(servers);
+        let mut relay = Proc::spawn("dhcrelay", self.cmd(rtr, &args), self.path("dhcrelay.log"));
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(relay.exited().is_none(), "dhcrelay did not start:\n{}", relay.log_text());
+        relay
+    }
+
+    /// The IPv4 addresses configured on `dev` in `ns` (what a client really holds), or None
+    /// when `ip` could not run.
+    pub fn ipv4_addrs(&self, ns: &str, dev: &str) -> Option<Vec<String>> {
+        let out = self.output(ns, &["ip", "-4", "-o", "addr", "show", "dev", dev]);
+        if !out.status.success() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        Some(
+            words
+                .windows(2)
+                .filter(|w| w[0] == "inet")
+                .map(|w| w[1].split('/').next().unwrap_or_default().to_string())
+                .collect(),
+        )
+    }
+
     /// A fresh cluster secret in the lab dir; its path.
     pub fn cluster_secret(&self) -> String {
         let secret = self.path("cluster.key");
@@ -394,12 +427,24 @@ impl Ravensd {
     }
 
     /// `kill -9`, then start again on the same config and data dir.
-    pub fn kill9_and_restart(mut self, lab: &Lab, generation: u32) -> Ravensd {
+    pub fn kill9_and_restart(self, lab: &Lab, generation: u32) -> Ravensd {
+        self.restart(lab, generation)
+    }
+
+    /// Starts again on the same config and data dir (whatever is left of it: a test may have
+    /// emptied it while the process was down), after a `kill -9` if it is still running;
+    /// `generation` names the new log file.
+    pub fn restart(mut self, lab: &Lab, generation: u32) -> Ravensd {
         self.proc.kill9();
         let name = self.proc.name.clone();
         let (ns, config, data_dir) = (self.ns.clone(), self.config.clone(), self.data_dir.clone());
         drop(self);
         Self::spawn(lab, &ns, &name, config, data_dir, generation)
+    }
+
+    /// Waits (max `within`) until this daemon's log holds `needle` at least `n` times.
+    pub fn wait_log(&self, needle: &str, n: usize, within: Duration) -> bool {
+        wait_for(within, || (self.proc.log_text().matches(needle).count() >= n).then_some(())).is_some()
     }
 
     /// Runs `dnsctl` inside the daemon's namespace: (exit code, stdout, stderr).
