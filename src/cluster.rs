@@ -44,8 +44,11 @@ pub const TAKEOVER_AFTER: Duration = Duration::from_millis(1000);
 const SILENT_DEAD: Duration = Duration::from_millis(1000);
 /// How often liveness feeds the failover state machine.
 const TICK: Duration = Duration::from_millis(100);
+/// How long a node's request for its own leases (`r/<node>`) stays up after a start with an
+/// empty journal: peers that are up answer within a gossip round or two.
+const RESEED_ASK_FOR: Duration = Duration::from_secs(30);
 /// A slice that owns no address (before any peer id is known).
-const NO_SLICE: Slice = Slice { index: 1, count: 1 };
+const NO_SLICE: Slice = Slice::NONE;
 
 /// A running cluster membership.
 #[derive(Debug, Clone)]
@@ -147,8 +150,8 @@ pub async fn start(
             ravens_sync::buckets::should_answer_among(&me2, &refs, id, secs)
         }))));
         republish(&sync, h, cfg, &me).await;
-        if reseed_own && let Err(e) = sync.publish(&format!("r/{me}"), now_ms_bytes()).await {
-            tracing::warn!("asking the peers for this node's leases failed: {e:#}");
+        if reseed_own {
+            ask_for_own_leases(&sync, &me, cancel).await;
         }
     }
     if let Some(rx) = local_events {
@@ -192,6 +195,27 @@ async fn publish_loop(sync: SyncHandle, me: String, mut rx: mpsc::Receiver<Lease
             tracing::warn!(key, "publishing a lease failed: {e:#}");
         }
     }
+}
+
+/// Publishes `r/<me>` (peers answer with [`adopt_for`]) and withdraws it after a while, so a
+/// peer's later restart does not read it as a new request and send every lease again.
+async fn ask_for_own_leases(sync: &SyncHandle, me: &str, cancel: &CancellationToken) {
+    let key = format!("r/{me}");
+    if let Err(e) = sync.publish(&key, now_ms_bytes()).await {
+        tracing::warn!("asking the peers for this node's leases failed: {e:#}");
+        return;
+    }
+    let (sync, cancel) = (sync.clone(), cancel.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            _ = tokio::time::sleep(RESEED_ASK_FOR) => {
+                if let Err(e) = sync.delete(&key).await {
+                    tracing::warn!("withdrawing the lease request failed: {e:#}");
+                }
+            }
+        }
+    });
 }
 
 /// A peer restarted with an empty disk asked for its leases: re-publish, under our keys and

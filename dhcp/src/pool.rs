@@ -19,6 +19,8 @@ pub struct Slice {
 impl Slice {
     /// A single node owning every pool.
     pub const WHOLE: Slice = Slice { index: 0, count: 1 };
+    /// Owns no address: new clients get nothing, known ones can still renew in place.
+    pub const NONE: Slice = Slice { index: 1, count: 1 };
 
     /// The slice of node `me` among `nodes` (any order; they are sorted here so every node
     /// computes the same split). An unknown `me` owns nothing new (count + 1 slices, last one).

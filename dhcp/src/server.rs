@@ -159,7 +159,10 @@ impl DhcpService {
         let tx = sock.try_clone().map_err(|source| DhcpError::Bind { addr, source })?;
         let rx =
             UdpSocket::from_std(std::net::UdpSocket::from(sock)).map_err(|source| DhcpError::Bind { addr, source })?;
-        let mut core = Core::new(config, Slice::WHOLE, &recovery.records, unix_now());
+        // A cluster member owns no address until the cluster wiring has learned its slice:
+        // serving the whole pool in between could offer a peer's (or a forgotten) address.
+        let slice = if config.cluster.is_some() { Slice::NONE } else { Slice::WHOLE };
+        let mut core = Core::new(config, slice, &recovery.records, unix_now());
         core.own_addrs = own_addrs(addr, &ifaces);
         tracing::info!(leases = recovery.records.len(), "restored DHCP leases");
         let (events, events_rx) = mpsc::channel(4096);
