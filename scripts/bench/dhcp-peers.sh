@@ -81,8 +81,9 @@ NO_INSTALL=${NO_INSTALL:-0}
 PC=$NS_PREFIX-pc; SRV=$NS_PREFIX-srv
 GI=10.100.0.1; SRV_IP=10.100.0.2
 
-log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die()  { log "FATAL: $*"; exit 2; }
+# log, die, ensure_pkgs (STOP_UNITS: services the packages would start)
+. "$(dirname "$0")/lib.sh"
+STOP_UNITS=(kea-dhcp4-server)
 
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
 for v in PACED_WINDOW BLAST_FIXED RUNS NCLIENTS SWEEP_PERIOD MAX_PERIOD BLAST_PERIOD BLAST_WINDOW SERVER_CPU LOAD_CPU RATE_TOL; do
@@ -95,33 +96,6 @@ done
 [ "$(nproc)" -gt "$SERVER_CPU" ] && [ "$(nproc)" -gt "$LOAD_CPU" ] || die "CPU $SERVER_CPU or $LOAD_CPU does not exist"
 [[ $NS_PREFIX =~ ^[a-z0-9]{1,8}$ ]] || die "NS_PREFIX must be 1-8 of [a-z0-9]"
 
-# ensure_pkgs "cmd:package" ... : install the Debian packages whose command is missing; services
-# are kept from starting (refusing policy-rc.d) and disabled afterwards.
-ensure_pkgs() {
-    local missing=() item cmd pkg made_policy=0
-    for item in "$@"; do
-        cmd=${item%%:*}; pkg=${item#*:}
-        if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then missing+=("$pkg"); fi
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$NO_INSTALL" = 1 ] && die "missing packages: ${missing[*]} (NO_INSTALL=1)"
-    log "installing: ${missing[*]}"
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d; made_policy=1
-    fi
-    if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null)" ]; then
-        apt-get update -q >&2
-    fi
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
-        [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-        die "apt-get install failed"
-    fi
-    [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-    if [ -d /run/systemd/system ]; then
-        systemctl disable --now kea-dhcp4-server >/dev/null 2>&1 || true
-    fi
-}
 
 STARTED_PIDS=(); MADE_NS=()
 start_bg() {  # NAME CMD... : background, output to $WORK/NAME.log; sets LAST_PID

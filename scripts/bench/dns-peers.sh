@@ -81,8 +81,9 @@ ZONE=hbench
 PROBE="h00001.$ZONE."
 
 # ------------------------------------------------------------- helpers ----
-log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die()  { log "FATAL: $*"; exit 2; }
+# log, die, ensure_pkgs (STOP_UNITS: services the packages would start)
+. "$(dirname "$0")/lib.sh"
+STOP_UNITS=(dnsmasq unbound nsd)
 
 for v in RUNS DURATION CLIENTS SERVER_CPU LOAD_CPU ZONE_NAMES BLAST_WINDOW BLAST_BATCH FLOOR_BATCH; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
@@ -91,33 +92,6 @@ done
 [ "$ZONE_NAMES" -ge 2 ] && [ "$ZONE_NAMES" -le 100000 ] || die "ZONE_NAMES must be 2..100000"
 [ "$(nproc)" -gt "$SERVER_CPU" ] && [ "$(nproc)" -gt "$LOAD_CPU" ] || die "CPU $SERVER_CPU or $LOAD_CPU does not exist"
 
-# ensure_pkgs "cmd:package" ... : install the Debian packages whose command is missing.
-ensure_pkgs() {
-    local missing=() item cmd pkg made_policy=0
-    for item in "$@"; do
-        cmd=${item%%:*}; pkg=${item#*:}
-        if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then missing+=("$pkg"); fi
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$NO_INSTALL" = 1 ] && die "missing packages: ${missing[*]} (NO_INSTALL=1)"
-    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root to install them"
-    log "installing: ${missing[*]}"
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d; made_policy=1
-    fi
-    if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -print -quit 2>/dev/null)" ]; then
-        apt-get update -q >&2
-    fi
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
-        [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-        die "apt-get install failed"
-    fi
-    [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
-    if [ -d /run/systemd/system ]; then
-        for s in dnsmasq unbound nsd; do systemctl disable --now "$s" >/dev/null 2>&1 || true; done
-    fi
-}
 
 STARTED_PIDS=()
 start_bg() {  # NAME CMD... : run in the background, output to $WORK/NAME.log; sets LAST_PID
