@@ -180,7 +180,7 @@ impl Site {
     pub fn on_remote(&self, records: &[Record]) -> bool {
         let mut inner = self.inner.lock();
         let now = wall_ms(SystemTime::now());
-        let mut changed = false;
+        let (mut changed, mut applied) = (false, false);
         for r in records {
             let Some(key) = r.key.strip_prefix(PREFIX) else { continue };
             inner.clock.observe(r.hlc, now);
@@ -195,8 +195,12 @@ impl Site {
             let v = Version { wall_ms: r.hlc.wall_ms, logical: r.hlc.logical, origin: r.origin.clone(), value };
             let prev = inner.applied.records.insert(key.to_string(), v.clone());
             changed |= prev.and_then(|p| p.value) != v.value;
+            applied = true;
         }
-        self.persist(&inner.applied);
+        // Most batches are leases only: no site record, nothing to save.
+        if applied {
+            self.persist(&inner.applied);
+        }
         changed
     }
 
