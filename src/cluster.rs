@@ -415,6 +415,7 @@ impl Cluster {
             let snap = r.snapshot();
             (snap.len(), snap.iter().filter(|x| x.key.starts_with("l/")).count(), admin_addresses(&snap))
         });
+        let (site_live, site_tombstones) = i.site.counts();
         serde_json::json!({
             "node": i.me,
             "cluster": i.cluster,
@@ -430,8 +431,8 @@ impl Cluster {
             "applied": st.applied,
             "bad_records": st.bad_records,
             "site_config": {
-                "records": i.site.counts().0,
-                "tombstones": i.site.counts().1,
+                "records": site_live,
+                "tombstones": site_tombstones,
                 "write_back_error": i.site.last_error.lock().clone(),
             },
             "seal": {

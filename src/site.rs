@@ -151,7 +151,8 @@ impl Site {
                 }
                 None => inner.clock.now(now),
             };
-            let keys: Vec<String> = inner.applied.records.keys().chain(file.keys()).cloned().collect();
+            let keys: std::collections::BTreeSet<String> =
+                inner.applied.records.keys().chain(file.keys()).cloned().collect();
             for k in keys {
                 let cur = inner.applied.records.get(&k).cloned();
                 let want = file.get(&k).cloned();

@@ -81,7 +81,7 @@ NO_INSTALL=${NO_INSTALL:-0}
 PC=$NS_PREFIX-pc; SRV=$NS_PREFIX-srv
 GI=10.100.0.1; SRV_IP=10.100.0.2
 
-# log, die, ensure_pkgs (STOP_UNITS: services the packages would start)
+# log, die, ensure_pkgs (STOP_UNITS: services the packages would start), start_bg, stop_pid
 . "$(dirname "$0")/lib.sh"
 STOP_UNITS=(kea-dhcp4-server)
 
@@ -96,23 +96,7 @@ done
 [ "$(nproc)" -gt "$SERVER_CPU" ] && [ "$(nproc)" -gt "$LOAD_CPU" ] || die "CPU $SERVER_CPU or $LOAD_CPU does not exist"
 [[ $NS_PREFIX =~ ^[a-z0-9]{1,8}$ ]] || die "NS_PREFIX must be 1-8 of [a-z0-9]"
 
-
 STARTED_PIDS=(); MADE_NS=()
-start_bg() {  # NAME CMD... : background, output to $WORK/NAME.log; sets LAST_PID
-    local name=$1; shift
-    "$@" >"$WORK/$name.log" 2>&1 &
-    LAST_PID=$!
-    STARTED_PIDS+=("$LAST_PID")
-}
-stop_pid() {  # PID : TERM, up to 5 s, then KILL. Only PIDs this script started.
-    local pid=$1 i
-    [ -n "$pid" ] || return 0
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local rc=$? i ns
     set +e

@@ -81,7 +81,7 @@ ZONE=hbench
 PROBE="h00001.$ZONE."
 
 # ------------------------------------------------------------- helpers ----
-# log, die, ensure_pkgs (STOP_UNITS: services the packages would start)
+# log, die, ensure_pkgs (STOP_UNITS: services the packages would start), start_bg, stop_pid
 . "$(dirname "$0")/lib.sh"
 STOP_UNITS=(dnsmasq unbound nsd)
 
@@ -92,24 +92,7 @@ done
 [ "$ZONE_NAMES" -ge 2 ] && [ "$ZONE_NAMES" -le 100000 ] || die "ZONE_NAMES must be 2..100000"
 [ "$(nproc)" -gt "$SERVER_CPU" ] && [ "$(nproc)" -gt "$LOAD_CPU" ] || die "CPU $SERVER_CPU or $LOAD_CPU does not exist"
 
-
 STARTED_PIDS=()
-start_bg() {  # NAME CMD... : run in the background, output to $WORK/NAME.log; sets LAST_PID
-    local name=$1; shift
-    "$@" >"$WORK/$name.log" 2>&1 &
-    LAST_PID=$!
-    STARTED_PIDS+=("$LAST_PID")
-    log "started $name pid=$LAST_PID"
-}
-stop_pid() {  # PID : TERM, up to 5 s, then KILL. Only PIDs this script started.
-    local pid=$1 i
-    [ -n "$pid" ] || return 0
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local rc=$? i
     set +e

@@ -6,6 +6,10 @@
 #                install the Debian packages whose command is missing (root; NO_INSTALL=1
 #                refuses). Their services are kept from starting (a refusing policy-rc.d)
 #                and the units named in STOP_UNITS are disabled afterwards.
+#   start_bg NAME CMD...
+#                CMD in the background, output to $WORK/NAME.log; sets LAST_PID and
+#                appends it to STARTED_PIDS
+#   stop_pid PID TERM, up to 5 s, then KILL (only PIDs the script started)
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 2; }
@@ -35,4 +39,22 @@ ensure_pkgs() {
     if [ -d /run/systemd/system ]; then
         for unit in "${STOP_UNITS[@]}"; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
     fi
+}
+
+start_bg() {
+    local name=$1; shift
+    "$@" >"$WORK/$name.log" 2>&1 &
+    LAST_PID=$!
+    STARTED_PIDS+=("$LAST_PID")
+    log "started $name pid=$LAST_PID"
+}
+
+stop_pid() {
+    local pid=$1 i
+    [ -n "$pid" ] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
 }

@@ -44,9 +44,7 @@ pub fn edit(d: &Daemon, f: impl FnOnce(&mut SiteRecords) -> Result<String, EditE
         return Ok(Change { changed: false, message: format!("nothing to change: {message}") });
     }
     let new = ravens_config::site::apply(&text, &records).map_err(|e| EditError::Conflict(e.to_string()))?;
-    ravens_config::parse(&new, &path.display().to_string())
-        .map_err(|e| EditError::Invalid(format!("the change would make the config invalid: {e}")))?;
-    write_atomic(path, &new).map_err(|e| EditError::Io(format!("writing {}: {e}", path.display())))?;
+    replace(path, &new, "the change would make the config invalid")?;
     d.reload();
     if let Some(e) = d.config_state.lock().last_error.clone() {
         return Err(EditError::Io(format!("written to {}, but the reload failed: {e}", path.display())));
@@ -68,9 +66,8 @@ pub fn write_back(d: &Daemon) {
         if new == text {
             return Ok(false);
         }
-        ravens_config::parse(&new, &path.display().to_string())
-            .map_err(|e| format!("the merged site config does not validate here, file left as it was: {e}"))?;
-        write_atomic(path, &new).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        replace(path, &new, "the merged site config does not validate here, file left as it was")
+            .map_err(|e| e.to_string())?;
         Ok(true)
     })();
     match outcome {
@@ -86,6 +83,14 @@ pub fn write_back(d: &Daemon) {
             *d.site.last_error.lock() = Some(e);
         }
     }
+}
+
+/// Writes `new` over the file if it validates as a whole config; `invalid` prefixes the
+/// validation error.
+fn replace(path: &Path, new: &str, invalid: &str) -> Result<(), EditError> {
+    ravens_config::parse(new, &path.display().to_string())
+        .map_err(|e| EditError::Invalid(format!("{invalid}: {e}")))?;
+    write_atomic(path, new).map_err(|e| EditError::Io(format!("writing {}: {e}", path.display())))
 }
 
 fn read(path: &Path) -> Result<String, EditError> {
