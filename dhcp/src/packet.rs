@@ -169,10 +169,14 @@ fn walk(area: &[u8], raw: &mut Raw) -> Result<(), Malformed> {
 }
 
 /// Options whose length dhcproto 0.15 only checks with `debug_assert!` (a panic in debug
-/// builds, a misread in release ones): refuse the wrong lengths before it sees them. Found by
-/// the `dhcp_packet` fuzz target.
+/// builds, a misread in release ones), and single-byte options both readers must agree on:
+/// refuse the wrong lengths before dhcproto sees them. Found by the `dhcp_packet` fuzz target.
 fn length_allowed(code: u8, len: usize) -> bool {
     match code {
+        // A message type or overload of another length would be read by dhcproto from its
+        // first byte but skipped by `take`, so a later well-formed one would mean something
+        // else to each reader (found by the fuzz target).
+        52 | 53 => len == 1,
         80 => len == 0,
         81 => len >= 3,
         94 => len == 3,
@@ -259,6 +263,18 @@ mod tests {
         let mut b = header(1);
         b.extend_from_slice(&[53, 1, 1, 53, 1, 3, 255]);
         assert_eq!(decode(&b).unwrap_err(), Malformed::DuplicateMessageType);
+    }
+
+    /// Regression (fuzz target dhcp_packet, CI): a message type of length 3 (dhcproto reads
+    /// DISCOVER from its first byte) followed by a one-byte LEASEQUERY meant a different type
+    /// to each reader. Both single-byte options now refuse any other length.
+    #[test]
+    fn message_type_and_overload_must_be_one_byte() {
+        for code in [53u8, 52] {
+            let mut b = header(1);
+            b.extend_from_slice(&[code, 3, 1, 0, 0, 53, 1, 10, 255]);
+            assert_eq!(decode(&b).unwrap_err(), Malformed::BadOptionLength(code));
+        }
     }
 
     pub(crate) fn header(op: u8) -> Vec<u8> {
