@@ -16,6 +16,8 @@ use crate::api::Lease;
 
 /// TTL of DHCP names: short, because leases move.
 const NAME_TTL: u32 = 60;
+/// Least time between two rebuilds of the lease names and the MAC table.
+const REBUILD_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Host names by address; a name claimed by a newer lease leaves the older one.
 #[derive(Debug, Default)]
@@ -25,29 +27,50 @@ struct Names {
     macs: std::collections::HashMap<IpAddr, [u8; 6]>,
 }
 
+/// What one or more lease events changed: each side is rebuilt in full when it changes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Changed {
+    hosts: bool,
+    macs: bool,
+}
+
+impl std::ops::BitOrAssign for Changed {
+    fn bitor_assign(&mut self, o: Changed) {
+        self.hosts |= o.hosts;
+        self.macs |= o.macs;
+    }
+}
+
+impl Changed {
+    fn any(self) -> bool {
+        self.hosts || self.macs
+    }
+}
+
 impl Names {
-    fn bind(&mut self, ip: Ipv4Addr, label: &str) {
+    /// Returns whether the name table changed.
+    fn bind(&mut self, ip: Ipv4Addr, label: &str) -> bool {
+        if self.by_ip.get(&ip).is_some_and(|n| n == label) {
+            return false;
+        }
         // When two clients claim one name, the newer gets it; the older keeps its address.
         self.by_ip.retain(|other, name| *other == ip || name != label);
         self.by_ip.insert(ip, label.to_string());
+        true
     }
 
-    fn apply(&mut self, ev: &LeaseEvent) {
-        match (ev.kind, <[u8; 6]>::try_from(ev.mac.as_slice())) {
-            (LeaseEventKind::Bound | LeaseEventKind::Renewed, Ok(mac)) => {
-                self.macs.insert(IpAddr::V4(ev.ip), mac);
-            }
-            _ => {
-                self.macs.remove(&IpAddr::V4(ev.ip));
-            }
-        }
-        match (ev.kind, &ev.hostname) {
+    fn apply(&mut self, ev: &LeaseEvent) -> Changed {
+        let ip = IpAddr::V4(ev.ip);
+        let macs = match (ev.kind, <[u8; 6]>::try_from(ev.mac.as_slice())) {
+            (LeaseEventKind::Bound | LeaseEventKind::Renewed, Ok(mac)) => self.macs.insert(ip, mac) != Some(mac),
+            _ => self.macs.remove(&ip).is_some(),
+        };
+        let hosts = match (ev.kind, &ev.hostname) {
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, Some(h)) => self.bind(ev.ip, h),
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, None)
-            | (LeaseEventKind::Released | LeaseEventKind::Expired, _) => {
-                self.by_ip.remove(&ev.ip);
-            }
-        }
+            | (LeaseEventKind::Released | LeaseEventKind::Expired, _) => self.by_ip.remove(&ev.ip).is_some(),
+        };
+        Changed { hosts, macs }
     }
 
     fn hosts(&self, domain: &str) -> Vec<HostName> {
@@ -80,18 +103,36 @@ pub fn spawn_dns_names(
     resolver.set_hosts(names.hosts(&domain()));
     resolver.blocking.set_macs(names.macs.clone());
     tokio::spawn(async move {
+        // Both tables are rebuilt whole (O(leases)); a burst of grants or of a peer's
+        // imported leases (thousands a second flat out) must not rebuild once per lease. The
+        // first change after a quiet spell is published at once; later ones are gathered
+        // and published at most every REBUILD_EVERY.
+        let mut last = tokio::time::Instant::now() - REBUILD_EVERY;
+        let mut pending = Changed::default();
         loop {
-            let ev = tokio::select! {
+            let due = last + REBUILD_EVERY;
+            tokio::select! {
                 _ = cancel.cancelled() => return,
-                ev = events.recv() => match ev { Some(ev) => ev, None => return },
-            };
-            names.apply(&ev);
-            // Apply whatever else is queued before rebuilding the zone once.
-            while let Ok(ev) = events.try_recv() {
-                names.apply(&ev);
+                ev = events.recv() => match ev {
+                    Some(ev) => pending |= names.apply(&ev),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(due), if pending.any() => {}
             }
-            resolver.set_hosts(names.hosts(&resolver.state().config.dns.local_domain));
-            resolver.blocking.set_macs(names.macs.clone());
+            while let Ok(ev) = events.try_recv() {
+                pending |= names.apply(&ev);
+            }
+            let now = tokio::time::Instant::now();
+            if !pending.any() || now < due {
+                continue;
+            }
+            if pending.hosts {
+                resolver.set_hosts(names.hosts(&resolver.state().config.dns.local_domain));
+            }
+            if pending.macs {
+                resolver.blocking.set_macs(names.macs.clone());
+            }
+            (pending, last) = (Changed::default(), now);
         }
     });
 }
@@ -145,5 +186,20 @@ mod tests {
         assert_eq!(hosts[0].fqdn, "laptop.lan");
         n.apply(&ev(LeaseEventKind::Released, [10, 0, 0, 6], Some("laptop")));
         assert!(n.hosts("lan").is_empty());
+    }
+
+    /// A renewal that changes nothing asks for no rebuild; a new name or MAC does.
+    #[test]
+    fn only_real_changes_ask_for_a_rebuild() {
+        let mut n = Names::default();
+        let both = Changed { hosts: true, macs: true };
+        assert_eq!(n.apply(&ev(LeaseEventKind::Bound, [10, 0, 0, 5], Some("pc"))), both);
+        assert!(!n.apply(&ev(LeaseEventKind::Renewed, [10, 0, 0, 5], Some("pc"))).any());
+        let renamed = n.apply(&ev(LeaseEventKind::Renewed, [10, 0, 0, 5], Some("desk")));
+        assert_eq!(renamed, Changed { hosts: true, macs: false });
+        assert_eq!(n.apply(&ev(LeaseEventKind::Expired, [10, 0, 0, 5], None)), both);
+        assert!(!n.apply(&ev(LeaseEventKind::Expired, [10, 0, 0, 5], None)).any());
+        // No host name: only the MAC table moves.
+        assert_eq!(n.apply(&ev(LeaseEventKind::Bound, [10, 0, 0, 7], None)), Changed { hosts: false, macs: true });
     }
 }

@@ -128,6 +128,9 @@ us_per_q() {  # SNAP0 SNAP1 N -> "jiffies_us wallidle_us"
 # proc_ns PID : nanoseconds the process's live threads have run (schedstat is exact, unlike
 # the tick-sampled utime/stime); 0 when the process is gone.
 proc_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{printf "%.0f\n", s}'; }
+# ctx_sw PID : context switches of the process's live threads (voluntary + not): per query,
+# how often the server slept and was woken, which is most of a cache hit's kernel cost.
+ctx_sw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/{s+=$2} END{printf "%.0f\n", s}'; }
 proc_us_per_q() {  # NS0 NS1 N -> us of the server's own CPU per answered query
     awk -v a="$1" -v b="$2" -v n="${3:-0}" 'BEGIN{ if (n+0 <= 0 || b+0 <= 0) { print "NA"; exit } printf "%.2f\n", (b-a)/1e3/n }'
 }
@@ -318,7 +321,7 @@ MEASURED=0
 row() { ROWS+=("$(printf '%-8s | %8s | %-26s | %6s | %6s | %6s | %5s | %6s | %7s | %7s | %s' "$@")"); }
 
 bench_peer() {
-    local p=$1 r s0 s1 n0 n1 up u qps=() uj=() uw=() up_=() bqps=() buj=() buw=() bup=() lost=0 blost=0 rss0 rss1 bad="" out pct
+    local p=$1 r s0 s1 n0 n1 c0 c1 up u qps=() uj=() uw=() up_=() bqps=() buj=() buw=() bup=() lost=0 blost=0 rss0 rss1 bad="" out pct
     if ! start_peer "$p"; then
         log "SKIP $p: $SKIP_REASON"
         ROWS+=("$(printf '%-8s | SKIPPED: %s' "$p" "$SKIP_REASON")")
@@ -335,14 +338,14 @@ bench_peer() {
     fi
     answers_ok "$PEER_IP" "$PEER_PORT" || { log "$p: probe not answered after the warm-up"; bad="probe"; }
     for r in $(seq "$RUNS"); do
-        s0=$(snap "$SERVER_CPU"); n0=$(proc_ns "$PEER_PID")
+        s0=$(snap "$SERVER_CPU"); n0=$(proc_ns "$PEER_PID"); c0=$(ctx_sw "$PEER_PID")
         run_dnsperf -l "$DURATION" -c "$CLIENTS" ${QPS_CAP:+-Q "$QPS_CAP"}
-        s1=$(snap "$SERVER_CPU"); n1=$(proc_ns "$PEER_PID")
+        s1=$(snap "$SERVER_CPU"); n1=$(proc_ns "$PEER_PID"); c1=$(ctx_sw "$PEER_PID")
         read -r u1 u2 <<<"$(us_per_q "$s0" "$s1" "$LAST_DONE")"
         up=$(proc_us_per_q "$n0" "$n1" "$LAST_DONE")
         pct=$(busy_pct "$s0" "$s1")
         qps+=("$LAST_QPS"); uj+=("$u1"); uw+=("$u2"); up_+=("$up")
-        log "$p dnsperf run $r: qps=$LAST_QPS completed=$LAST_DONE lost=$LAST_LOST srv_us/q=$u1 (wall-idle $u2) proc_us/q=$up srv_cpu=${pct}% rcodes=[$LAST_RCODES]"
+        log "$p dnsperf run $r: qps=$LAST_QPS completed=$LAST_DONE lost=$LAST_LOST srv_us/q=$u1 (wall-idle $u2) proc_us/q=$up srv_cpu=${pct}% q/wake=$(awk -v d="$LAST_DONE" -v c=$((c1 - c0)) 'BEGIN{printf "%.1f", c ? d / c : 0}') rcodes=[$LAST_RCODES]"
         [ "$LAST_QPS" != 0 ] || bad="${bad:+$bad,}no-answers"
         if [[ $LAST_LOST =~ ^[0-9]+$ ]]; then lost=$((lost + LAST_LOST)); else bad="${bad:+$bad,}no-output"; fi
         case "$LAST_RCODES" in *SERVFAIL*|*REFUSED*|*FORMERR*|*NXDOMAIN*) bad="${bad:+$bad,}rcodes[$LAST_RCODES]" ;; esac
