@@ -310,7 +310,8 @@ impl Inner {
             }
         }
         let owners: Vec<String> = v.failover.owners(now).into_iter().map(String::from).collect();
-        if **self.owners.load() != owners {
+        let owners_changed = **self.owners.load() != owners;
+        if owners_changed {
             tracing::info!(owners = ?owners, "DHCP bucket owners");
             self.owners.store(Arc::new(owners));
         }
@@ -329,6 +330,13 @@ impl Inner {
                 d.set_slice(slice);
             }
             tracing::info!(index = slice.index, count = slice.count, "pool slice");
+        }
+        // A takeover answers at once the DISCOVERs the dead peer's clients sent meanwhile.
+        if owners_changed && let Some(d) = &self.dhcp {
+            let n = d.answer_held();
+            if n > 0 {
+                tracing::info!(replayed = n, "answered DISCOVERs held while the owner was silent");
+            }
         }
     }
 }

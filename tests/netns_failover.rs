@@ -11,7 +11,8 @@
 //!   lists it.
 //! - `kill -9` of A, then at once a new client of A's bucket starts: it gets a lease from B
 //!   (server id 10.98.0.3, an address of B's slice); time from the kill to BOUND, 5 runs, A
-//!   restarted on its journal between runs (and handed its buckets back).
+//!   restarted on its journal between runs (and handed its buckets back). B answers the
+//!   client's first DISCOVER, held while A was only silent, at the takeover.
 //! - A's first client runs dhclient again on its lease file (INIT-REBOOT) while A is down: B
 //!   ACKs the same address.
 
@@ -153,8 +154,14 @@ fn netns_pair_kill_9_failover_and_rebind() {
         "netns_failover: kill -9 → new client BOUND from the survivor: median {:.2?} (runs {times:.2?})",
         times[2]
     ));
-    // Issue 5 asks ≤ 2 s; with dhclient the figure is bounded below by its retransmission
-    // schedule (second DISCOVER 1-2 s after the first), so only a regression bound here.
+    // The new client's first DISCOVER reaches B while A is only silent; B holds it and offers
+    // at the takeover instead of waiting for dhclient's retransmission 1-2 s later.
+    assert!(
+        b.proc.log_text().contains("answered DISCOVERs held while the owner was silent"),
+        "B never answered a held DISCOVER at takeover:\n{}",
+        b.proc.log_text()
+    );
+    // Issue 5 asks ≤ 2 s (measured here, see BENCHMARKS.md); only a regression bound.
     assert!(times[2] <= Duration::from_secs(4), "median failover {:.2?}", times[2]);
     relay.stop();
 }

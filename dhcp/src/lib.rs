@@ -8,6 +8,7 @@
 //! to the daemon. [`server`] is the tokio driver and the API the daemon wires.
 
 pub mod ha;
+pub mod held;
 pub mod iface;
 pub mod journal;
 pub mod lease;

@@ -7,7 +7,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dhcproto::v4::MessageType;
 use parking_lot::Mutex;
@@ -18,6 +18,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::held::HeldQueue;
 use crate::iface::{self, Iface};
 use crate::journal::{Journal, JournalOptions};
 use crate::lease::{LeaseEvent, LeaseEventKind, LeaseInfo, LeaseState, RecordKind, unix_now};
@@ -118,6 +119,8 @@ struct Inner {
     events: Mutex<Vec<mpsc::Sender<LeaseEvent>>>,
     /// The config the core was built from, to rebuild it with another slice.
     config: Mutex<Config>,
+    /// DISCOVERs left to a peer, answered late if this node takes their bucket over.
+    held: Mutex<HeldQueue>,
 }
 
 /// Control of a running DHCP service. Cheap to clone.
@@ -174,6 +177,7 @@ impl DhcpService {
             counters: Default::default(),
             events: Mutex::new(vec![events]),
             config: Mutex::new(config.clone()),
+            held: Mutex::new(HeldQueue::default()),
         });
         tracing::info!("listening for DHCP on {addr}");
         tokio::spawn(recv_loop(inner.clone(), rx, cancel.clone()));
@@ -234,6 +238,11 @@ async fn sweep_loop(inner: Arc<Inner>, cancel: CancellationToken) {
 
 impl Inner {
     fn datagram(self: &Arc<Self>, bytes: &[u8], r: &socket::Received) {
+        self.datagram_at(bytes, r, Instant::now(), false);
+    }
+
+    /// Handles a datagram received at `at`; a `replay` of a held one is not counted again.
+    fn datagram_at(self: &Arc<Self>, bytes: &[u8], r: &socket::Received, at: Instant, replay: bool) {
         let req = match packet::decode(bytes) {
             Ok(req) => req,
             Err(e) => {
@@ -242,19 +251,27 @@ impl Inner {
                 return;
             }
         };
-        self.counters.inc(match req.msg_type {
-            MessageType::Discover => C::Discover,
-            MessageType::Request => C::Request,
-            MessageType::Release => C::Release,
-            MessageType::Decline => C::Decline,
-            MessageType::Inform => C::Inform,
-            _ => C::Unanswered,
-        });
+        if !replay {
+            self.counters.inc(match req.msg_type {
+                MessageType::Discover => C::Discover,
+                MessageType::Request => C::Request,
+                MessageType::Release => C::Release,
+                MessageType::Decline => C::Decline,
+                MessageType::Inform => C::Inform,
+                _ => C::Unanswered,
+            });
+        }
         let iface = self.ifaces.iter().find(|i| i.index == r.ifindex);
         let ctx = Context { dst: r.dst, iface_addrs: iface.map_or(&[][..], |i| &i.addrs), direct: iface.is_some() };
         let action = self.core.lock().handle_request(&req, &ctx, unix_now());
         let server_src = iface.and_then(|i| i.addrs.first().copied()).unwrap_or(r.dst);
         match action {
+            Action::Drop(DropReason::PeerAnswers) if req.msg_type == MessageType::Discover => {
+                self.held.lock().hold(&req.key.0, bytes, *r, at);
+                if !replay {
+                    self.dropped(DropReason::PeerAnswers, r);
+                }
+            }
             Action::Drop(reason) => self.dropped(reason, r),
             Action::Send(out) => self.send(&out, r.ifindex, server_src),
             Action::Durable { record, reply, event } => {
@@ -406,6 +423,18 @@ impl DhcpHandle {
         tracing::info!(index = slice.index, count = slice.count, "DHCP pool slice changed");
     }
 
+    /// Answers again the DISCOVERs of the last few seconds that were left to a peer: call it
+    /// when the bucket owners change (a takeover), so a client that asked while its server was
+    /// dying gets an OFFER now rather than after its own retransmission. Those still not ours
+    /// are held again. Returns how many were replayed.
+    pub fn answer_held(&self) -> usize {
+        let held = self.inner.held.lock().take_fresh(Instant::now());
+        for h in &held {
+            self.inner.datagram_at(&h.bytes, &h.meta, h.at, true);
+        }
+        held.len()
+    }
+
     /// Installs (or removes) the cluster's "who answers" filter.
     pub fn set_answer_filter(&self, filter: Option<crate::ha::AnswerFilter>) {
         self.inner.core.lock().answer = filter;
@@ -418,6 +447,11 @@ impl DhcpHandle {
             let mut core = self.inner.core.lock();
             leases.iter().flat_map(|l| core.import(l, now)).collect()
         };
+        let mut held = self.inner.held.lock();
+        for l in leases.iter().filter(|l| !l.released) {
+            held.forget(&l.key);
+        }
+        drop(held);
         for e in events {
             self.inner.emit(e);
         }
