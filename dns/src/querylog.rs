@@ -22,6 +22,11 @@ pub mod file;
 const STRIPES: usize = 4;
 const NAME_MAX: usize = 96;
 
+/// Unix time in milliseconds, as the query log stamps entries.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 #[derive(Clone, Copy)]
 struct Slot {
     ms: u64,
@@ -197,26 +202,31 @@ impl QueryLog {
         })
     }
 
-    /// Records one query; `name` is dotted lower-case text.
+    /// Records one query now; `name` is dotted lower-case text.
     pub fn record(&self, client: IpAddr, name: &[u8], qtype: u16, outcome: Outcome, list: Option<u16>) {
+        self.record_at(now_ms(), client, name, qtype, outcome, list);
+    }
+
+    /// Records one query answered at `ms` (Unix milliseconds; the UDP threads read the clock
+    /// once per batch of datagrams, not once per query).
+    pub fn record_at(&self, ms: u64, client: IpAddr, name: &[u8], qtype: u16, outcome: Outcome, list: Option<u16>) {
         self.qtypes.record(qtype);
         if self.per_stripe == 0 {
             return;
         }
-        let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let mut slot =
-            Slot { ms, client, qtype, outcome, list: list.map_or(u16::MAX, |l| l), name_len: 0, name: [0; NAME_MAX] };
         let n = name.len().min(NAME_MAX);
-        slot.name[..n].copy_from_slice(&name[..n]);
-        slot.name_len = n as u8;
+        let list = list.map_or(u16::MAX, |l| l);
         let mut ring = self.stripes[self.stripe()].lock();
         if ring.slots.len() < self.per_stripe {
-            ring.slots.push(slot);
-        } else {
-            let at = ring.next;
-            ring.slots[at] = slot;
+            ring.slots.push(Slot { ms, client, qtype, outcome, list, name_len: 0, name: [0; NAME_MAX] });
         }
-        ring.next = (ring.next + 1) % self.per_stripe;
+        // Filled in place: a slot is a few hundred bytes, not worth building and copying.
+        let at = ring.next;
+        let slot = &mut ring.slots[at];
+        (slot.ms, slot.client, slot.qtype, slot.outcome, slot.list) = (ms, client, qtype, outcome, list);
+        slot.name[..n].copy_from_slice(&name[..n]);
+        slot.name_len = n as u8;
+        ring.next = if at + 1 == self.per_stripe { 0 } else { at + 1 };
         ring.written += 1;
     }
 

@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::pipeline::{Resolver, Step, Transport};
+use crate::pipeline::{Clock, Resolver, Step, Transport};
 
 /// Binds `count` sockets to `addr` (the first one fixes the port when it is 0).
 pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
@@ -165,12 +165,13 @@ fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Ha
             }
         };
         // Answer the whole batch, then send the replies with one call.
+        let clock = Clock::now();
         let mut replies = 0;
         for i in 0..n {
             let (len, addr) = b.got[i];
             let Some(src) = addr.as_ref().and_then(std_addr) else { continue };
             let msg = &b.bufs[i][..len.min(RECV_BUF)];
-            match resolver.handle(msg, src, Transport::Udp, &mut b.outs[replies]) {
+            match resolver.handle_at(msg, src, Transport::Udp, &mut b.outs[replies], clock) {
                 Step::Reply => {
                     b.dests[replies] = addr;
                     replies += 1;
