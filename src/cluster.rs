@@ -387,7 +387,7 @@ impl Cluster {
     pub fn status(&self) -> serde_json::Value {
         let i = &self.inner;
         let now = Instant::now();
-        let mut v = i.view.lock();
+        let v = i.view.lock();
         let peers: Vec<serde_json::Value> = i
             .sync
             .peers()

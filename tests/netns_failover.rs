@@ -161,6 +161,9 @@ fn netns_pair_kill_9_failover_and_rebind() {
         "B never answered a held DISCOVER at takeover:\n{}",
         b.proc.log_text()
     );
+    // Every kill is reported as a takeover (a status read once swallowed the first one).
+    let takeovers = b.proc.log_text().matches("taking over the peer's DHCP clients").count();
+    assert!(takeovers >= 5, "{takeovers} takeovers logged for 5 kills:\n{}", b.proc.log_text());
     // Issue 5 asks ≤ 2 s (measured here, see BENCHMARKS.md); only a regression bound.
     assert!(times[2] <= Duration::from_secs(4), "median failover {:.2?}", times[2]);
     relay.stop();

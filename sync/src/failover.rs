@@ -59,10 +59,11 @@ impl Failover {
         Self { me: me.to_owned(), takeover_after, peers }
     }
 
-    /// The phase of `peer`, after applying elapsed time.
-    pub fn phase(&mut self, peer: &str, now: Instant) -> Option<PeerPhase> {
-        self.tick(now);
-        self.peers.get(peer).copied()
+    /// The phase of `peer` at `now`. Read-only: only [`Failover::tick`] and the observe calls
+    /// move phases, so their transitions are always reported (a status read that advanced the
+    /// state used to swallow the "taking over" of the next tick).
+    pub fn phase(&self, peer: &str, now: Instant) -> Option<PeerPhase> {
+        self.peers.get(peer).map(|p| advance(*p, self.takeover_after, now))
     }
 
     /// Feeds the latest liveness of `peer` (from the failure detector) and whether it has caught
@@ -118,16 +119,18 @@ impl Failover {
 
     /// The nodes that own buckets at `now`: this node, and every peer that is serving or only
     /// briefly silent.
-    pub fn owners(&mut self, now: Instant) -> Vec<&str> {
-        self.tick(now);
-        let peers = self.peers.iter().filter(|(_, p)| matches!(p, PeerPhase::Serving | PeerPhase::Silent(_)));
+    pub fn owners(&self, now: Instant) -> Vec<&str> {
+        let takeover = self.takeover_after;
+        let peers = self
+            .peers
+            .iter()
+            .filter(|(_, p)| matches!(advance(**p, takeover, now), PeerPhase::Serving | PeerPhase::Silent(_)));
         std::iter::once(self.me.as_str()).chain(peers.map(|(n, _)| n.as_str())).collect()
     }
 
     /// Should this node answer the client with this id and DHCP `secs` at `now`?
-    pub fn should_answer(&mut self, client_id: &[u8], secs: u16, now: Instant) -> bool {
-        let me = self.me.clone();
-        should_answer_among(&me, &self.owners(now), client_id, secs)
+    pub fn should_answer(&self, client_id: &[u8], secs: u16, now: Instant) -> bool {
+        should_answer_among(&self.me, &self.owners(now), client_id, secs)
     }
 }
 

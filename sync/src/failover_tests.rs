@@ -22,7 +22,7 @@ fn live_pair(t0: Instant) -> Failover {
 #[test]
 fn both_live_owner_answers_and_secs_lets_anyone_answer() {
     let t0 = Instant::now();
-    let mut f = live_pair(t0);
+    let f = live_pair(t0);
     let theirs = client_of("b", &["a", "b"]);
     let mine = client_of("a", &["a", "b"]);
     assert!(f.should_answer(&mine, 0, t0));
@@ -77,7 +77,7 @@ fn hand_back_waits_for_catch_up() {
 #[test]
 fn boot_alone_serves_everyone_after_takeover_after() {
     let t0 = Instant::now();
-    let mut f = Failover::new("a", &["a", "b", "c"], T, t0);
+    let f = Failover::new("a", &["a", "b", "c"], T, t0);
     let theirs = client_of("c", &["a", "b", "c"]);
     assert!(!f.should_answer(&theirs, 0, t0));
     assert!(f.should_answer(&theirs, 0, t0 + T));
@@ -133,4 +133,18 @@ fn silence_counts_from_last_heard() {
     let mut g = live_pair(t0);
     let late = t0 + Duration::from_secs(5);
     assert_eq!(g.observe_since("b", false, false, t0, late), Some(Transition::TakeOver("b".into())));
+}
+
+/// Reading the state (status API, owners) at the moment the silence passes `takeover_after`
+/// does not consume the transition: the next tick still reports the takeover.
+#[test]
+fn reads_do_not_swallow_the_takeover() {
+    let t0 = Instant::now();
+    let mut f = live_pair(t0);
+    assert_eq!(f.observe("b", false, false, t0), None);
+    let late = t0 + T + Duration::from_millis(1);
+    assert_eq!(f.phase("b", late), Some(PeerPhase::TakenOver));
+    assert_eq!(f.owners(late), ["a"]);
+    assert_eq!(f.tick(late), [Transition::TakeOver("b".into())]);
+    assert!(f.tick(late).is_empty(), "reported once");
 }
