@@ -242,6 +242,36 @@ fn cluster_pair_lease_on_a_is_seen_resolved_and_renewed_on_b() {
     assert!((150..200).contains(&ip_b.octets()[3]), "B's slice: {ip_b}");
     assert!(wait_lease(a, ip_b, Duration::from_secs(2), |l| l["node"] == "b").is_some());
     assert!(wait_dig(a, &["phone.lan", "A"], &ip_b.to_string()).contains(&ip_b.to_string()));
+
+    // `dnsctl --all`: both nodes list both leases; the merged list names each lease once, and
+    // the lists come back per node.
+    let ip_a2 = relay.dora(a_dhcp, 0x500, mac_owned_by("a", &["a", "b"], 4), "tablet");
+    assert!(wait_lease(b, ip_a2, Duration::from_secs(2), |l| l["node"] == "a").is_some());
+    let t0 = Instant::now();
+    while !nodes.iter().all(|d| d.status()["cluster"]["admin"].as_object().is_some_and(|m| m.len() == 2)) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "admin addresses not gossiped: {}", a.status());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, out, err) = a.dnsctl(&["--all", "--json", "leases"]);
+    assert_eq!(code, 0, "{err}");
+    let merged: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let mut ips: Vec<String> = merged.iter().map(|l| l["ip"].as_str().unwrap().to_owned()).collect();
+    ips.sort();
+    let mut want = vec![ip_b.to_string(), ip_a2.to_string()];
+    want.sort();
+    assert_eq!(ips, want, "each lease once: {out}");
+    let tablet = merged.iter().find(|l| l["ip"] == ip_a2.to_string()).unwrap();
+    assert_eq!((tablet["node"].as_str(), tablet["hostname"].as_str()), (Some("a"), Some("tablet")), "{out}");
+    let (code, out, err) = b.dnsctl(&["--all", "--json", "lists"]);
+    assert_eq!(code, 0, "{err}");
+    let per_node: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let mut names: Vec<&str> = per_node.iter().map(|n| n["node"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"], "{out}");
+    assert!(per_node.iter().all(|n| n["lists"].is_array()), "{out}");
+    let (code, table, err) = a.dnsctl(&["--all", "leases"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(table.contains("tablet") && table.contains("phone"), "{table}");
 }
 
 #[test]
