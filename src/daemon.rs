@@ -18,6 +18,9 @@ use crate::api::{CacheStatus, ConfigState, Status};
 
 /// How long in-flight queries may take to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(2);
+/// How often the statistics window is saved to `data_dir/stats.json` (and once at shutdown):
+/// a crash loses at most this much of it.
+const STATS_SAVE_EVERY: Duration = Duration::from_secs(60);
 
 /// Shared daemon state, read by the admin API.
 pub struct Daemon {
@@ -110,9 +113,14 @@ impl Daemon {
             // The DHCP service and its cluster wiring are built at start only; a node that
             // gains its first subnet (a re-seed from a peer, an edit) restarts itself.
             tracing::warn!("DHCP subnets were added: restarting ravensd to start the DHCP service");
-            tokio::spawn(async {
+            // The data_dir this process started with (a new one takes effect at the restart).
+            let (window, stats_file) = (Arc::clone(&self.window), stats_path(&old.config));
+            tokio::spawn(async move {
                 // Let the answer to the request that caused it go out first.
                 tokio::time::sleep(Duration::from_millis(300)).await;
+                if let Err(e) = save_stats(window, stats_file).await {
+                    tracing::warn!("saving the statistics before the restart failed: {e}");
+                }
                 reexec();
             });
         }
@@ -238,8 +246,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if let Some(c) = &cluster {
         c.publish_admin(admin_addr).await;
     }
-    let window = Arc::new(ravens_dns::stats::window::Window::default());
+    let stats_file = stats_path(&cfg);
+    let window = Arc::new(load_stats(&stats_file));
     tokio::spawn(ravens_dns::stats::feed::run(Arc::clone(&resolver), Arc::clone(&window), cancel.clone()));
+    let stats_saver = spawn_stats_save(Arc::clone(&window), stats_file, cancel.clone());
     let daemon = Arc::new(Daemon {
         resolver: Arc::clone(&resolver),
         config_path: opts.config.clone(),
@@ -276,6 +286,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         let _ = tokio::task::spawn_blocking(move || t.handle.join()).await;
     }
     tokio::time::sleep_until(drain_until.min(Instant::now() + Duration::from_millis(100)).into()).await;
+    // The saver writes the window one last time on `cancel`; exit only once that is on disk.
+    let _ = stats_saver.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -308,6 +320,68 @@ fn reexec() {
         Err(e) => e,
     };
     tracing::error!("restarting ravensd failed ({err}); DHCP starts at the next restart");
+}
+
+fn stats_path(cfg: &Config) -> PathBuf {
+    ravens_dns::stats::persist::path_in(&cfg.node.data_dir)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The statistics saved by the last run. Never fails the start: a file that cannot be read
+/// back is reported and the window starts empty (the next save replaces the file).
+fn load_stats(path: &std::path::Path) -> ravens_dns::stats::window::Window {
+    let (window, err) = ravens_dns::stats::persist::load(path, now_ms());
+    if let Some(e) = err {
+        // The error names the file.
+        tracing::warn!("statistics not restored, starting empty: {e}");
+    }
+    window
+}
+
+/// Saves the window now, off the runtime threads. The error names the file.
+async fn save_stats(window: Arc<ravens_dns::stats::window::Window>, path: PathBuf) -> Result<(), String> {
+    let p = path.clone();
+    match tokio::task::spawn_blocking(move || ravens_dns::stats::persist::save(&window, &p)).await {
+        Ok(saved) => saved.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Saves the statistics window every [`STATS_SAVE_EVERY`] and once more on `cancel`; the task
+/// ends after that last save, so awaiting it at shutdown means the file is written.
+fn spawn_stats_save(
+    window: Arc<ravens_dns::stats::window::Window>,
+    path: PathBuf,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + STATS_SAVE_EVERY;
+        let mut tick = tokio::time::interval_at(start, STATS_SAVE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A failure that repeats (a full disk, a read-only data_dir) is warned about once,
+        // not every minute, until a save succeeds again; the last save always reports.
+        let mut failing = false;
+        loop {
+            let last = tokio::select! {
+                _ = cancel.cancelled() => true,
+                _ = tick.tick() => false,
+            };
+            match save_stats(Arc::clone(&window), path.clone()).await {
+                Ok(()) => failing = false,
+                Err(e) if !failing || last => {
+                    tracing::warn!("saving the statistics failed: {e}");
+                    failing = true;
+                }
+                Err(e) => tracing::debug!("saving the statistics failed again: {e}"),
+            }
+            if last {
+                return;
+            }
+        }
+    })
 }
 
 /// Writes remote site-config changes into the file whenever they arrive.

@@ -41,9 +41,9 @@ const B_IP: &str = "10.98.0.3";
 const CONVERGE_WITHIN: Duration = Duration::from_secs(5);
 /// Lifetime of each udhcpc session (ended by `timeout`): well past the end of a test.
 const SESSION_SECS: u32 = 240;
-/// B's log when it owns every bucket. (Not "taking over the peer's DHCP clients": that line is
-/// usually missing, since `Failover::observe_since` advances a silent peer to taken-over before
-/// it compares the phases, so the transition is not reported.)
+/// B's log when it owns every bucket: the owners line is what the answer filter follows.
+/// ("taking over the peer's DHCP clients" was often missing before `observe_since` compared
+/// against the stored phase; tests/netns_failover.rs now counts it.)
 const TAKEOVER: &str = "owners=[\"b\"]";
 const HANDBACK: &str = "handing DHCP clients back";
 

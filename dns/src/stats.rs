@@ -1,9 +1,10 @@
 //! Query counters of the DNS service, by outcome and by query type. Relaxed atomics:
 //! counters, not locks. [`window`] keeps the per-minute and per-hour aggregates behind
 //! `dnsctl stats` (fed from the query log off the query path by [`feed`]); [`topk`] is
-//! their bounded heavy-hitter map.
+//! their bounded heavy-hitter map; [`persist`] keeps the window across restarts.
 
 pub mod feed;
+pub mod persist;
 pub mod topk;
 pub mod window;
 

@@ -90,7 +90,10 @@ impl Failover {
         }
         let takeover = self.takeover_after;
         let phase = self.peers.entry(peer.to_owned()).or_insert(PeerPhase::Silent(now));
-        let before = advance(*phase, takeover, now);
+        // Transitions are reported against the stored phase: a silence that ran past
+        // `takeover_after` between two observations is a takeover too.
+        let stored = *phase;
+        let before = advance(stored, takeover, now);
         let after = match (before, live) {
             (PeerPhase::Serving, false) => PeerPhase::Silent(last_heard.min(now)),
             (PeerPhase::Silent(_), true) => PeerPhase::Serving,
@@ -102,7 +105,7 @@ impl Failover {
         // Silence counted from the last heartbeat may already exceed `takeover_after`.
         let after = advance(after, takeover, now);
         *phase = after;
-        transition(peer, before, after)
+        transition(peer, stored, after)
     }
 
     /// Applies elapsed time (Silent → TakenOver); returns the takeovers that happened.

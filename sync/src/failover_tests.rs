@@ -62,8 +62,9 @@ fn hand_back_waits_for_catch_up() {
     f.observe("b", false, false, t0);
     let t1 = t0 + T;
     assert!(f.should_answer(&theirs, 0, t1));
-    // Back but behind: we keep answering its clients.
-    assert_eq!(f.observe("b", true, false, t1), None);
+    // Back but behind: we keep answering its clients. No tick ran since the silence passed
+    // `takeover_after`, so this observation is the one that reports the takeover.
+    assert_eq!(f.observe("b", true, false, t1), Some(Transition::TakeOver("b".into())));
     assert_eq!(f.phase("b", t1), Some(PeerPhase::Returning));
     assert!(f.should_answer(&theirs, 0, t1));
     // Dies again while returning: still ours, no transition.
@@ -147,4 +148,16 @@ fn reads_do_not_swallow_the_takeover() {
     assert_eq!(f.owners(late), ["a"]);
     assert_eq!(f.tick(late), [Transition::TakeOver("b".into())]);
     assert!(f.tick(late).is_empty(), "reported once");
+}
+
+/// The failure detector reports the peer dead only after its silence passed
+/// `takeover_after`, with no tick in between: the observation itself reports the takeover.
+#[test]
+fn a_late_observation_reports_the_takeover() {
+    let t0 = Instant::now();
+    let mut f = live_pair(t0);
+    assert_eq!(f.observe("b", false, false, t0), None);
+    let late = t0 + T + Duration::from_millis(5);
+    assert_eq!(f.observe("b", false, false, late), Some(Transition::TakeOver("b".into())));
+    assert!(f.tick(late).is_empty());
 }

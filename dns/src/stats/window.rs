@@ -86,25 +86,26 @@ fn tops<K: std::hash::Hash + Eq + Clone + Ord + ToString>(t: &TopK<K>, n: usize)
     t.top(n).into_iter().map(|(k, count)| Top { name: k.to_string(), count }).collect()
 }
 
-struct Bucket {
-    start_ms: u64,
-    queries: u64,
-    outcomes: [u64; Outcome::ALL.len()],
-    sampled: u64,
-    names: TopK<Box<str>>,
-    blocked: TopK<Box<str>>,
-    clients: TopK<IpAddr>,
+// Fields are visible to the sibling `persist`, which saves and restores them as they are.
+pub(super) struct Bucket {
+    pub(super) start_ms: u64,
+    pub(super) queries: u64,
+    pub(super) outcomes: [u64; Outcome::ALL.len()],
+    pub(super) sampled: u64,
+    pub(super) names: TopK<Box<str>>,
+    pub(super) blocked: TopK<Box<str>>,
+    pub(super) clients: TopK<IpAddr>,
 }
 
-struct Tier {
-    width_ms: u64,
+pub(super) struct Tier {
+    pub(super) width_ms: u64,
     /// Buckets kept (the window's length in buckets, plus the one filling).
-    keep: usize,
+    pub(super) keep: usize,
     /// Entries a closed bucket keeps per top list.
-    closed_top: usize,
+    pub(super) closed_top: usize,
     /// Bound of each top list of the bucket filling.
-    open_cap: usize,
-    buckets: VecDeque<Bucket>,
+    pub(super) open_cap: usize,
+    pub(super) buckets: VecDeque<Bucket>,
 }
 
 impl Tier {
@@ -141,8 +142,9 @@ impl Tier {
 
 /// The minute and hour tiers.
 pub struct Window {
-    tiers: Mutex<[Tier; 2]>,
-    groups: Mutex<BTreeMap<String, u64>>,
+    /// Minutes, then hours.
+    pub(super) tiers: Mutex<[Tier; 2]>,
+    pub(super) groups: Mutex<BTreeMap<String, u64>>,
 }
 
 /// See [`Window::adder`].
