@@ -457,4 +457,10 @@ fn cluster_pair_node_restarted_with_an_empty_disk_reseeds_from_its_peer() {
     println!("A's own lease back on the emptied A after {lag:?}");
     assert!(lag.is_some(), "A lost the lease it granted before its disk was emptied: {:?}\n{}", leases(&a), a.log());
     assert!(wait_dig(&a, &["mine.lan", "A"], &mine.to_string()).contains(&mine.to_string()));
+    // The way back was A's `r/a` request: B re-published the one lease A had granted.
+    let b_log = nodes[0].log();
+    assert!(
+        b_log.contains("peer restarted without its leases; sent them back peer=\"a\" leases=1"),
+        "B did not answer A's r/a request with A's lease:\n{b_log}"
+    );
 }
