@@ -248,8 +248,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     let stats_file = stats_path(&cfg);
     let window = Arc::new(load_stats(&stats_file));
-    tokio::spawn(ravens_dns::stats::feed::run(Arc::clone(&resolver), Arc::clone(&window), cancel.clone()));
-    let stats_saver = spawn_stats_save(Arc::clone(&window), stats_file, cancel.clone());
+    let feed = tokio::spawn(ravens_dns::stats::feed::run(Arc::clone(&resolver), Arc::clone(&window), cancel.clone()));
+    let stats_saver = spawn_stats_save(Arc::clone(&window), stats_file, feed, cancel.clone());
     let daemon = Arc::new(Daemon {
         resolver: Arc::clone(&resolver),
         config_path: opts.config.clone(),
@@ -355,8 +355,10 @@ async fn save_stats(window: Arc<ravens_dns::stats::window::Window>, path: PathBu
 fn spawn_stats_save(
     window: Arc<ravens_dns::stats::window::Window>,
     path: PathBuf,
+    feed: tokio::task::JoinHandle<()>,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let mut feed = Some(feed);
     tokio::spawn(async move {
         let start = tokio::time::Instant::now() + STATS_SAVE_EVERY;
         let mut tick = tokio::time::interval_at(start, STATS_SAVE_EVERY);
@@ -369,6 +371,10 @@ fn spawn_stats_save(
                 _ = cancel.cancelled() => true,
                 _ = tick.tick() => false,
             };
+            // The last save waits for the feed's last turn (it ends on the same cancel).
+            if let Some(f) = feed.take_if(|_| last) {
+                let _ = f.await;
+            }
             match save_stats(Arc::clone(&window), path.clone()).await {
                 Ok(()) => failing = false,
                 Err(e) if !failing || last => {

@@ -164,6 +164,10 @@ fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Ha
                 continue;
             }
         };
+        // The shutdown wake returns an empty "datagram": not a query to count.
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         // Answer the whole batch, then send the replies with one call.
         let clock = Clock::now();
         let mut replies = 0;

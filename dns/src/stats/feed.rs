@@ -108,15 +108,17 @@ impl Feed {
     }
 }
 
-/// Runs the feed until `cancel`.
+/// Runs the feed until `cancel`, then takes one last turn, so the queries of the final moments
+/// are in the window the daemon saves at shutdown.
 pub async fn run(resolver: Arc<Resolver>, window: Arc<Window>, cancel: CancellationToken) {
     let mut feed = Feed::default();
     let mut tick = tokio::time::interval(PERIOD);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => return,
+            _ = cancel.cancelled() => break,
             _ = tick.tick() => feed.turn(&resolver, &window),
         }
     }
+    feed.turn(&resolver, &window);
 }
