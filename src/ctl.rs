@@ -210,8 +210,8 @@ pub fn print_lists(lists: &[ListStatus]) {
         if let Some(e) = &l.last_error {
             println!("    ERROR: {e} (previous copy kept)");
         }
-        for (n, text) in l.first_rejected.iter().take(3) {
-            println!("    rejected line {n}: {text}");
+        for r in l.first_rejected.iter().take(3) {
+            println!("    rejected line {} ({}): {}", r.line, r.reason, r.text);
         }
     }
 }

@@ -154,7 +154,11 @@ impl Lists {
                 s.entries = r.entries;
                 s.lines = r.lines;
                 s.rejected = r.rejected;
-                s.first_rejected = r.first_rejected.iter().map(|l| (l.line, l.text.clone())).collect();
+                s.first_rejected = r
+                    .first_rejected
+                    .iter()
+                    .map(|l| crate::api::RejectedLine { line: l.line, text: l.text.clone(), reason: l.reason.into() })
+                    .collect();
                 if let Some(e) = &r.error {
                     s.last_error = Some(e.clone());
                 } else if !s.source.starts_with("http://") && !s.source.starts_with("https://") {

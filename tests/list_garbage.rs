@@ -167,10 +167,16 @@ fn garbage_binary_and_empty_lists() {
         let kept = l["first_rejected"].as_array().unwrap();
         assert!(!kept.is_empty() && kept.len() <= 5, "{l}");
         for r in kept {
-            let text = r[1].as_str().unwrap();
+            let text = r["text"].as_str().unwrap();
             assert!(text.chars().count() <= 120 && !text.chars().any(char::is_control), "{text:?}");
+            assert!(r["line"].as_u64().is_some_and(|n| n > 0), "{r}");
+            assert!(!r["reason"].as_str().unwrap().is_empty(), "{r}");
         }
     }
+    // The binary file's report says why: NUL bytes or not UTF-8.
+    let reasons: Vec<&str> =
+        binary["first_rejected"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|w| w.contains("NUL") || w.contains("UTF-8")), "{reasons:?}");
     let (code, out, _) = d.dnsctl(&["lists"]);
     assert_eq!(code, 0);
     assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "dnsctl lists prints raw control characters");
