@@ -211,6 +211,13 @@ fn dhcp(out: &mut String, d: &Daemon, s: &Status) {
     );
     Family::new(out, "ravens_dhcp_journal_errors_total", "counter", "Lease journal write failures.")
         .value(c.journal_errors as f64);
+    Family::new(
+        out,
+        "ravens_dhcp_held_replayed_total",
+        "counter",
+        "DISCOVERs left to a silent peer and answered again at the takeover.",
+    )
+    .value(c.held_replayed as f64);
     Family::new(out, "ravens_dhcp_active_leases", "gauge", "Active leases (this node's and imported).").per(
         "subnet",
         &dh.pools,

@@ -59,10 +59,13 @@ pub struct Counters {
     pub journal_errors: u64,
     /// Lease events dropped because the daemon's channel was full.
     pub events_dropped: u64,
+    /// DISCOVERs left to a silent peer and answered again when this node took its clients over.
+    #[serde(default)]
+    pub held_replayed: u64,
 }
 
 #[derive(Default)]
-struct AtomicCounters([AtomicU64; 14]);
+struct AtomicCounters([AtomicU64; 15]);
 
 #[derive(Clone, Copy)]
 enum C {
@@ -80,6 +83,7 @@ enum C {
     SendErrors,
     JournalErrors,
     EventsDropped,
+    HeldReplayed,
 }
 
 impl AtomicCounters {
@@ -103,6 +107,7 @@ impl AtomicCounters {
             send_errors: g(C::SendErrors),
             journal_errors: g(C::JournalErrors),
             events_dropped: g(C::EventsDropped),
+            held_replayed: g(C::HeldReplayed),
         }
     }
 }
@@ -430,6 +435,7 @@ impl DhcpHandle {
     pub fn answer_held(&self) -> usize {
         let held = self.inner.held.lock().take_fresh(Instant::now());
         for h in &held {
+            self.inner.counters.inc(C::HeldReplayed);
             self.inner.datagram_at(&h.bytes, &h.meta, h.at, true);
         }
         held.len()
