@@ -7,6 +7,7 @@
 //! before the ACK leaves) → reply built and routed per RFC 2131 §4.1 ([`reply`]) → lease events
 //! to the daemon. [`server`] is the tokio driver and the API the daemon wires.
 
+pub mod counters;
 pub mod ha;
 pub mod held;
 pub mod iface;
@@ -21,11 +22,12 @@ pub mod server;
 pub mod socket;
 pub mod state;
 
+pub use counters::Counters;
 pub use ha::{AnswerFilter, RemoteLease};
 pub use lease::{LeaseEvent, LeaseEventKind, LeaseInfo};
 pub use machine::{Action, Context, Core, DropReason};
 pub use pool::Slice;
-pub use server::{Counters, DhcpError, DhcpHandle, DhcpService};
+pub use server::{DhcpError, DhcpHandle, DhcpService};
 
 #[cfg(test)]
 mod machine_tests;
