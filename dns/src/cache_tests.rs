@@ -180,3 +180,28 @@ fn entry_stays_small() {
     // at most two cache lines, with the variable bytes in one separate block.
     assert!(std::mem::size_of::<super::Entry>() <= 48, "{}", std::mem::size_of::<super::Entry>());
 }
+
+/// Regression (fuzz target dns_cache): an answer larger than one shard's share of the cache
+/// was reported as cached and evicted at once, after evicting everything else in its shard.
+/// It is now refused and the shard keeps what it had.
+#[test]
+fn an_answer_larger_than_a_shard_is_refused_and_evicts_nothing() {
+    let c = Cache::new(CachePolicy { max_bytes: 1 << 16, ..policy() });
+    let now = Instant::now();
+    let small = answer("small.test.", 300, false);
+    assert!(c.insert(&key("small.test."), &small, now));
+    let n = Name::from_str("big.test.").unwrap();
+    let mut m = Message::response(7, OpCode::Query);
+    m.add_query(Query::query(n.clone(), RecordType::TXT));
+    let text = vec!["x".repeat(250); 20];
+    m.add_answer(Record::from_rdata(n, 300, RData::TXT(hickory_proto::rr::rdata::TXT::new(text))));
+    let big = m.to_vec().unwrap();
+    assert!(big.len() > 4096, "{}", big.len());
+    assert!(!c.insert(&key("big.test."), &big, now), "refused: larger than a shard's 4 KiB");
+    let mut out = Vec::new();
+    assert!(c.get(&key("small.test."), now, false, &mut out).is_some(), "nothing evicted");
+    assert_eq!(c.stats.evictions.load(Ordering::Relaxed), 0);
+    // With room for it, the same answer is cached.
+    let roomy = Cache::new(policy());
+    assert!(roomy.insert(&key("big.test."), &big, now));
+}
