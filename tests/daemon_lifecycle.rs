@@ -241,3 +241,21 @@ fn dnsctl_completions_and_man_page_need_no_node() {
     let man = String::from_utf8_lossy(&out.stdout);
     assert!(man.contains(".TH dnsctl 1") && man.contains("status"), "{man}");
 }
+
+/// `dnsctl ... | head`: a reader that closes the pipe early ends dnsctl quietly (no panic, no
+/// backtrace, status 0).
+#[test]
+fn dnsctl_stops_quietly_when_its_reader_goes_away() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dnsctl"))
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before dnsctl writes a byte
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

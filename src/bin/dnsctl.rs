@@ -134,7 +134,20 @@ enum LeaseAction {
     Release { addr: std::net::Ipv4Addr },
 }
 
+/// `dnsctl status | head` closes the pipe early. Rust ignores SIGPIPE, so the next `println!`
+/// panics with a backtrace; stop quietly instead, as other command-line tools do.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload_as_str().is_some_and(|m| m.contains("Broken pipe")) {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
