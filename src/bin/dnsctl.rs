@@ -139,7 +139,9 @@ enum LeaseAction {
 fn quiet_on_broken_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if info.payload_as_str().is_some_and(|m| m.contains("Broken pipe")) {
+        let p = info.payload();
+        let msg = p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str));
+        if msg.is_some_and(|m| m.contains("Broken pipe")) {
             std::process::exit(0);
         }
         default(info);
