@@ -49,7 +49,10 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     if args.print_default_config {
-        print!("{}", ravens_config::DEFAULT_TOML);
+        // `ravensd --print-default-config | head` closes the pipe early: not an error (and
+        // print! would panic on it).
+        use std::io::Write as _;
+        let _ = std::io::stdout().write_all(ravens_config::DEFAULT_TOML.as_bytes());
         return Ok(());
     }
     if let Some(path) = args.gen_secret {
