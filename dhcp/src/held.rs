@@ -24,7 +24,7 @@ pub const CAPACITY: usize = 64;
 #[derive(Debug)]
 pub struct Held {
     /// The client ([`crate::packet::ClientKey`] bytes).
-    pub key: Box<[u8]>,
+    pub key: Vec<u8>,
     pub bytes: Vec<u8>,
     pub meta: Received,
     pub at: Instant,
@@ -39,17 +39,23 @@ pub struct HeldQueue {
 impl HeldQueue {
     /// Keeps a copy of `bytes`, dropping the oldest entry when full.
     pub fn hold(&mut self, key: &[u8], bytes: &[u8], meta: Received, at: Instant) {
-        if self.q.len() == CAPACITY {
-            self.q.pop_front();
-        }
-        self.q.push_back(Held { key: key.into(), bytes: bytes.to_vec(), meta, at });
+        // A pair under load holds every DISCOVER of the peer's buckets: once full, the oldest
+        // entry's buffers are reused, so holding allocates nothing in steady state.
+        let reused = if self.q.len() >= CAPACITY { self.q.pop_front() } else { None };
+        let mut h = reused.unwrap_or_else(|| Held { key: Vec::new(), bytes: Vec::new(), meta, at });
+        h.key.clear();
+        h.key.extend_from_slice(key);
+        h.bytes.clear();
+        h.bytes.extend_from_slice(bytes);
+        (h.meta, h.at) = (meta, at);
+        self.q.push_back(h);
     }
 
     /// Forgets the DISCOVERs of a client that has since got a lease from another node: the
     /// peer did answer it, and a late OFFER from here would move the client's binding here.
     pub fn forget(&mut self, key: &[u8]) {
         if !self.q.is_empty() {
-            self.q.retain(|h| &*h.key != key);
+            self.q.retain(|h| h.key != key);
         }
     }
 
