@@ -326,14 +326,10 @@ fn stats_path(cfg: &Config) -> PathBuf {
     ravens_dns::stats::persist::path_in(&cfg.node.data_dir)
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// The statistics saved by the last run. Never fails the start: a file that cannot be read
 /// back is reported and the window starts empty (the next save replaces the file).
 fn load_stats(path: &std::path::Path) -> ravens_dns::stats::window::Window {
-    let (window, err) = ravens_dns::stats::persist::load(path, now_ms());
+    let (window, err) = ravens_dns::stats::persist::load(path, ravens_dns::querylog::now_ms());
     if let Some(e) = err {
         // The error names the file.
         tracing::warn!("statistics not restored, starting empty: {e}");

@@ -1,7 +1,7 @@
 //! Query statistics endpoints (`/api/v1/stats`): totals, blocked share and top lists over
 //! the last hour or day, from the aggregate window the query log feeds.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -44,8 +44,7 @@ async fn stats(
     if !(1..=100).contains(&top) {
         return Err(fail(StatusCode::BAD_REQUEST, "top must be between 1 and 100"));
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |t| t.as_millis() as u64);
-    let mut s = d.window.stats(now, since, top);
+    let mut s = d.window.stats(ravens_dns::querylog::now_ms(), since, top);
     s.nodes = vec![d.resolver.state().config.node.name.clone()];
     Ok(Json(s))
 }

@@ -7,7 +7,7 @@
 //! (`sampled` < `queries`), the totals stay exact.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -32,17 +32,13 @@ pub struct Feed {
     failed_file: Option<std::path::PathBuf>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 impl Feed {
     /// One turn: the log since the last turn into `window`.
     pub fn turn(&mut self, resolver: &Resolver, window: &Window) {
         let state = resolver.state();
         // The anonymise option follows the config; reading it here keeps reloads free.
         resolver.querylog.set_anonymize(state.config.dns.query_log_anonymize);
-        let now = now_ms();
+        let now = crate::querylog::now_ms();
         let snap = resolver.stats.snapshot();
         window.add_counts(now, &snap.since(&self.last));
         self.last = snap;

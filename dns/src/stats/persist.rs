@@ -230,26 +230,11 @@ mod tests {
     const HOUR: u64 = 60 * MIN;
     const T0: u64 = 500 * HOUR + 30 * MIN;
 
-    /// A scratch directory of this test process, removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(test: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("ravens-stats-persist-{}-{test}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        fn file(&self) -> PathBuf {
-            path_in(&self.0)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    /// A temporary directory (removed on drop) and the stats file's path in it.
+    fn scratch() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = path_in(dir.path());
+        (dir, file)
     }
 
     fn seen(w: &Window, ms: u64, name: &str, client: [u8; 4], blocked: bool) {
@@ -290,10 +275,10 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_counts_and_top_lists() {
-        let dir = Scratch::new("round-trip");
+        let (dir, file) = scratch();
         let w = busy_window();
-        save(&w, &dir.file()).unwrap();
-        let (back, err) = load(&dir.file(), T0);
+        save(&w, &file).unwrap();
+        let (back, err) = load(&file, T0);
         assert!(err.is_none(), "{err:?}");
         for (a, b) in both(&w, T0).iter().zip(&both(&back, T0)) {
             assert_same(a, b);
@@ -308,70 +293,70 @@ mod tests {
         seen(&back, T0 + 1, "ads.test", [10, 0, 0, 1], true);
         assert_eq!(back.stats(T0 + 1, Duration::from_secs(3600), 1).top_domains[0].count, 3);
         // Saved again over the old file, and no temp file is left beside it.
-        save(&back, &dir.file()).unwrap();
-        let names: Vec<_> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+        save(&back, &file).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, [FILE_NAME]);
     }
 
     #[test]
     fn buckets_older_than_the_window_are_dropped_on_load() {
-        let dir = Scratch::new("old-buckets");
-        save(&busy_window(), &dir.file()).unwrap();
+        let (_dir, file) = scratch();
+        save(&busy_window(), &file).unwrap();
         // 70 minutes on: the minute tier has nothing left, the hour tier has all of it.
-        let (w, _) = load(&dir.file(), T0 + 70 * MIN);
+        let (w, _) = load(&file, T0 + 70 * MIN);
         assert_eq!(w.tiers.lock()[0].buckets.len(), 0);
         let [hour, day] = both(&w, T0 + 70 * MIN);
         assert_eq!((hour.queries, day.queries), (0, 12));
         // 22h40m on: the hour bucket of two hours before T0 ended 24h10m ago, out of the day.
         let later = T0 + 22 * HOUR + 40 * MIN;
-        let (w, _) = load(&dir.file(), later);
+        let (w, _) = load(&file, later);
         assert_eq!(w.tiers.lock()[1].buckets.len(), 1);
         assert_eq!(w.stats(later, Duration::from_secs(24 * 3600), 10).queries, 7);
         // Over a day on: nothing but the per-group counts.
-        let (w, err) = load(&dir.file(), T0 + 25 * HOUR);
+        let (w, err) = load(&file, T0 + 25 * HOUR);
         assert!(err.is_none());
         assert!(w.tiers.lock().iter().all(|t| t.buckets.is_empty()));
         assert_eq!(w.groups().len(), 2);
         // The clock set back before the newest bucket: it is dropped, the older ones stay.
-        let (w, _) = load(&dir.file(), T0 - 4 * MIN);
+        let (w, _) = load(&file, T0 - 4 * MIN);
         assert_eq!(w.stats(T0 - 4 * MIN, Duration::from_secs(3600), 10).queries, 3);
     }
 
     #[test]
     fn a_corrupt_file_gives_an_empty_window_and_an_error() {
-        let dir = Scratch::new("corrupt");
-        let (w, err) = load(&dir.file(), T0);
+        let (_dir, file) = scratch();
+        let (w, err) = load(&file, T0);
         assert!(err.is_none(), "a missing file is the first start: {err:?}");
         assert_eq!(w.stats(T0, Duration::from_secs(3600), 10).queries, 0);
-        save(&busy_window(), &dir.file()).unwrap();
-        let good = std::fs::read(dir.file()).unwrap();
+        save(&busy_window(), &file).unwrap();
+        let good = std::fs::read(&file).unwrap();
         let cases: [&[u8]; 4] = [&good[..good.len() / 2], b"", b"\x00\xff garbage", br#"{"version":"one"}"#];
         for bytes in cases {
-            std::fs::write(dir.file(), bytes).unwrap();
-            let (w, err) = load(&dir.file(), T0);
+            std::fs::write(&file, bytes).unwrap();
+            let (w, err) = load(&file, T0);
             let err = err.expect("an error to log");
             assert!(matches!(err, PersistError::Corrupt { .. }), "{err}");
             assert!(err.to_string().contains(FILE_NAME), "names the file: {err}");
             assert_eq!(both(&w, T0).map(|s| s.queries), [0, 0]);
             assert!(w.groups().is_empty());
         }
-        std::fs::write(dir.file(), br#"{"version":2,"minutes":"elsewhere"}"#).unwrap();
-        let (w, err) = load(&dir.file(), T0);
+        std::fs::write(&file, br#"{"version":2,"minutes":"elsewhere"}"#).unwrap();
+        let (w, err) = load(&file, T0);
         assert!(matches!(err, Some(PersistError::Version { version: 2, .. })), "{err:?}");
         assert_eq!(w.stats(T0, Duration::from_secs(3600), 10).queries, 0);
     }
 
     #[test]
     fn outcomes_are_matched_by_name() {
-        let dir = Scratch::new("outcomes");
+        let (_dir, file) = scratch();
         let start = T0 - T0 % MIN;
         let text = format!(
             r#"{{"version":1,"minutes":[{{"start_ms":{start},"queries":9,"sampled":0,
                 "outcomes":{{"someday":4,"blocked":2,"cached":3}},"clients":[["not an ip",1],["::1",9]]}}],
                 "hours":[],"future_field":true}}"#
         );
-        std::fs::write(dir.file(), text).unwrap();
-        let (w, err) = load(&dir.file(), T0);
+        std::fs::write(&file, text).unwrap();
+        let (w, err) = load(&file, T0);
         assert!(err.is_none(), "{err:?}");
         let s = w.stats(T0, Duration::from_secs(3600), 10);
         assert_eq!((s.queries, s.blocked), (9, 2));
