@@ -1,28 +1,29 @@
 //! The lease journal: an append-only file of CRC-checked records in the data dir, made durable
 //! with group commit. One writer thread takes every record queued while its previous
 //! `fdatasync` ran, writes them with one `write`, syncs once, then runs each record's completion
-//! (the driver sends the ACK there). On open, a torn or corrupt tail is cut off; the file is
-//! compacted (live records rewritten to a new file, then renamed over) when it grows.
-//!
-//! Frame: `len: u32 LE | crc32(payload): u32 LE | payload`. Payload: `kind u8 | expires u64 |
-//! ip u32 | subnet | key | mac | client_id | hostname | node`, each of the last six a `u8` length
-//! and bytes (empty client_id / hostname = none).
+//! (the driver sends the ACK there). A batch that cannot be written (disk full, I/O error) is
+//! cut off again, so the file holds exactly the records that were reported durable and later
+//! batches are never appended behind a partial frame. On open, a torn tail is cut off; the file
+//! is compacted (live records rewritten to a new file, then renamed over) when it grows.
+//! The bytes and their versioning are in [`format`].
 
-use std::collections::HashMap;
+mod format;
+
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::net::Ipv4Addr;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-use crate::lease::{LeaseRecord, RecordKind};
+use format::Live;
+pub use format::{READS, Recovery, VERSION, encode};
+
+use crate::lease::LeaseRecord;
 
 /// Called once the record is durable (`true`) or failed to be written (`false`).
 pub type Done = Box<dyn FnOnce(bool) + Send>;
 
 const FILE_NAME: &str = "leases.journal";
-const MAX_PAYLOAD: usize = 2048;
 
 /// Journal settings.
 #[derive(Debug, Clone, Copy)]
@@ -37,17 +38,6 @@ impl Default for JournalOptions {
     fn default() -> Self {
         JournalOptions { sync: true, compact_min_bytes: 4 << 20 }
     }
-}
-
-/// What was found on open.
-#[derive(Debug, Default)]
-pub struct Recovery {
-    /// The latest record per (subnet, address).
-    pub records: Vec<LeaseRecord>,
-    /// Bytes cut off the end (a torn final write).
-    pub torn_bytes: u64,
-    /// Records skipped because their CRC did not match.
-    pub corrupt: u64,
 }
 
 #[derive(Default)]
@@ -74,33 +64,106 @@ impl std::fmt::Debug for Journal {
     }
 }
 
-type Live = HashMap<(String, Ipv4Addr), Vec<u8>>;
+/// What the writer needs of its file: `File` in service; tests wrap it to make writes fail.
+/// The writer is generic over it, so the service path pays nothing for the seam.
+pub(crate) trait JournalFile: Write + Send + Sized + 'static {
+    fn sync_data(&self) -> io::Result<()>;
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Opens another file for appending the same way (`new`: it must not exist yet).
+    fn open_like(&self, path: &Path, new: bool) -> io::Result<Self>;
+}
 
-struct Writer {
+impl JournalFile for File {
+    fn sync_data(&self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+
+    fn open_like(&self, path: &Path, new: bool) -> io::Result<File> {
+        append_file(path, new)
+    }
+}
+
+/// Opens `path` for appending: created if missing, or (`new`) created and not there before.
+pub(crate) fn append_file(path: &Path, new: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.append(true);
+    if new {
+        o.create_new(true);
+    } else {
+        o.create(true);
+    }
+    o.open(path)
+}
+
+struct Writer<F> {
     dir: PathBuf,
-    file: File,
+    file: F,
+    /// End of the good records; the file holds nothing else once `dirty` is cleared.
     len: u64,
+    /// A failed write may have left bytes past `len`: cut them before writing again.
+    dirty: bool,
+    /// A compaction's rename is not known durable yet: sync the directory before writing.
+    dir_unsynced: bool,
+    /// No compaction below this length (backs off after a failed one).
+    compact_after: u64,
     live: Live,
     live_bytes: u64,
     opts: JournalOptions,
 }
 
 impl Journal {
-    /// Opens (or creates) the journal in `dir` and starts its writer thread.
+    /// Opens (or creates) the journal in `dir` and starts its writer thread. Fails when the
+    /// file cannot be read, or was written in a format this release cannot read.
     pub fn open(dir: &Path, opts: JournalOptions) -> io::Result<(Journal, Recovery)> {
+        Self::open_on(dir, opts, |p| append_file(p, false))
+    }
+
+    /// [`Journal::open`] on files opened by `open` (tests inject failures there).
+    pub(crate) fn open_on<F: JournalFile>(
+        dir: &Path,
+        opts: JournalOptions,
+        open: impl FnOnce(&Path) -> io::Result<F>,
+    ) -> io::Result<(Journal, Recovery)> {
         fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
-        let mut bytes = Vec::new();
-        if let Ok(mut f) = File::open(&path) {
-            f.read_to_end(&mut bytes)?;
-        }
-        let (live, recovery, good) = scan(&bytes);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let (live, recovery, good) = format::scan(&bytes)?;
         let live_bytes = live.values().map(|v| v.len() as u64).sum();
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let mut w = Writer { dir: dir.to_path_buf(), file, len: bytes.len() as u64, live, live_bytes, opts };
-        if recovery.torn_bytes > 0 || recovery.corrupt > 0 || good < bytes.len() {
-            // Never append after garbage: rewrite the good records first.
-            w.compact()?;
+        let mut w = Writer {
+            dir: dir.to_path_buf(),
+            file: open(&path)?,
+            len: good as u64,
+            dirty: good < bytes.len(),
+            dir_unsynced: false,
+            compact_after: 0,
+            live,
+            live_bytes,
+            opts,
+        };
+        // A torn tail is cut in place (needs no free space, unlike a rewrite); should that fail,
+        // the first write retries it, and nothing is appended behind the torn bytes before.
+        if let Err(e) = w.repair() {
+            tracing::warn!(error = %e, "cannot cut the lease journal's torn tail yet");
+        }
+        if recovery.corrupt > 0 {
+            // Frames with a bad CRC are skipped on every read; dropping them is only tidier.
+            if let Err(e) = w.compact() {
+                tracing::warn!(error = %e, "lease journal compaction failed");
+            }
+        } else if good == 0 {
+            let mut h = Vec::new();
+            format::header(&mut h);
+            if let Err(e) = w.write(&h) {
+                tracing::warn!(error = %e, "cannot write the lease journal header; it follows at compaction");
+            }
         }
         let shared = Arc::new(Shared { q: Mutex::new(Queue::default()), cv: Condvar::new() });
         let s2 = shared.clone();
@@ -143,7 +206,7 @@ impl Drop for Journal {
     }
 }
 
-impl Writer {
+impl<F: JournalFile> Writer<F> {
     fn run(mut self, shared: &Shared) {
         let mut buf = Vec::new();
         let mut done: Vec<Done> = Vec::new();
@@ -160,7 +223,7 @@ impl Writer {
             };
             let ok = self.commit(&buf);
             if let Err(e) = &ok {
-                tracing::error!(error = %e, "lease journal write failed; ACKs withheld");
+                tracing::error!(error = %e, records = done.len(), "lease journal write failed; ACKs withheld");
             }
             buf.clear();
             for d in done.drain(..) {
@@ -172,152 +235,103 @@ impl Writer {
         }
     }
 
+    /// Makes a batch durable; on error the file is as it was before (or is cut back to that
+    /// before anything else is written).
     fn commit(&mut self, batch: &[u8]) -> io::Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.file.write_all(batch)?;
-        if self.opts.sync {
-            self.file.sync_data()?;
-        }
-        self.len += batch.len() as u64;
-        let mut at = 0;
-        while let Some((frame, key)) = next_frame(batch, at).ok().flatten() {
-            at += frame.len();
+        self.write(batch)?;
+        for (frame, key) in format::records(batch) {
             let new = frame.len() as u64;
             if let Some(old) = self.live.insert(key, frame.to_vec()) {
                 self.live_bytes -= old.len() as u64;
             }
             self.live_bytes += new;
         }
-        if self.len > self.opts.compact_min_bytes.max(2 * self.live_bytes) {
-            self.compact()?;
+        if self.len > self.opts.compact_min_bytes.max(2 * self.live_bytes).max(self.compact_after) {
+            // The batch is durable in the old file already: a failed compaction only delays.
+            if let Err(e) = self.compact() {
+                self.compact_after = self.len + self.opts.compact_min_bytes.max(self.live_bytes);
+                tracing::warn!(error = %e, "lease journal compaction failed; appending to the old file");
+            }
         }
         Ok(())
     }
 
-    /// Rewrites the live records to a new file and renames it over the journal.
+    /// Appends `bytes` durably at `len`, or leaves the file's good records as they were.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.repair()?;
+        let res = self.file.write_all(bytes).and_then(|()| if self.opts.sync { self.file.sync_data() } else { Ok(()) });
+        if let Err(e) = res {
+            // A partial frame left here would hide every later record at the next open.
+            self.dirty = true;
+            if let Err(cut) = self.repair() {
+                tracing::error!(error = %cut, "cannot cut a failed lease journal write; retrying before the next");
+            }
+            return Err(e);
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Cuts what a failed write left past `len`, and makes a compaction's rename durable.
+    fn repair(&mut self) -> io::Result<()> {
+        if self.dirty {
+            self.file.set_len(self.len)?;
+            self.dirty = false;
+        }
+        if self.dir_unsynced {
+            File::open(&self.dir)?.sync_all()?;
+            self.dir_unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the live records to a new file and renames it over the journal. On error the
+    /// journal is unchanged.
     fn compact(&mut self) -> io::Result<()> {
+        self.repair()?;
+        let path = self.dir.join(FILE_NAME);
         let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
-        let mut out = Vec::with_capacity(self.live_bytes as usize);
+        let mut out = Vec::with_capacity(self.live_bytes as usize + 32);
+        format::header(&mut out);
         for frame in self.live.values() {
             out.extend_from_slice(frame);
         }
-        let mut f = File::create(&tmp)?;
-        f.write_all(&out)?;
-        f.sync_all()?;
-        fs::rename(&tmp, self.dir.join(FILE_NAME))?;
-        File::open(&self.dir)?.sync_all()?;
-        self.file = OpenOptions::new().append(true).open(self.dir.join(FILE_NAME))?;
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let new = self.file.open_like(&tmp, true).and_then(|mut f| {
+            f.write_all(&out)?;
+            f.sync_data()?;
+            Ok(f)
+        });
+        let new = match new.and_then(|f| fs::rename(&tmp, &path).map(|()| f)) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        // The handle opened before the rename is the journal now; no record goes into it
+        // before its name is durable (`repair`).
+        self.file = new;
         self.len = out.len() as u64;
+        self.dir_unsynced = true;
+        self.compact_after = 0;
+        if let Err(e) = self.repair() {
+            tracing::warn!(error = %e, "cannot sync the data dir after compaction; retrying before the next write");
+        }
         Ok(())
     }
-}
-
-/// Reads every frame: the live map, what was cut, and the length of the good prefix.
-fn scan(bytes: &[u8]) -> (Live, Recovery, usize) {
-    let mut live = Live::new();
-    let mut rec = Recovery::default();
-    let mut at = 0;
-    loop {
-        match next_frame(bytes, at) {
-            Ok(Some((frame, key))) => {
-                at += frame.len();
-                live.insert(key, frame.to_vec());
-            }
-            Ok(None) => break,
-            Err(Some(skip)) => {
-                rec.corrupt += 1;
-                at += skip;
-            }
-            Err(None) => {
-                rec.torn_bytes = (bytes.len() - at) as u64;
-                break;
-            }
-        }
-    }
-    rec.records = live.values().filter_map(|f| decode(&f[8..])).collect();
-    (live, rec, at)
-}
-
-/// The frame at `at`: `Ok(None)` at the end, `Err(Some(n))` for a whole frame of `n` bytes with
-/// a bad CRC, `Err(None)` for a torn or unreadable tail.
-#[allow(clippy::type_complexity)]
-fn next_frame(bytes: &[u8], at: usize) -> Result<Option<(&[u8], (String, Ipv4Addr))>, Option<usize>> {
-    if at == bytes.len() {
-        return Ok(None);
-    }
-    let head = bytes.get(at..at + 8).ok_or(None)?;
-    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-    if len > MAX_PAYLOAD {
-        return Err(None);
-    }
-    let payload = bytes.get(at + 8..at + 8 + len).ok_or(None)?;
-    if crc32fast::hash(payload) != crc {
-        return Err(Some(8 + len));
-    }
-    let rec = decode(payload).ok_or(Some(8 + len))?;
-    Ok(Some((&bytes[at..at + 8 + len], (rec.subnet, rec.ip))))
-}
-
-/// Appends one framed record to `out`.
-pub fn encode(r: &LeaseRecord, out: &mut Vec<u8>) {
-    let start = out.len();
-    out.extend_from_slice(&[0; 8]);
-    out.push(r.kind as u8);
-    out.extend_from_slice(&r.expires.to_le_bytes());
-    out.extend_from_slice(&r.ip.octets());
-    let empty: &[u8] = &[];
-    for field in [
-        r.subnet.as_bytes(),
-        &r.key,
-        &r.mac,
-        r.client_id.as_deref().unwrap_or(empty),
-        r.hostname.as_deref().map_or(empty, str::as_bytes),
-        r.node.as_bytes(),
-    ] {
-        let f = &field[..field.len().min(255)];
-        out.push(f.len() as u8);
-        out.extend_from_slice(f);
-    }
-    let len = (out.len() - start - 8) as u32;
-    let crc = crc32fast::hash(&out[start + 8..]);
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
-}
-
-fn decode(p: &[u8]) -> Option<LeaseRecord> {
-    let kind = match *p.first()? {
-        1 => RecordKind::Bound,
-        2 => RecordKind::Released,
-        3 => RecordKind::Declined,
-        _ => return None,
-    };
-    let expires = u64::from_le_bytes(p.get(1..9)?.try_into().ok()?);
-    let ip = Ipv4Addr::from(<[u8; 4]>::try_from(p.get(9..13)?).ok()?);
-    let mut rest = &p[13..];
-    let mut field = || -> Option<Vec<u8>> {
-        let n = *rest.first()? as usize;
-        let v = rest.get(1..1 + n)?.to_vec();
-        rest = &rest[1 + n..];
-        Some(v)
-    };
-    let subnet = String::from_utf8(field()?).ok()?;
-    let (key, mac, cid, host, node) = (field()?, field()?, field()?, field()?, field()?);
-    Some(LeaseRecord {
-        kind,
-        subnet,
-        ip,
-        expires,
-        key,
-        mac,
-        client_id: (!cid.is_empty()).then_some(cid),
-        hostname: (!host.is_empty()).then(|| String::from_utf8_lossy(&host).into_owned()),
-        node: String::from_utf8(node).ok()?,
-    })
 }
 
 #[cfg(test)]
 #[path = "journal_tests.rs"]
-mod tests;
+pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "journal_fault_tests.rs"]
+mod fault_tests;

@@ -1,6 +1,8 @@
 //! Journal tests: round trip, torn tail, CRC mismatch, compaction, restart.
 
 use super::*;
+use crate::lease::RecordKind;
+use std::net::Ipv4Addr;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ pub(crate) fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-fn rec(i: u32, kind: RecordKind) -> LeaseRecord {
+pub(crate) fn rec(i: u32, kind: RecordKind) -> LeaseRecord {
     LeaseRecord {
         kind,
         subnet: "lan".into(),
@@ -25,7 +27,7 @@ fn rec(i: u32, kind: RecordKind) -> LeaseRecord {
     }
 }
 
-fn append_all(j: &Journal, recs: &[LeaseRecord]) {
+pub(crate) fn append_all(j: &Journal, recs: &[LeaseRecord]) {
     let (tx, rx) = mpsc::channel();
     for r in recs {
         let tx = tx.clone();
@@ -36,7 +38,7 @@ fn append_all(j: &Journal, recs: &[LeaseRecord]) {
     }
 }
 
-fn sorted(mut v: Vec<LeaseRecord>) -> Vec<LeaseRecord> {
+pub(crate) fn sorted(mut v: Vec<LeaseRecord>) -> Vec<LeaseRecord> {
     v.sort_by_key(|r| r.ip);
     v
 }
@@ -90,6 +92,7 @@ fn crc_mismatch_skips_only_that_record() {
     let path = dir.join(FILE_NAME);
     let mut bytes = fs::read(&path).unwrap();
     let mut one = Vec::new();
+    format::header(&mut one);
     encode(&rec(1, RecordKind::Bound), &mut one);
     bytes[one.len() + 12] ^= 0xff; // inside the second record's payload
     fs::write(&path, &bytes).unwrap();
