@@ -23,7 +23,7 @@ use crate::lease::LeaseRecord;
 /// Called once the record is durable (`true`) or failed to be written (`false`).
 pub type Done = Box<dyn FnOnce(bool) + Send>;
 
-const FILE_NAME: &str = "leases.journal";
+pub(crate) const FILE_NAME: &str = "leases.journal";
 
 /// Journal settings.
 #[derive(Debug, Clone, Copy)]

@@ -220,3 +220,7 @@ fn decode(p: &[u8]) -> Option<LeaseRecord> {
         node: String::from_utf8(node).ok()?,
     })
 }
+
+#[cfg(test)]
+#[path = "format_tests.rs"]
+mod tests;
