@@ -126,6 +126,7 @@ impl Core {
             expires: r.expires,
             state: LeaseState::Bound,
             node: Arc::from(r.node.as_str()),
+            seq: 0,
         };
         let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
         out.push(remote_event(&lease, kind));
@@ -264,7 +265,7 @@ pools = ["10.9.0.100-10.9.0.199"]
         assert!(matches!(c.handle(&rebind, &ctx, 1001), Action::Drop(DropReason::PeerAnswers)));
         let rebind = request(MessageType::Request, mac, 3, ip, vec![]);
         match c.handle(&rebind, &ctx, 1001) {
-            Action::Durable { record, reply: Some(out), event: Some(ev) } => {
+            Action::Durable { record, reply: Some(out), event: Some(ev), .. } => {
                 assert_eq!((record.ip, record.node.as_str()), (ip, "b"), "renewed in place by this node");
                 assert_eq!(out.kind, MessageType::Ack);
                 assert_eq!((ev.kind, ev.node.as_str()), (LeaseEventKind::Renewed, "b"));

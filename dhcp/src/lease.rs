@@ -33,6 +33,9 @@ pub struct Lease {
     pub expires: u64,
     pub state: LeaseState,
     pub node: Arc<str>,
+    /// The grant that bound it in this process ([`crate::durable`]); 0 when it came from the
+    /// journal or a peer, or is an offer.
+    pub seq: u64,
 }
 
 impl Lease {

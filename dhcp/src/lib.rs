@@ -8,6 +8,7 @@
 //! to the daemon. [`server`] is the tokio driver and the API the daemon wires.
 
 pub mod counters;
+pub mod durable;
 pub mod ha;
 pub mod held;
 pub mod iface;

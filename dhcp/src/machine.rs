@@ -9,6 +9,7 @@ use std::sync::Arc;
 use dhcproto::v4::MessageType;
 use ravens_config::Config;
 
+use crate::durable::{self, Orphans, Undo};
 use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseRecord, LeaseState, RecordKind};
 use crate::packet::{self, Malformed, Request};
 use crate::pool::Slice;
@@ -61,11 +62,13 @@ pub enum Action {
     Drop(DropReason),
     /// Send now (OFFER, NAK, ACK to INFORM).
     Send(Outgoing),
-    /// Make `record` durable, then send `reply` and emit `event`.
+    /// Make `record` durable, then send `reply` and emit `event`; if it cannot be written,
+    /// hand `undo` (a grant's) to [`Core::unjournaled`] instead.
     Durable {
         record: LeaseRecord,
         reply: Option<Outgoing>,
         event: Option<LeaseEvent>,
+        undo: Option<Undo>,
     },
 }
 
@@ -83,6 +86,8 @@ pub struct Core {
     pub slice: Slice,
     /// Cluster "who answers" filter; `None` answers everyone (single node).
     pub answer: Option<crate::ha::AnswerFilter>,
+    /// What undone grants had replaced, for the undo of a later grant ([`crate::durable`]).
+    pub(crate) orphans: Orphans,
 }
 
 impl Core {
@@ -98,6 +103,7 @@ impl Core {
             unicast_yiaddr: false,
             slice,
             answer: None,
+            orphans: Orphans::default(),
         };
         core.restore(records, now);
         core
@@ -127,6 +133,7 @@ impl Core {
                 expires: r.expires,
                 state,
                 node: Arc::from(r.node.as_str()),
+                seq: 0,
             };
             s.restore(lease, now);
             if !matches!(state, LeaseState::Bound | LeaseState::Declined) {
@@ -361,16 +368,18 @@ impl Handler<'_> {
         let times = self.times();
         let node = self.core.node.clone();
         let expires = now + u64::from(times.lease);
+        let (idx, seq) = (self.idx, durable::next_seq());
         let s = self.subnet();
         let prev = s.assign(ip, req, LeaseState::Bound, expires, &node);
-        let renewed = prev.is_some_and(|p| p.key == req.key && p.state == LeaseState::Bound && p.active(now));
-        let mut lease = s.leases[&ip].clone();
+        let renewed = prev.as_ref().is_some_and(|p| p.key == req.key && p.state == LeaseState::Bound && p.active(now));
+        let Some(l) = s.leases.get_mut(&ip) else { return self.nak() };
+        l.seq = seq;
         if let Some(r) = res
             && let Some(h) = &s.cfg.reservations[r].hostname
         {
-            lease.hostname = Some(h.clone());
-            s.leases.insert(ip, lease.clone());
+            l.hostname = Some(h.clone());
         }
+        let lease = l.clone();
         let name = s.cfg.name.clone();
         let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
         let reply = self.reply(MessageType::Ack, ip, res, Some(times));
@@ -378,6 +387,7 @@ impl Handler<'_> {
             record: lease.record(&name, RecordKind::Bound),
             reply: Some(reply),
             event: Some(lease.event(&name, kind)),
+            undo: Some(Undo { seq, subnet: idx, ip, prev }),
         }
     }
 
@@ -395,6 +405,7 @@ impl Handler<'_> {
             record: lease.record(&name, RecordKind::Released),
             reply: None,
             event: Some(lease.event(&name, LeaseEventKind::Released)),
+            undo: None,
         }
     }
 
@@ -412,7 +423,7 @@ impl Handler<'_> {
         lease.expires = until;
         let name = s.cfg.name.clone();
         let event = was_bound.then(|| lease.event(&name, LeaseEventKind::Released));
-        Action::Durable { record: lease.record(&name, RecordKind::Declined), reply: None, event }
+        Action::Durable { record: lease.record(&name, RecordKind::Declined), reply: None, event, undo: None }
     }
 
     fn inform(&mut self) -> Action {

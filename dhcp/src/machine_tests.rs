@@ -226,7 +226,7 @@ fn release_decline_and_expiry() {
     let mut rel = msg(MessageType::Release, 1, vec![DhcpOption::ServerIdentifier(SID)]);
     rel.set_ciaddr(ip);
     match run(&mut c, &rel, 1200) {
-        Action::Durable { record, reply: None, event: Some(e) } => {
+        Action::Durable { record, reply: None, event: Some(e), .. } => {
             assert_eq!((record.kind, e.kind), (RecordKind::Released, LeaseEventKind::Released));
         }
         other => panic!("{other:?}"),

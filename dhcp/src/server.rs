@@ -85,6 +85,9 @@ impl DhcpService {
         if recovery.torn_bytes > 0 || recovery.corrupt > 0 {
             tracing::warn!(torn_bytes = recovery.torn_bytes, corrupt = recovery.corrupt, "lease journal repaired");
         }
+        if recovery.unknown > 0 {
+            tracing::info!(skipped = recovery.unknown, "lease journal holds records of a newer release; ignored");
+        }
         let (ifaces, missing) = iface::lookup(&config.node.dhcp_interfaces);
         if !missing.is_empty() {
             return Err(DhcpError::Interfaces(missing.join(", ")));
@@ -206,12 +209,16 @@ impl Inner {
             }
             Action::Drop(reason) => self.dropped(reason, r),
             Action::Send(out) => self.send(&out, r.ifindex, server_src),
-            Action::Durable { record, reply, event } => {
+            Action::Durable { record, reply, event, undo } => {
                 let me = self.clone();
                 let ifindex = r.ifindex;
                 let done = Box::new(move |ok: bool| {
                     if !ok {
                         me.counters.inc(C::JournalErrors);
+                        // No ACK: the grant must not keep the address (issue 10).
+                        if let Some(u) = undo {
+                            me.core.lock().unjournaled(u, unix_now());
+                        }
                         return;
                     }
                     if let Some(out) = reply {

@@ -157,6 +157,7 @@ impl SubnetState {
             expires,
             state,
             node: node.clone(),
+            seq: 0,
         };
         self.leases.insert(ip, lease);
         self.timers.push(Reverse((expires, ip)));
@@ -181,6 +182,27 @@ impl SubnetState {
         self.by_client.retain(|_, v| *v != ip);
         self.pool.take(ip);
         self.timers.push(Reverse((until, ip)));
+    }
+
+    /// Takes back a grant that was never ACKed ([`crate::durable`]): the address gets `prev`,
+    /// its lease before the grant, back (an offer is not kept), or goes back to the pool.
+    pub fn unbind(&mut self, ip: Ipv4Addr, prev: Option<Lease>, now: u64) {
+        let Some(granted) = self.leases.remove(&ip) else { return };
+        let prev = prev.filter(|p| p.state != LeaseState::Offered);
+        if prev.as_ref().is_none_or(|p| p.key != granted.key) && self.by_client.get(&granted.key) == Some(&ip) {
+            self.by_client.remove(&granted.key);
+        }
+        if let Some(p) = prev {
+            // Only the same client's lease can still be running (a renewal): hold it again.
+            if p.active(now) {
+                self.pool.take(ip);
+                self.timers.push(Reverse((p.expires, ip)));
+            }
+            self.leases.insert(ip, p);
+        }
+        if !self.leases.get(&ip).is_some_and(|l| l.active(now)) {
+            self.pool.put(ip);
+        }
     }
 
     /// Restores a remembered lease (journal replay) in the state it has at `now`.
