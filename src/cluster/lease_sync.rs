@@ -5,15 +5,26 @@
 //! name one client alike.
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ravens_dhcp::{LeaseEvent, LeaseEventKind, LeaseInfo, RemoteLease};
+use ravens_sync::record::LEASE_VALUE_FORMAT;
 use ravens_sync::{Hlc, Record, SyncHandle, lease_expiry_ms, lease_winner};
 use serde::{Deserialize, Serialize};
 
 /// The JSON value of a lease record.
+///
+/// Versioning (rolling upgrades): `format` is [`LEASE_VALUE_FORMAT`]; values written before it
+/// existed lack it and read as format 1. Readers ignore fields they do not know (no
+/// `deny_unknown_fields`), so a field added later with a serde default needs no new format;
+/// bump the format only when an older reader would misread a value. A value in a newer format
+/// is skipped and counted ([`newer_values`]), and counts as expired in the lease rule
+/// ([`ravens_sync::lease_expiry_ms`]). Golden values: `tests/golden/lease-value-*.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LeaseValue {
+    #[serde(default = "ravens_sync::record::first_format")]
+    pub format: u32,
     pub ip: Ipv4Addr,
     /// `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
@@ -29,6 +40,31 @@ pub struct LeaseValue {
     /// The client released it (then `expires_ms` is the release time).
     #[serde(default)]
     pub released: bool,
+}
+
+/// Remote lease values skipped because a later release wrote them in a newer format.
+static NEWER_VALUES: AtomicU64 = AtomicU64::new(0);
+
+/// How many remote lease values were in a format newer than this release reads.
+pub fn newer_values() -> u64 {
+    NEWER_VALUES.load(Ordering::Relaxed)
+}
+
+impl LeaseValue {
+    /// Reads a lease value of this release's format or an earlier one; `None` for anything
+    /// else, a newer format included.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(bytes).ok().filter(|v| v.format <= LEASE_VALUE_FORMAT)
+    }
+
+    /// True for a value in a format newer than this release reads.
+    fn is_newer(bytes: &[u8]) -> bool {
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        serde_json::from_slice::<Format>(bytes).is_ok_and(|f| f.format > LEASE_VALUE_FORMAT)
+    }
 }
 
 pub fn now_ms() -> u64 {
@@ -65,6 +101,7 @@ pub fn value_of_event(ev: &LeaseEvent) -> Option<(String, LeaseValue)> {
         LeaseEventKind::Expired => return None,
     };
     let value = LeaseValue {
+        format: LEASE_VALUE_FORMAT,
         ip: ev.ip,
         mac: hex(&ev.mac, ":"),
         client_id: ev.client_id.as_deref().map(|c| hex(c, "")),
@@ -82,6 +119,7 @@ pub fn value_of_event(ev: &LeaseEvent) -> Option<(String, LeaseValue)> {
 pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record> {
     let expires_ms = ms(l.expires);
     let value = LeaseValue {
+        format: LEASE_VALUE_FORMAT,
         ip: l.ip,
         mac: hex(&l.mac, ":"),
         client_id: l.client_id.as_deref().map(|c| hex(c, "")),
@@ -101,12 +139,16 @@ pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record
 /// `own`: also import winners this node granted (its journal was empty at start).
 pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str, own: bool) -> Option<RemoteLease> {
     let subnet = changed.key.strip_prefix("l/")?.split('/').next()?.to_owned();
+    if LeaseValue::is_newer(&changed.value) {
+        // A later release's lease: left out of the rule below (it reads as expired), never
+        // imported as if it were one of ours.
+        NEWER_VALUES.fetch_add(1, Ordering::Relaxed);
+    }
     let entries = sync.entries(&changed.key);
     // A release is a newer statement than any older entry still unexpired (e.g. the granting
     // node's entry after a peer renewed the client in place and then saw it release).
     let latest = entries.iter().max_by(|a, b| a.order().cmp(&b.order()))?;
-    let released_latest =
-        latest.deleted || serde_json::from_slice::<LeaseValue>(&latest.value).is_ok_and(|v| v.released);
+    let released_latest = latest.deleted || LeaseValue::decode(&latest.value).is_some_and(|v| v.released);
     let (rec, released) = match lease_winner(entries.iter(), now_ms(), lease_expiry_ms) {
         _ if released_latest && latest.origin == me => return None,
         _ if released_latest && latest.deleted => return None,
@@ -116,7 +158,7 @@ pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str, own: bool) ->
         None if changed.deleted => return None,
         None => (changed.clone(), true),
     };
-    let v: LeaseValue = serde_json::from_slice(&rec.value).ok()?;
+    let v = LeaseValue::decode(&rec.value)?;
     Some(RemoteLease {
         subnet,
         ip: v.ip,

@@ -4,6 +4,18 @@
 //! Keys name what a record describes, not who wrote it: `l/<subnet>/<client-id>` for a lease,
 //! `c/<kind>/<name>` for a site-config record. Every node may hold an entry for the same key;
 //! readers pick the winner with [`merge`] (or [`lease_winner`] for leases).
+//!
+//! # Format versions (rolling upgrades: each node reads what the previous release wrote)
+//!
+//! The encoding ([`Record::encode_value`]) is format [`RECORD_FORMAT`]. Format 1 is unmarked
+//! (it starts with a digit) and is what every release so far writes, so a pair mid-upgrade
+//! keeps replicating both ways. A later, incompatible encoding is written as `v<N>|<rest>`:
+//! the previous release refuses it as [`RecordError::NewerFormat`] (the sync node skips and
+//! counts it, and keeps the entries it has) instead of misreading it, and reads format 1 on.
+//! Bump the format only when an older reader would misread the new encoding. New data goes
+//! into the values, whose readers ignore fields they do not know (lease values also carry a
+//! `format` of their own, [`LEASE_VALUE_FORMAT`]). Golden encodings of every format live in
+//! `sync/tests/golden/`; keep the old ones when adding a format.
 
 use crate::hlc::Hlc;
 
@@ -15,6 +27,12 @@ pub const MAX_KEY_BYTES: usize = 256;
 /// How long a tombstone is kept before it may be purged: a node offline for longer than this
 /// may resurrect a deleted record when it returns.
 pub const TOMBSTONE_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// The record encoding this release writes and the newest it reads (see the module docs).
+pub const RECORD_FORMAT: u32 = 1;
+/// The lease value format this release writes and the newest it reads: a lease value whose
+/// `format` field (absent: 1) is higher is treated as unreadable, never misread.
+pub const LEASE_VALUE_FORMAT: u32 = 1;
 
 /// Why a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +50,9 @@ pub enum RecordError {
     /// A chitchat value that is not a record encoding.
     #[error("malformed record encoding")]
     Malformed,
+    /// A record in a format newer than [`RECORD_FORMAT`], written by a later release.
+    #[error("record in format {0}; this release reads up to format {RECORD_FORMAT}")]
+    NewerFormat(u32),
 }
 
 /// One version of one key, as written by `origin`.
@@ -95,8 +116,18 @@ impl Record {
         s
     }
 
-    /// Decodes a chitchat value written by [`Record::encode_value`].
+    /// Decodes a chitchat value written by [`Record::encode_value`] of this release or an
+    /// earlier one; a later release's format is refused as [`RecordError::NewerFormat`].
     pub fn decode_value(key: &str, encoded: &str) -> Result<Self, RecordError> {
+        if let Some(marked) = encoded.strip_prefix('v') {
+            // No marked format exists yet: `v<N>|` is only ever a newer one.
+            let (n, _) = marked.split_once('|').ok_or(RecordError::Malformed)?;
+            let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+            return match n.parse::<u32>() {
+                Ok(n) if digits && n > RECORD_FORMAT => Err(RecordError::NewerFormat(n)),
+                _ => Err(RecordError::Malformed),
+            };
+        }
         let mut parts = encoded.splitn(3, '|');
         let (Some(stamp), Some(origin), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(RecordError::Malformed);
@@ -136,13 +167,21 @@ where
 }
 
 /// Reads the top-level `"expires_ms"` number from a JSON lease value, the convention the
-/// daemon uses for lease records. `None` when absent or not JSON (treated as expired).
+/// daemon uses for lease records. `None` when absent, not JSON, or in a `"format"` newer than
+/// [`LEASE_VALUE_FORMAT`] (treated as expired: a later release's value is never misread).
 pub fn lease_expiry_ms(value: &[u8]) -> Option<u64> {
     #[derive(serde::Deserialize)]
     struct Expiry {
         expires_ms: u64,
+        #[serde(default = "first_format")]
+        format: u32,
     }
-    serde_json::from_slice::<Expiry>(value).ok().map(|e| e.expires_ms)
+    serde_json::from_slice::<Expiry>(value).ok().filter(|e| e.format <= LEASE_VALUE_FORMAT).map(|e| e.expires_ms)
+}
+
+/// The format of a value written before formats were marked.
+pub fn first_format() -> u32 {
+    1
 }
 
 /// Checks a record key: 1..=256 bytes, printable, no `|`, not starting with `~`.
