@@ -197,4 +197,82 @@ mod tests {
         assert_eq!(unhex(&v.mac), Some(ev.mac.clone()));
         assert_eq!(unhex(&v.key), Some(ev.key.clone()));
     }
+
+    /// The lease of every golden value file.
+    fn golden_event() -> LeaseEvent {
+        LeaseEvent {
+            kind: LeaseEventKind::Bound,
+            subnet: "lan".into(),
+            ip: Ipv4Addr::new(10, 0, 1, 23),
+            mac: vec![0x02, 0, 0, 0, 0x0a, 0x17],
+            client_id: Some(vec![1, 2, 0, 0, 0, 0x0a, 0x17]),
+            hostname: Some("laptop".into()),
+            expires: UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_600_000),
+            key: vec![0, 1, 2, 0, 0, 0, 0x0a, 0x17],
+            node: "node-a".into(),
+        }
+    }
+
+    fn golden_value() -> LeaseValue {
+        LeaseValue {
+            format: 1,
+            ip: Ipv4Addr::new(10, 0, 1, 23),
+            mac: "02:00:00:00:0a:17".into(),
+            client_id: Some("01020000000a17".into()),
+            hostname: Some("laptop".into()),
+            expires_ms: 1_700_000_600_000,
+            node: "node-a".into(),
+            key: "0001020000000a17".into(),
+            released: false,
+        }
+    }
+
+    fn golden(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+    }
+
+    #[test]
+    fn the_previous_release_lease_value_is_read() {
+        // Written by the release before lease values carried a format.
+        let bytes = std::fs::read(golden("lease-value-1-unmarked.json")).unwrap();
+        assert_eq!(LeaseValue::decode(&bytes), Some(golden_value()));
+        assert_eq!(lease_expiry_ms(&bytes), Some(1_700_000_600_000));
+    }
+
+    #[test]
+    fn the_current_lease_value_golden_file_is_read_and_still_written() {
+        let path = golden(&format!("lease-value-{LEASE_VALUE_FORMAT}.json"));
+        let (_, v) = value_of_event(&golden_event()).unwrap();
+        let written = serde_json::to_vec(&v).unwrap();
+        if std::env::var_os("RAVENS_WRITE_GOLDEN").is_some() && !path.exists() {
+            std::fs::write(&path, &written).unwrap();
+        }
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(LeaseValue::decode(&on_disk), Some(golden_value()));
+        assert_eq!(lease_expiry_ms(&on_disk), Some(1_700_000_600_000));
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&on_disk),
+            "the lease value format changed: add a format and a golden file, keep this one"
+        );
+    }
+
+    #[test]
+    fn unknown_lease_value_fields_are_ignored() {
+        let text = r#"{"format":1,"ip":"10.0.1.23","mac":"02:00:00:00:0a:17","client_id":"01020000000a17",
+            "hostname":"laptop","expires_ms":1700000600000,"node":"node-a","key":"0001020000000a17",
+            "vendor_class":"MSFT 5.0","options":{"81":"00"}}"#;
+        assert_eq!(LeaseValue::decode(text.as_bytes()), Some(golden_value()));
+        assert!(!LeaseValue::is_newer(text.as_bytes()));
+    }
+
+    #[test]
+    fn a_newer_lease_value_format_is_not_misread() {
+        // Parses as format 1 field by field: only the format says the fields mean something else.
+        let text = r#"{"format":2,"ip":"10.0.1.23","mac":"02:00:00:00:0a:17","client_id":null,
+            "hostname":null,"expires_ms":1700000600000,"node":"node-a","key":"0001020000000a17"}"#;
+        assert_eq!(LeaseValue::decode(text.as_bytes()), None);
+        assert_eq!(lease_expiry_ms(text.as_bytes()), None, "counts as expired in the lease rule");
+        assert!(LeaseValue::is_newer(text.as_bytes()));
+    }
 }
