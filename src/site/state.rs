@@ -36,8 +36,13 @@ struct Saved<'a> {
 /// Read first, so a newer format is recognised even when it no longer parses as this one.
 #[derive(Deserialize)]
 struct Header {
-    #[serde(default = "ravens_sync::record::first_format")]
+    #[serde(default = "unmarked")]
     format: u32,
+}
+
+/// The format of a file written before formats were marked.
+fn unmarked() -> u32 {
+    1
 }
 
 /// Why the state file was not used.

@@ -14,7 +14,7 @@
 //! counts it, and keeps the entries it has) instead of misreading it, and reads format 1 on.
 //! Bump the format only when an older reader would misread the new encoding. New data goes
 //! into the values, whose readers ignore fields they do not know (lease values also carry a
-//! `format` of their own, [`LEASE_VALUE_FORMAT`]). Golden encodings of every format live in
+//! `format` of their own, see [`crate::lease`]). Golden encodings of every format live in
 //! `sync/tests/golden/`; keep the old ones when adding a format.
 
 use crate::hlc::Hlc;
@@ -30,9 +30,6 @@ pub const TOMBSTONE_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 
 /// The record encoding this release writes and the newest it reads (see the module docs).
 pub const RECORD_FORMAT: u32 = 1;
-/// The lease value format this release writes and the newest it reads: a lease value whose
-/// `format` field (absent: 1) is higher is treated as unreadable, never misread.
-pub const LEASE_VALUE_FORMAT: u32 = 1;
 
 /// Why a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,7 +151,7 @@ pub fn merge<'a>(local: &'a Record, remote: &'a Record) -> &'a Record {
 
 /// DESIGN §5 lease rule: among one client's entries from every node, the highest
 /// (HLC, node id) entry that is neither deleted nor expired at `now_ms` wins. `expiry` reads
-/// the expiry (ms since the epoch) from a value; see [`lease_expiry_ms`].
+/// the expiry (ms since the epoch) from a value; see [`crate::lease::lease_expiry_ms`].
 pub fn lease_winner<'a, I, F>(entries: I, now_ms: u64, expiry: F) -> Option<&'a Record>
 where
     I: IntoIterator<Item = &'a Record>,
@@ -164,24 +161,6 @@ where
         .into_iter()
         .filter(|r| !r.deleted && expiry(&r.value).is_some_and(|e| e > now_ms))
         .max_by(|a, b| a.order().cmp(&b.order()))
-}
-
-/// Reads the top-level `"expires_ms"` number from a JSON lease value, the convention the
-/// daemon uses for lease records. `None` when absent, not JSON, or in a `"format"` newer than
-/// [`LEASE_VALUE_FORMAT`] (treated as expired: a later release's value is never misread).
-pub fn lease_expiry_ms(value: &[u8]) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct Expiry {
-        expires_ms: u64,
-        #[serde(default = "first_format")]
-        format: u32,
-    }
-    serde_json::from_slice::<Expiry>(value).ok().filter(|e| e.format <= LEASE_VALUE_FORMAT).map(|e| e.expires_ms)
-}
-
-/// The format of a value written before formats were marked.
-pub fn first_format() -> u32 {
-    1
 }
 
 /// Checks a record key: 1..=256 bytes, printable, no `|`, not starting with `~`.
@@ -209,6 +188,7 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, RecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lease::lease_expiry_ms;
 
     fn rec(key: &str, v: &str, wall: u64, origin: &str) -> Record {
         Record::new(key, v.as_bytes().to_vec(), Hlc::new(wall, 0), origin).unwrap()
