@@ -438,6 +438,8 @@ impl Cluster {
             "published": st.published,
             "applied": st.applied,
             "bad_records": st.bad_records,
+            "newer_records": st.newer_records,
+            "newer_lease_values": lease_sync::newer_values(),
             "site_config": {
                 "records": site_live,
                 "tombstones": site_tombstones,

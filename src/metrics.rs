@@ -272,6 +272,14 @@ fn cluster(out: &mut String, c: &serde_json::Value) {
     Family::new(out, "ravens_cluster_applied_total", "counter", "Remote record versions applied.").value(m("applied"));
     Family::new(out, "ravens_cluster_bad_records_total", "counter", "Remote values that were not valid records.")
         .value(m("bad_records"));
+    let mut f = Family::new(
+        out,
+        "ravens_cluster_newer_format_total",
+        "counter",
+        "Remote records or lease values in a newer release's format, skipped: upgrade this node.",
+    );
+    f.labelled("kind", "record", m("newer_records"));
+    f.labelled("kind", "lease_value", m("newer_lease_values"));
 }
 
 fn escape(s: &str) -> String {

@@ -15,6 +15,8 @@
 
 #[path = "site/file.rs"]
 pub mod file;
+#[path = "site/state.rs"]
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,7 +52,8 @@ impl Version {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The state file's content (see [`state`] for its format).
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
 struct Applied {
     /// Key (without `c/`) → the winning version known here.
     records: BTreeMap<String, Version>,
@@ -91,14 +94,11 @@ impl Site {
     /// Opens the state of `data_dir` (an unreadable state file counts as empty: the peers and
     /// the file then supply everything again).
     pub fn open(me: &str, data_dir: &std::path::Path) -> Self {
-        let state_path = data_dir.join("site-config.json");
-        let applied = match std::fs::read(&state_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(file = %state_path.display(), "site-config state unreadable ({e}); starting empty");
-                Applied::default()
-            }),
-            Err(_) => Applied::default(),
-        };
+        let state_path = data_dir.join(state::FILE_NAME);
+        let (applied, err) = state::load(&state_path);
+        if let Some(e) = err {
+            tracing::warn!("site-config state not used ({e}); starting empty");
+        }
         let mut clock = HlcClock::new();
         let now = wall_ms(SystemTime::now());
         for v in applied.records.values() {
@@ -241,12 +241,7 @@ impl Site {
     }
 
     fn persist(&self, applied: &Applied) {
-        let write = || -> std::io::Result<()> {
-            let tmp = self.state_path.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(applied)?)?;
-            std::fs::rename(&tmp, &self.state_path)
-        };
-        if let Err(e) = write() {
+        if let Err(e) = state::save(&self.state_path, applied) {
             tracing::error!(file = %self.state_path.display(), "saving the site-config state failed: {e}");
         }
     }

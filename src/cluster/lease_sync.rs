@@ -2,33 +2,21 @@
 //! `l/<subnet>/<client key hex>` with a JSON value; remote records become
 //! [`RemoteLease`]s for the DHCP core. The client key is the DHCP crate's `ClientKey` bytes
 //! (a type byte, then the client-id, or the hardware type and chaddr), so two nodes always
-//! name one client alike.
+//! name one client alike. The value's format and versioning: [`ravens_sync::lease`].
 
-use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ravens_dhcp::{LeaseEvent, LeaseEventKind, LeaseInfo, RemoteLease};
-use ravens_sync::{Hlc, Record, SyncHandle, lease_expiry_ms, lease_winner};
-use serde::{Deserialize, Serialize};
+use ravens_sync::lease::LEASE_VALUE_FORMAT;
+use ravens_sync::{Hlc, LeaseValue, Record, SyncHandle, lease_expiry_ms, lease_winner};
 
-/// The JSON value of a lease record.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LeaseValue {
-    pub ip: Ipv4Addr,
-    /// `aa:bb:cc:dd:ee:ff`.
-    pub mac: String,
-    /// Hex, when the client sent option 61.
-    pub client_id: Option<String>,
-    pub hostname: Option<String>,
-    /// Read by [`ravens_sync::lease_expiry_ms`]: the record is dead after this.
-    pub expires_ms: u64,
-    /// Node that granted it.
-    pub node: String,
-    /// Hex of the client key bytes.
-    pub key: String,
-    /// The client released it (then `expires_ms` is the release time).
-    #[serde(default)]
-    pub released: bool,
+/// Remote lease values skipped because a later release wrote them in a newer format.
+static NEWER_VALUES: AtomicU64 = AtomicU64::new(0);
+
+/// How many remote lease values were in a format newer than this release reads.
+pub fn newer_values() -> u64 {
+    NEWER_VALUES.load(Ordering::Relaxed)
 }
 
 pub fn now_ms() -> u64 {
@@ -65,6 +53,7 @@ pub fn value_of_event(ev: &LeaseEvent) -> Option<(String, LeaseValue)> {
         LeaseEventKind::Expired => return None,
     };
     let value = LeaseValue {
+        format: LEASE_VALUE_FORMAT,
         ip: ev.ip,
         mac: hex(&ev.mac, ":"),
         client_id: ev.client_id.as_deref().map(|c| hex(c, "")),
@@ -82,6 +71,7 @@ pub fn value_of_event(ev: &LeaseEvent) -> Option<(String, LeaseValue)> {
 pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record> {
     let expires_ms = ms(l.expires);
     let value = LeaseValue {
+        format: LEASE_VALUE_FORMAT,
         ip: l.ip,
         mac: hex(&l.mac, ":"),
         client_id: l.client_id.as_deref().map(|c| hex(c, "")),
@@ -91,7 +81,7 @@ pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record
         key: hex(&l.key, ""),
         released: false,
     };
-    let bytes = serde_json::to_vec(&value).ok()?;
+    let bytes = value.encode();
     let granted = expires_ms.saturating_sub(lease_secs * 1000);
     Record::new(&record_key(&l.subnet, &l.key), bytes, Hlc::new(granted, 0), me).ok()
 }
@@ -101,12 +91,16 @@ pub fn record_of_info(l: &LeaseInfo, lease_secs: u64, me: &str) -> Option<Record
 /// `own`: also import winners this node granted (its journal was empty at start).
 pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str, own: bool) -> Option<RemoteLease> {
     let subnet = changed.key.strip_prefix("l/")?.split('/').next()?.to_owned();
+    if LeaseValue::is_newer(&changed.value) {
+        // A later release's lease: left out of the rule below (it reads as expired), never
+        // imported as if it were one of ours.
+        NEWER_VALUES.fetch_add(1, Ordering::Relaxed);
+    }
     let entries = sync.entries(&changed.key);
     // A release is a newer statement than any older entry still unexpired (e.g. the granting
     // node's entry after a peer renewed the client in place and then saw it release).
     let latest = entries.iter().max_by(|a, b| a.order().cmp(&b.order()))?;
-    let released_latest =
-        latest.deleted || serde_json::from_slice::<LeaseValue>(&latest.value).is_ok_and(|v| v.released);
+    let released_latest = latest.deleted || LeaseValue::decode(&latest.value).is_some_and(|v| v.released);
     let (rec, released) = match lease_winner(entries.iter(), now_ms(), lease_expiry_ms) {
         _ if released_latest && latest.origin == me => return None,
         _ if released_latest && latest.deleted => return None,
@@ -116,7 +110,7 @@ pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str, own: bool) ->
         None if changed.deleted => return None,
         None => (changed.clone(), true),
     };
-    let v: LeaseValue = serde_json::from_slice(&rec.value).ok()?;
+    let v = LeaseValue::decode(&rec.value)?;
     Some(RemoteLease {
         subnet,
         ip: v.ip,
@@ -132,6 +126,8 @@ pub fn remote_lease(sync: &SyncHandle, changed: &Record, me: &str, own: bool) ->
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     #[test]
@@ -154,5 +150,27 @@ mod tests {
         assert_eq!(lease_expiry_ms(&bytes), Some(5_000_000));
         assert_eq!(unhex(&v.mac), Some(ev.mac.clone()));
         assert_eq!(unhex(&v.key), Some(ev.key.clone()));
+    }
+
+    /// The daemon's mapping of a lease event still writes the golden lease value of the
+    /// current format (the format itself is tested in `sync/tests/formats.rs`).
+    #[test]
+    fn a_lease_event_becomes_the_golden_lease_value() {
+        let ev = LeaseEvent {
+            kind: LeaseEventKind::Bound,
+            subnet: "lan".into(),
+            ip: Ipv4Addr::new(10, 0, 1, 23),
+            mac: vec![0x02, 0, 0, 0, 0x0a, 0x17],
+            client_id: Some(vec![1, 2, 0, 0, 0, 0x0a, 0x17]),
+            hostname: Some("laptop".into()),
+            expires: UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_600_000),
+            key: vec![0, 1, 2, 0, 0, 0, 0x0a, 0x17],
+            node: "node-a".into(),
+        };
+        let (key, v) = value_of_event(&ev).unwrap();
+        assert_eq!(key, "l/lan/0001020000000a17");
+        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("sync/tests/golden/lease-value-{LEASE_VALUE_FORMAT}.json"));
+        assert_eq!(String::from_utf8(v.encode()).unwrap(), std::fs::read_to_string(golden).unwrap());
     }
 }

@@ -84,6 +84,8 @@ pub struct SyncStats {
     pub applied: u64,
     /// Remote values that were not valid records (dropped).
     pub bad_records: u64,
+    /// Remote records in a format newer than this release reads (skipped, not misread).
+    pub newer_records: u64,
 }
 
 /// Handle on a running sync node; cheap to clone.
@@ -109,6 +111,7 @@ pub(crate) struct Shared {
     pub(crate) published: AtomicU64,
     pub(crate) applied: AtomicU64,
     pub(crate) bad_records: AtomicU64,
+    pub(crate) newer_records: AtomicU64,
 }
 
 #[derive(Default)]
@@ -231,6 +234,7 @@ impl SyncHandle {
             published: s.published.load(Ordering::Relaxed),
             applied: s.applied.load(Ordering::Relaxed),
             bad_records: s.bad_records.load(Ordering::Relaxed),
+            newer_records: s.newer_records.load(Ordering::Relaxed),
         }
     }
 }

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handle::{Shared, State, SyncError, SyncEvent, SyncHandle};
 use crate::monitor::monitor_loop;
-use crate::record::Record;
+use crate::record::{Record, RecordError};
 use crate::seal::SealStats;
 use crate::secret::load_secret;
 use crate::transport::{SealKeys, SealedTransport, wall_ms};
@@ -125,6 +125,7 @@ impl SyncNode {
             published: AtomicU64::new(0),
             applied: AtomicU64::new(0),
             bad_records: AtomicU64::new(0),
+            newer_records: AtomicU64::new(0),
         });
         let (change_tx, change_rx) = mpsc::unbounded_channel::<KeyChange>();
         let listener = shared.chitchat.lock().await.subscribe_event("", move |ev| {
@@ -204,9 +205,20 @@ fn apply_batch(shared: &Shared, batch: Vec<KeyChange>) -> (Vec<Record>, Vec<Reco
     let mut changed: HashMap<String, Record> = HashMap::new();
     let mut st = shared.state();
     for (node, key, value) in batch {
-        let Ok(rec) = Record::decode_value(&key, &value) else {
-            shared.bad_records.fetch_add(1, Ordering::Relaxed);
-            continue;
+        let rec = match Record::decode_value(&key, &value) {
+            Ok(rec) => rec,
+            Err(RecordError::NewerFormat(format)) => {
+                // A peer on a later release: skipped, not misread; this node keeps the entries
+                // it has until it is upgraded too. Said once, counted always.
+                if shared.newer_records.fetch_add(1, Ordering::Relaxed) == 0 {
+                    tracing::warn!(peer = %node.node_id, key, format, "record in a newer format skipped; upgrade this node");
+                }
+                continue;
+            }
+            Err(_) => {
+                shared.bad_records.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
         };
         shared.applied.fetch_add(1, Ordering::Relaxed);
         st.clock.observe(rec.hlc, now);

@@ -4,6 +4,18 @@
 //! Keys name what a record describes, not who wrote it: `l/<subnet>/<client-id>` for a lease,
 //! `c/<kind>/<name>` for a site-config record. Every node may hold an entry for the same key;
 //! readers pick the winner with [`merge`] (or [`lease_winner`] for leases).
+//!
+//! # Format versions (rolling upgrades: each node reads what the previous release wrote)
+//!
+//! The encoding ([`Record::encode_value`]) is format [`RECORD_FORMAT`]. Format 1 is unmarked
+//! (it starts with a digit) and is what every release so far writes, so a pair mid-upgrade
+//! keeps replicating both ways. A later, incompatible encoding is written as `v<N>|<rest>`:
+//! the previous release refuses it as [`RecordError::NewerFormat`] (the sync node skips and
+//! counts it, and keeps the entries it has) instead of misreading it, and reads format 1 on.
+//! Bump the format only when an older reader would misread the new encoding. New data goes
+//! into the values, whose readers ignore fields they do not know (lease values also carry a
+//! `format` of their own, see [`crate::lease`]). Golden encodings of every format live in
+//! `sync/tests/golden/`; keep the old ones when adding a format.
 
 use crate::hlc::Hlc;
 
@@ -15,6 +27,9 @@ pub const MAX_KEY_BYTES: usize = 256;
 /// How long a tombstone is kept before it may be purged: a node offline for longer than this
 /// may resurrect a deleted record when it returns.
 pub const TOMBSTONE_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// The record encoding this release writes and the newest it reads (see the module docs).
+pub const RECORD_FORMAT: u32 = 1;
 
 /// Why a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +47,9 @@ pub enum RecordError {
     /// A chitchat value that is not a record encoding.
     #[error("malformed record encoding")]
     Malformed,
+    /// A record in a format newer than [`RECORD_FORMAT`], written by a later release.
+    #[error("record in format {0}; this release reads up to format {RECORD_FORMAT}")]
+    NewerFormat(u32),
 }
 
 /// One version of one key, as written by `origin`.
@@ -95,8 +113,18 @@ impl Record {
         s
     }
 
-    /// Decodes a chitchat value written by [`Record::encode_value`].
+    /// Decodes a chitchat value written by [`Record::encode_value`] of this release or an
+    /// earlier one; a later release's format is refused as [`RecordError::NewerFormat`].
     pub fn decode_value(key: &str, encoded: &str) -> Result<Self, RecordError> {
+        if let Some(marked) = encoded.strip_prefix('v') {
+            // No marked format exists yet: `v<N>|` is only ever a newer one.
+            let (n, _) = marked.split_once('|').ok_or(RecordError::Malformed)?;
+            let digits = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+            return match n.parse::<u32>() {
+                Ok(n) if digits && n > RECORD_FORMAT => Err(RecordError::NewerFormat(n)),
+                _ => Err(RecordError::Malformed),
+            };
+        }
         let mut parts = encoded.splitn(3, '|');
         let (Some(stamp), Some(origin), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(RecordError::Malformed);
@@ -123,7 +151,7 @@ pub fn merge<'a>(local: &'a Record, remote: &'a Record) -> &'a Record {
 
 /// DESIGN §5 lease rule: among one client's entries from every node, the highest
 /// (HLC, node id) entry that is neither deleted nor expired at `now_ms` wins. `expiry` reads
-/// the expiry (ms since the epoch) from a value; see [`lease_expiry_ms`].
+/// the expiry (ms since the epoch) from a value; see [`crate::lease::lease_expiry_ms`].
 pub fn lease_winner<'a, I, F>(entries: I, now_ms: u64, expiry: F) -> Option<&'a Record>
 where
     I: IntoIterator<Item = &'a Record>,
@@ -133,16 +161,6 @@ where
         .into_iter()
         .filter(|r| !r.deleted && expiry(&r.value).is_some_and(|e| e > now_ms))
         .max_by(|a, b| a.order().cmp(&b.order()))
-}
-
-/// Reads the top-level `"expires_ms"` number from a JSON lease value, the convention the
-/// daemon uses for lease records. `None` when absent or not JSON (treated as expired).
-pub fn lease_expiry_ms(value: &[u8]) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct Expiry {
-        expires_ms: u64,
-    }
-    serde_json::from_slice::<Expiry>(value).ok().map(|e| e.expires_ms)
 }
 
 /// Checks a record key: 1..=256 bytes, printable, no `|`, not starting with `~`.
@@ -170,6 +188,7 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, RecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lease::lease_expiry_ms;
 
     fn rec(key: &str, v: &str, wall: u64, origin: &str) -> Record {
         Record::new(key, v.as_bytes().to_vec(), Hlc::new(wall, 0), origin).unwrap()

@@ -113,7 +113,8 @@ fn winner_index(slot: &[Record]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::hlc::Hlc;
-    use crate::record::{TOMBSTONE_TTL_MS, lease_expiry_ms};
+    use crate::lease::lease_expiry_ms;
+    use crate::record::TOMBSTONE_TTL_MS;
 
     fn rec(key: &str, v: &str, wall: u64, origin: &str) -> Record {
         Record::new(key, v.as_bytes().to_vec(), Hlc::new(wall, 0), origin).unwrap()

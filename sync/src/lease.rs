@@ -1,0 +1,84 @@
+//! The value of a replicated lease record (DESIGN §5): JSON under `l/<subnet>/<client key
+//! hex>`, written by the node that granted or released the lease and read by every node's
+//! DHCP side; [`lease_expiry_ms`] is the lax reader the lease rule ([`crate::lease_winner`])
+//! uses.
+//!
+//! # Format versions (rolling upgrades: each node reads what the previous release wrote)
+//!
+//! `format` is [`LEASE_VALUE_FORMAT`]; values written before the field existed lack it and
+//! read as format 1. Readers ignore fields they do not know (no `deny_unknown_fields`), so a
+//! field added later with a serde default needs no new format; bump the format only when an
+//! older reader would misread a value. A value in a newer format is never misread:
+//! [`LeaseValue::decode`] refuses it and [`lease_expiry_ms`] treats it as expired. Golden
+//! values of every format live in `sync/tests/golden/`; keep the old ones when adding one.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+/// The lease value format this release writes and the newest it reads.
+pub const LEASE_VALUE_FORMAT: u32 = 1;
+
+/// The format of a value written before formats were marked.
+pub fn first_format() -> u32 {
+    1
+}
+
+/// The JSON value of a lease record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LeaseValue {
+    /// [`LEASE_VALUE_FORMAT`] when written; absent (1) in values of earlier releases.
+    #[serde(default = "first_format")]
+    pub format: u32,
+    pub ip: Ipv4Addr,
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
+    /// Hex, when the client sent option 61.
+    pub client_id: Option<String>,
+    pub hostname: Option<String>,
+    /// Read by [`lease_expiry_ms`]: the record is dead after this (ms since the epoch).
+    pub expires_ms: u64,
+    /// Node that granted it.
+    pub node: String,
+    /// Hex of the client key bytes.
+    pub key: String,
+    /// The client released it (then `expires_ms` is the release time).
+    #[serde(default)]
+    pub released: bool,
+}
+
+impl LeaseValue {
+    /// Reads a value of this release's format or an earlier one; `None` for anything else,
+    /// a newer format included ([`LeaseValue::is_newer`] tells which).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(bytes).ok().filter(|v| v.format <= LEASE_VALUE_FORMAT)
+    }
+
+    /// The JSON bytes of the value.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a struct of strings and numbers always serialises")
+    }
+
+    /// True for JSON whose `format` is newer than this release reads.
+    pub fn is_newer(bytes: &[u8]) -> bool {
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        serde_json::from_slice::<Format>(bytes).is_ok_and(|f| f.format > LEASE_VALUE_FORMAT)
+    }
+}
+
+/// Reads the top-level `"expires_ms"` number from a JSON lease value. `None` when absent, not
+/// JSON, or in a `"format"` newer than [`LEASE_VALUE_FORMAT`] (treated as expired: a later
+/// release's value is never misread). Laxer than [`LeaseValue::decode`] on purpose: the lease
+/// rule only needs the expiry.
+pub fn lease_expiry_ms(value: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Expiry {
+        expires_ms: u64,
+        #[serde(default = "first_format")]
+        format: u32,
+    }
+    serde_json::from_slice::<Expiry>(value).ok().filter(|e| e.format <= LEASE_VALUE_FORMAT).map(|e| e.expires_ms)
+}
