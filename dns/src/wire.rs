@@ -42,6 +42,9 @@ pub enum WireError {
     PointerLoop,
     #[error("not exactly one question")]
     QuestionCount,
+    /// RFC 6891 §6.1.1: a query with more than one OPT record gets FORMERR.
+    #[error("more than one OPT record")]
+    DuplicateOpt,
 }
 
 /// EDNS(0) parameters of a query.
@@ -103,34 +106,59 @@ impl Query {
         }
     }
 
-    /// The question name as dotted text without the trailing dot (`""` for the root).
+    /// The question name in presentation form (see [`name_to_text`]).
     pub fn name_text(&self) -> String {
         name_to_text(self.name_wire())
     }
 }
 
-/// Dotted lower-case text of a wire-format name (no compression), without trailing dot.
+/// A wire-format name (no compression) in presentation form, as `dig` prints it, without
+/// the trailing dot (`"."` for the root): a `.` inside a label is `\.`, the characters
+/// `" ( ) ; @ $ \` are backslash-escaped and every byte outside `!`..`~` is `\DDD` (decimal),
+/// so the text is unambiguous and holds no control characters (a web page still escapes
+/// HTML as it does for any text). A label cut
+/// short (a name truncated for the query log) is shown as far as it goes.
+///
+/// Every place that shows a query name (query log, statistics, log file, API) goes through
+/// this one function: names are untrusted bytes from the network.
 pub fn name_to_text(wire: &[u8]) -> String {
-    let mut out = String::with_capacity(wire.len());
+    let mut out = String::with_capacity(wire.len() + 1);
+    write_name_text(wire, &mut out);
+    out
+}
+
+/// [`name_to_text`] into a caller's buffer (cleared first), to reuse one allocation.
+pub fn write_name_text(wire: &[u8], out: &mut String) {
+    out.clear();
     let mut i = 0;
-    while i < wire.len() {
-        let len = wire[i] as usize;
-        if len == 0 || i + 1 + len > wire.len() {
+    while let Some(&len) = wire.get(i) {
+        if len == 0 || len & 0xC0 != 0 {
             break;
         }
         if !out.is_empty() {
             out.push('.');
         }
-        for &b in &wire[i + 1..i + 1 + len] {
-            if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("\\{b:03}"));
+        let end = (i + 1 + len as usize).min(wire.len());
+        for &b in &wire[i + 1..end] {
+            match b {
+                b'.' | b'"' | b'(' | b')' | b';' | b'@' | b'$' | b'\\' => {
+                    out.push('\\');
+                    out.push(b as char);
+                }
+                b'!'..=b'~' => out.push(b as char),
+                _ => {
+                    out.push('\\');
+                    out.push(char::from(b'0' + b / 100));
+                    out.push(char::from(b'0' + b / 10 % 10));
+                    out.push(char::from(b'0' + b % 10));
+                }
             }
         }
-        i += 1 + len;
+        i = end;
     }
-    out
+    if out.is_empty() {
+        out.push('.');
+    }
 }
 
 pub fn read_u16(buf: &[u8], at: usize) -> Result<u16, WireError> {
@@ -184,25 +212,30 @@ pub fn parse_query(msg: &[u8]) -> Result<Query, WireError> {
     Ok(q)
 }
 
-/// Skips answer and authority records and returns the OPT record of the additional section.
+/// Skips answer and authority records and returns the OPT record of the additional section
+/// (the rest of that section is read too: a second OPT makes the query malformed).
 fn find_opt(msg: &[u8], mut pos: usize) -> Result<Option<Edns>, WireError> {
     let records = read_u16(msg, 6)? as usize + read_u16(msg, 8)? as usize;
     for _ in 0..records {
         pos = skip_record(msg, pos)?.1;
     }
+    let mut edns = None;
     for _ in 0..read_u16(msg, 10)? {
         let (rr, next) = skip_record(msg, pos)?;
         if rr.rtype == TYPE_OPT {
+            if edns.is_some() {
+                return Err(WireError::DuplicateOpt);
+            }
             let ttl = rr.ttl;
-            return Ok(Some(Edns {
+            edns = Some(Edns {
                 udp_size: rr.class,
                 version: ((ttl >> 16) & 0xFF) as u8,
                 dnssec_ok: ttl & 0x8000 != 0,
-            }));
+            });
         }
         pos = next;
     }
-    Ok(None)
+    Ok(edns)
 }
 
 /// Fixed fields of a resource record and where they sit.
