@@ -113,3 +113,67 @@ fn issue_10_bearer_scheme_is_case_insensitive() {
     assert_eq!(code(&format!("Authorization: Basic {}", token.trim())), "401");
     assert_eq!(code(&format!("Authorization: bearer{}", token.trim())), "401", "scheme and token apart");
 }
+
+/// A node that takes requests and never answers (`close` = closes the connection once the
+/// request is in instead). Serves for at most 30 s.
+fn silent_node(close: bool) -> std::net::SocketAddr {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(30);
+        let mut held = Vec::new();
+        while Instant::now() < end {
+            let Ok((mut conn, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            conn.set_nonblocking(false).unwrap();
+            conn.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            if !close {
+                held.push(conn);
+            }
+        }
+    });
+    addr
+}
+
+fn dnsctl_at(addr: std::net::SocketAddr, args: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "x\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dnsctl"))
+        .args(["--node", &addr.to_string(), "--token-file", token.to_str().unwrap(), "--timeout", "1s"])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn issue_10_a_change_without_an_answer_may_have_been_applied() {
+    let silent = silent_node(false);
+    let (code, err) = dnsctl_at(silent, &["lists", "add", "x", "/etc/ravens/x.txt"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("may have been applied") && err.contains("`dnsctl lists`"), "{err}");
+    let (code, err) = dnsctl_at(silent, &["records", "add", "a.lan", "A", "10.0.0.1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("may have been applied") && err.contains("`dnsctl records`"), "{err}");
+
+    let closing = silent_node(true);
+    let (code, err) = dnsctl_at(closing, &["block", "add", "ads.example"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("may have been applied") && err.contains("`dnsctl block list`"), "{err}");
+
+    // A read, or a change that never left (nobody listening), is a plain failure.
+    let (code, err) = dnsctl_at(silent, &["status"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("may have been applied"), "{err}");
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (code, err) = dnsctl_at(nobody, &["lists", "remove", "x"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot reach") && !err.contains("may have been applied"), "{err}");
+}
