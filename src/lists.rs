@@ -203,11 +203,8 @@ impl Lists {
             if let Some(s) = st.iter_mut().find(|s| s.name == *name) {
                 (s.entries, s.lines, s.rejected) = (0, 0, 0);
                 s.first_rejected.clear();
-                s.last_error = Some(format!(
-                    "not read: {} is outside node.list_dirs ({})",
-                    path.display(),
-                    dirs.join(", ")
-                ));
+                s.last_error =
+                    Some(format!("not read: {} is outside node.list_dirs ({})", path.display(), dirs.join(", ")));
             }
         }
     }
@@ -280,8 +277,7 @@ impl Lists {
         loop {
             // A config change cancels the download too: the list may be gone, and its copy
             // with it, or the new config's loop fetches it again.
-            let Some(result) = cancel.run_until_cancelled(self.store.refresh(&self.client, &name, &url)).await
-            else {
+            let Some(result) = cancel.run_until_cancelled(self.store.refresh(&self.client, &name, &url)).await else {
                 return;
             };
             let changed = matches!(result, Ok(FetchStatus::Updated { .. }));

@@ -350,6 +350,16 @@ mod tests {
     }
 
     #[test]
+    fn issue_10_names_are_read_out_escaped() {
+        let log = QueryLog::new(8);
+        log.record(IpAddr::from([10, 0, 0, 1]), b"\x03a.b\x04x\x1b\x00y\x03lan\x00", 1, Outcome::Local, None);
+        let all = log.query(&LogFilter { limit: 10, ..Default::default() }, |_| String::new());
+        assert_eq!(all[0].name, r"a\.b.x\027\000y.lan");
+        let named = LogFilter { limit: 10, name_contains: Some(r"\027".into()), ..Default::default() };
+        assert_eq!(log.query(&named, |_| String::new()).len(), 1, "--name matches what is shown");
+    }
+
+    #[test]
     fn anonymising_masks_what_is_read() {
         let log = QueryLog::new(8);
         log.record(IpAddr::from([192, 168, 1, 77]), &wire("a.test"), 1, Outcome::Cached, None);

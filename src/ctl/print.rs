@@ -301,4 +301,3 @@ fn print_cluster(c: &serde_json::Value) {
         println!("gossip      seal counters: {seal}");
     }
 }
-
