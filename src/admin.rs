@@ -66,9 +66,9 @@ async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Res
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(crate::token::bearer)
         .unwrap_or("");
-    if !crate::token::equal(given.trim().as_bytes(), d.token.as_bytes()) {
+    if !crate::token::equal(given.as_bytes(), d.token.as_bytes()) {
         return error(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token (see admin.token in the node's data_dir)",

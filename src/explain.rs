@@ -55,6 +55,8 @@ fn line_text(d: &Daemon, list: &str, n: u32) -> Option<String> {
     let cfg = &d.resolver.state().config;
     let l = cfg.policy.lists.iter().find(|l| l.name == list)?;
     let path = match &l.source {
+        // Never a line of a file outside node.list_dirs (a symlink may point elsewhere now).
+        ListSource::Path(p) if !cfg.node.allows_list_file(p) => return None,
         ListSource::Path(p) => p.clone(),
         ListSource::Url(_) => d.lists.copy_path(list),
         ListSource::Inline(rules) => return rules.get(n.checked_sub(1)? as usize).cloned(),

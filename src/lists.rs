@@ -1,6 +1,8 @@
 //! Block and allow lists in the daemon: compile the engine off the query path (a blocking
 //! task, one compile at a time so peak memory stays bounded), swap it in with arc-swap, and
 //! refresh URL lists on their schedule (ETag / If-Modified-Since, last good copy on disk).
+//! The copies of lists no longer configured are deleted at start and at each change, and a
+//! list file outside `node.list_dirs` is never read (see [`Lists::compile`]).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -73,6 +75,7 @@ impl Lists {
         let token = cancel.child_token();
         let old = std::mem::replace(&mut *self.tasks.lock(), token.clone());
         old.cancel();
+        self.remove_stale_copies(&cfg);
         self.init_status(&cfg);
         self.compile(&cfg).await;
         let (me, c, t) = (Arc::clone(self), Arc::clone(&cfg), token.clone());
@@ -83,6 +86,36 @@ impl Lists {
                 let (name, url, every) = (list.name.clone(), url.clone(), list.refresh);
                 tokio::spawn(async move { me.refresh_loop(cfg, name, url, every, token).await });
             }
+        }
+    }
+
+    /// Deletes the stored copies of URL lists the config no longer has (a disabled list keeps
+    /// its copy, so it comes back offline). Failure is logged: it costs disk, not service.
+    fn remove_stale_copies(&self, cfg: &Config) {
+        let keep: Vec<&str> = cfg
+            .policy
+            .lists
+            .iter()
+            .filter(|l| matches!(l.source, ListSource::Url(_)))
+            .map(|l| l.name.as_str())
+            .collect();
+        let files: Vec<std::path::PathBuf> = cfg
+            .policy
+            .lists
+            .iter()
+            .filter_map(|l| match &l.source {
+                ListSource::Path(p) => Some(ravens_config::paths::resolve(p)),
+                ListSource::Url(_) | ListSource::Inline(_) => None,
+            })
+            .collect();
+        let dir = ravens_config::paths::resolve(self.store.dir());
+        match ListStore::new(dir).remove_stale(&keep, &files) {
+            Ok(removed) => {
+                for f in removed {
+                    tracing::info!(file = %f.display(), "removed the stored copy of a list no longer configured");
+                }
+            }
+            Err(e) => tracing::warn!(dir = %self.store.dir().display(), "cleaning up list copies failed: {e}"),
         }
     }
 
@@ -119,8 +152,22 @@ impl Lists {
         }
     }
 
-    fn inputs(&self, cfg: &Config) -> Vec<CompileInput> {
+    /// What to compile, and the list files refused because they are outside
+    /// `node.list_dirs` (checked again here: a symlink may have changed since the config
+    /// was validated). A refused file is not read at all, so not a line of it, not even a
+    /// rejected-line sample, reaches the API.
+    fn inputs(&self, cfg: &Config) -> (Vec<CompileInput>, Vec<(String, std::path::PathBuf)>) {
+        let refused: Vec<(String, std::path::PathBuf)> = cfg
+            .policy
+            .lists
+            .iter()
+            .filter_map(|l| match &l.source {
+                ListSource::Path(p) if !cfg.node.allows_list_file(p) => Some((l.name.clone(), p.clone())),
+                _ => None,
+            })
+            .collect();
         let mut inputs = blocklist::inputs_from_policy(&cfg.policy, &self.store);
+        inputs.retain(|i| !refused.iter().any(|(name, _)| *name == i.name));
         if cfg.dns.builtin_blocklist {
             inputs.push(CompileInput {
                 name: "builtin".into(),
@@ -129,13 +176,13 @@ impl Lists {
                 allow_list: false,
             });
         }
-        inputs
+        (inputs, refused)
     }
 
     /// Compiles every list and swaps the new engine in. Queries never wait for this.
     pub async fn compile(&self, cfg: &Config) {
         let _one_at_a_time = self.compiling.lock().await;
-        let inputs = self.inputs(cfg);
+        let (inputs, refused) = self.inputs(cfg);
         let started = std::time::Instant::now();
         let Ok((engine, reports)) = tokio::task::spawn_blocking(move || blocklist::compile(&inputs)).await else {
             tracing::error!("list compile task failed; keeping the previous lists");
@@ -145,6 +192,21 @@ impl Lists {
         self.resolver.blocking.engine.store(Arc::new(engine));
         tracing::info!(entries, ms = started.elapsed().as_millis() as u64, "lists compiled");
         self.record_reports(&reports);
+        self.record_refused(cfg, &refused);
+    }
+
+    fn record_refused(&self, cfg: &Config, refused: &[(String, std::path::PathBuf)]) {
+        let dirs: Vec<String> = cfg.node.list_dirs.iter().map(|d| d.display().to_string()).collect();
+        let mut st = self.status.lock();
+        for (name, path) in refused {
+            tracing::warn!(list = %name, file = %path.display(), "list file outside node.list_dirs: not read");
+            if let Some(s) = st.iter_mut().find(|s| s.name == *name) {
+                (s.entries, s.lines, s.rejected) = (0, 0, 0);
+                s.first_rejected.clear();
+                s.last_error =
+                    Some(format!("not read: {} is outside node.list_dirs ({})", path.display(), dirs.join(", ")));
+            }
+        }
     }
 
     fn record_reports(&self, reports: &[ListReport]) {
@@ -213,7 +275,11 @@ impl Lists {
         cancel: CancellationToken,
     ) {
         loop {
-            let result = self.store.refresh(&self.client, &name, &url).await;
+            // A config change cancels the download too: the list may be gone, and its copy
+            // with it, or the new config's loop fetches it again.
+            let Some(result) = cancel.run_until_cancelled(self.store.refresh(&self.client, &name, &url)).await else {
+                return;
+            };
             let changed = matches!(result, Ok(FetchStatus::Updated { .. }));
             {
                 let mut st = self.status.lock();

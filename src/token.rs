@@ -71,6 +71,14 @@ fn write(path: &Path, token: &str) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// The token of an `Authorization` header value: `Bearer TOKEN`, the scheme in any letter
+/// case (RFC 9110 §11.1: schemes are case-insensitive) and the token after one or more
+/// spaces. `None` for another scheme.
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
 /// Compares in constant time (for equal lengths), so timing reveals nothing of the token.
 pub fn equal(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -115,6 +123,16 @@ mod tests {
         assert_eq!(std::fs::read_to_string(data.join("admin.token")).unwrap().trim(), t);
         assert_eq!(std::fs::metadata(data.join("admin.token")).unwrap().permissions().mode() & 0o777, 0o600);
         assert_ne!(derive(b"another secret of enough length"), t);
+    }
+
+    #[test]
+    fn issue_10_bearer_scheme_in_any_case() {
+        for h in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc ", "Bearer\tabc"] {
+            assert_eq!(bearer(h), Some("abc"), "{h:?}");
+        }
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearerabc"), None);
+        assert_eq!(bearer("abc"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod dns;
 pub mod error;
 pub mod node;
+pub mod paths;
 pub mod policy;
 pub mod record;
 pub mod resolv;
@@ -64,7 +65,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
 pub fn parse_with(text: &str, origin: &str, resolv_conf: &dyn Fn() -> String) -> Result<Config, ConfigError> {
     let map = SourceMap::new(origin, text);
     let wire: wire::FileWire = toml::from_str(text).map_err(|e| map.err(e.span(), e.message().to_string()))?;
-    let node = node::validate_node(&wire.node, &map)?;
+    let config_dir = config_dir(origin);
+    let node = node::validate_node(&wire.node, config_dir.as_deref(), &map)?;
     let cluster = wire.cluster.as_ref().map(|c| node::validate_cluster(c, &map)).transpose()?;
     let subnets = subnet::validate(&wire.subnets, &map)?;
     let ctx = dns::DnsContext {
@@ -75,7 +77,19 @@ pub fn parse_with(text: &str, origin: &str, resolv_conf: &dyn Fn() -> String) ->
     let dns = dns::validate(&wire.dns, &ctx, &map)?;
     let records = record::validate(&wire.records, &map)?;
     let policy = policy::validate(&wire.groups, &wire.lists, &map)?;
+    node::check_list_paths(&node, &wire.lists, config_dir.is_some() || wire.node.list_dirs.is_some(), &map)?;
     Ok(Config { origin: origin.to_string(), node, cluster, dns, records, policy, subnets })
+}
+
+/// The directory of the config file `origin` names, when it names one (the daemon and
+/// dnsctl parse files with their path as origin; tests and imports use other labels).
+fn config_dir(origin: &str) -> Option<std::path::PathBuf> {
+    let file = Path::new(origin);
+    if !file.is_file() {
+        return None;
+    }
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Some(dir.to_path_buf())
 }
 
 #[cfg(test)]

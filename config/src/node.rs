@@ -1,11 +1,12 @@
 //! `[node]` and `[cluster]`: node-local settings, never replicated.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, SourceMap};
-use crate::validate;
+use crate::policy::ListWire;
 use crate::wire::{ClusterWire, NodeWire};
+use crate::{paths, validate};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -16,6 +17,22 @@ pub struct Node {
     pub dhcp_listen: SocketAddr,
     pub dhcp_relay_port: u16,
     pub dhcp_interfaces: Vec<String>,
+    /// Directories list files may be read from (`node.list_dirs`, as written; resolved when
+    /// compared, see [`Node::allows_list_file`]).
+    pub list_dirs: Vec<PathBuf>,
+}
+
+impl Node {
+    /// Whether the list file `path` lies in `list_dirs` (symlinks and `..` resolved now).
+    /// The daemon asks again each time it reads a list, as a link may change after the
+    /// config was checked.
+    pub fn allows_list_file(&self, path: &Path) -> bool {
+        paths::within(&self.list_dirs, path)
+    }
+
+    fn list_dirs_text(&self) -> String {
+        self.list_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +43,9 @@ pub struct Cluster {
     pub secret_file: PathBuf,
 }
 
-pub fn validate_node(w: &NodeWire, map: &SourceMap<'_>) -> Result<Node, ConfigError> {
+/// `config_dir` is the directory of the config file (`None` for text that is not a file:
+/// an import checked alone, a test), the first default of `list_dirs`.
+pub fn validate_node(w: &NodeWire, config_dir: Option<&Path>, map: &SourceMap<'_>) -> Result<Node, ConfigError> {
     let name = match &w.name {
         Some(n) if n.get_ref().trim().is_empty() => {
             return Err(map.err(Some(n.span()), "node.name: must not be empty"));
@@ -44,15 +63,55 @@ pub fn validate_node(w: &NodeWire, map: &SourceMap<'_>) -> Result<Node, ConfigEr
         Some(v) => validate::socket_addr(v, key, map),
         None => Ok(default.parse().unwrap()),
     };
+    let data_dir = PathBuf::from(w.data_dir.as_deref().unwrap_or("/var/lib/ravens"));
+    let list_dirs = match &w.list_dirs {
+        Some(dirs) => dirs
+            .iter()
+            .map(|d| match d.get_ref().trim() {
+                "" => Err(map.err(Some(d.span()), "node.list_dirs: an entry is empty")),
+                dir => Ok(PathBuf::from(dir)),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => config_dir.map(Path::to_path_buf).into_iter().chain([data_dir.join("lists")]).collect(),
+    };
     Ok(Node {
         name,
-        data_dir: PathBuf::from(w.data_dir.as_deref().unwrap_or("/var/lib/ravens")),
+        data_dir,
+        list_dirs,
         dns_listen,
         admin_listen: opt_addr(&w.admin_listen, "node.admin_listen", "127.0.0.1:8053")?,
         dhcp_listen: opt_addr(&w.dhcp_listen, "node.dhcp_listen", "0.0.0.0:67")?,
         dhcp_relay_port: w.dhcp_relay_port.unwrap_or(67),
         dhcp_interfaces: w.dhcp_interfaces.clone().unwrap_or_default(),
     })
+}
+
+/// Refuses a list `path` outside `node.list_dirs`. Text that is not a config file and sets no
+/// `list_dirs` has no directory to hold paths to and is not checked here: it is checked
+/// when it is written into a node's file (a `dnsctl config import`) or read as one.
+pub fn check_list_paths(
+    node: &Node,
+    lists: &[ListWire],
+    checked: bool,
+    map: &SourceMap<'_>,
+) -> Result<(), ConfigError> {
+    if !checked {
+        return Ok(());
+    }
+    for p in lists.iter().filter_map(|l| l.path.as_ref()) {
+        if !node.allows_list_file(Path::new(p.get_ref())) {
+            return Err(map.err(
+                Some(p.span()),
+                format!(
+                    "list.path: '{}' is outside the directories list files may be read from \
+                     (node.list_dirs: {}); put the file there or add its directory to node.list_dirs",
+                    p.get_ref(),
+                    node.list_dirs_text()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub fn validate_cluster(w: &ClusterWire, map: &SourceMap<'_>) -> Result<Cluster, ConfigError> {

@@ -102,3 +102,33 @@ fn serve_networks_default_includes_subnets() {
     assert!(c.dns.serve_networks.contains(&"10.0.20.0/24".parse().unwrap()));
     assert!(c.dns.serve_networks.contains(&"127.0.0.0/8".parse().unwrap()));
 }
+
+#[test]
+fn issue_10_list_files_only_from_list_dirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ravens.toml");
+    let data = dir.path().join("data");
+    let write = |body: &str| {
+        std::fs::write(&file, format!("[node]\ndata_dir = \"{}\"\n{body}", data.display())).unwrap();
+        load_file(&file)
+    };
+    let list = |path: &str| format!("[[list]]\nname = \"l\"\npath = \"{path}\"\n");
+    let here = dir.path().join("ads.txt");
+    assert!(write(&list(here.to_str().unwrap())).is_ok(), "the config's directory");
+    let copy = data.join("lists").join("mine.txt");
+    assert!(write(&list(copy.to_str().unwrap())).is_ok(), "data_dir/lists, not created yet");
+    let e = write(&list("/etc/shadow")).unwrap_err().to_string();
+    assert!(e.contains(":5:8: list.path: '/etc/shadow' is outside") && e.contains("node.list_dirs"), "{e}");
+    let up = dir.path().join("data/../../x.txt");
+    assert!(write(&list(up.to_str().unwrap())).is_err(), "'..' resolved before comparing");
+    let cfg = write(&format!("list_dirs = [\"/etc\"]\n{}", list("/etc/ravens/x.txt"))).unwrap();
+    assert_eq!(cfg.node.list_dirs, [std::path::PathBuf::from("/etc")]);
+    assert!(
+        write(&format!("list_dirs = [\"/etc\"]\n{}", list(here.to_str().unwrap()))).is_err(),
+        "it replaces the defaults"
+    );
+    // Text that is not a file (an import checked alone, a test) has no directory: checked only
+    // against list_dirs it sets itself.
+    assert!(parse_t(&list("/etc/shadow")).is_ok());
+    assert!(parse_t(&format!("[node]\nlist_dirs = [\"/srv\"]\n{}", list("/etc/shadow"))).is_err());
+}

@@ -50,6 +50,11 @@ pub struct NodeWire {
     pub dhcp_relay_port: Option<u16>,
     /// Interfaces served directly (VLAN sub-interfaces included). Default: `[]` (relayed only).
     pub dhcp_interfaces: Option<Vec<String>>,
+    /// Directories `[[list]]` files may be read from (subdirectories included, symlinks and
+    /// `..` resolved): a list `path` elsewhere is refused, so the admin API cannot be used to
+    /// read other files of the node. Default: the config file's directory and
+    /// `data_dir/lists`.
+    pub list_dirs: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -178,39 +178,40 @@ impl Resolver {
                 return self.done(Outcome::Formerr, step);
             }
         };
-        // The dotted name serves the blocklist and the query log: made once, on the stack.
+        // The dotted name serves the blocklist: made once, on the stack. (The query log keeps
+        // the wire form: a label may hold a '.', which only the wire form tells apart.)
         let mut name_buf = [0u8; 256];
         let name = block::dotted(q.name_wire(), &mut name_buf);
         let state = self.state.load();
         let ours = state.config.dns.edns_udp_size;
         if q.opcode() != 0 {
             wire::reply_skeleton(msg, &q, rcode::NOTIMP, 0, ours, out);
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Notimp, None, Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Notimp, None, Step::Reply);
         }
         if q.edns.is_some_and(|e| e.version > 0) {
             // RFC 6891 §6.1.3: BADVERS is extended rcode 16 = upper bits 1 in the OPT TTL.
             wire::reply_skeleton(msg, &q, rcode::NOERROR, 0, ours, out);
             let at = out.len() - 6;
             out[at] = 1;
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Formerr, None, Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Formerr, None, Step::Reply);
         }
         if !allowed(&state.acl, src.ip()) {
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Refused, None, Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
         if q.qtype == 251 || q.qtype == 252 {
             // Zone transfers are not a forwarder's business.
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Refused, None, Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
         if self.zone.load().answer(msg, &q, out) {
             finish_local(out, &q, ours, transport, msg);
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Local, None, Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = clock.mono;
         let group = self.blocking.group_of(&state.policy, src.ip());
         if let Some(list) = self.block_if_listed(&state, group, name, msg, &q, transport, now, out) {
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
         }
         let mut key = [0u8; 260];
         let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
@@ -219,10 +220,10 @@ impl Resolver {
                 self.prefetch(&q, &state.pool);
             }
             if let Some(list) = self.cloaked(&state, group, out, msg, &q, transport, now) {
-                return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
+                return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
             }
             self.finish_for_client(out, msg, &q, ours, transport);
-            return self.logged(clock.wall_ms, name, &q, src.ip(), Outcome::Cached, None, Step::Reply);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Cached, None, Step::Reply);
         }
         Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip() }))
     }
@@ -284,20 +285,9 @@ impl Resolver {
         step
     }
 
-    /// Counts the outcome and records the query in the query log.
-    /// `name` is the question name as dotted text, made once per query.
-    #[allow(clippy::too_many_arguments)]
-    fn logged(
-        &self,
-        ms: u64,
-        name: &[u8],
-        q: &Query,
-        client: IpAddr,
-        o: Outcome,
-        list: Option<u16>,
-        step: Step,
-    ) -> Step {
-        self.querylog.record_at(ms, client, name, q.qtype, o, list);
+    /// Counts the outcome and records the query (its wire-format name) in the query log.
+    fn logged(&self, ms: u64, q: &Query, client: IpAddr, o: Outcome, list: Option<u16>, step: Step) -> Step {
+        self.querylog.record_at(ms, client, q.name_wire(), q.qtype, o, list);
         self.done(o, step)
     }
 
@@ -305,8 +295,6 @@ impl Resolver {
     /// answer, or SERVFAIL by the configured timeout.
     pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
         let Pending { msg, q, transport, group, client } = *p;
-        let mut name_buf = [0u8; 256];
-        let name = block::dotted(q.name_wire(), &mut name_buf);
         let state = self.state.load_full();
         let ours = state.config.dns.edns_udp_size;
         let mut out = Vec::with_capacity(512);
@@ -322,12 +310,12 @@ impl Resolver {
                 self.cache.insert(&key[..klen], &reply, Instant::now());
                 out = cache::strip_opt(&reply).unwrap_or(reply);
                 if let Some(list) = self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
-                    self.logged(crate::querylog::now_ms(), name, &q, client, Outcome::Blocked, Some(list), Step::Reply);
+                    self.logged(crate::querylog::now_ms(), &q, client, Outcome::Blocked, Some(list), Step::Reply);
                     return out;
                 }
                 out[2] &= !0x04; // we are not authoritative for forwarded data
                 self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                self.logged(crate::querylog::now_ms(), name, &q, client, Outcome::Forwarded, None, Step::Reply);
+                self.logged(crate::querylog::now_ms(), &q, client, Outcome::Forwarded, None, Step::Reply);
             }
             Err(e) => {
                 tracing::debug!(name = %q.name_text(), error = %e, "upstream resolution failed");
@@ -335,10 +323,10 @@ impl Resolver {
                     && self.cache.get(&key[..klen], Instant::now(), true, &mut out) == Some(Hit::Stale)
                 {
                     self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                    self.logged(crate::querylog::now_ms(), name, &q, client, Outcome::Stale, None, Step::Reply);
+                    self.logged(crate::querylog::now_ms(), &q, client, Outcome::Stale, None, Step::Reply);
                 } else {
                     wire::reply_skeleton(&msg, &q, rcode::SERVFAIL, 0, ours, &mut out);
-                    self.logged(crate::querylog::now_ms(), name, &q, client, Outcome::Servfail, None, Step::Reply);
+                    self.logged(crate::querylog::now_ms(), &q, client, Outcome::Servfail, None, Step::Reply);
                 }
             }
         }

@@ -1,6 +1,9 @@
 //! The query log: a bounded in-memory ring of recent queries with their outcome and, for
 //! blocked ones, the list that blocked them. Recording is cheap and allocation-free (names
-//! are kept inline, cut at 96 bytes); the ring is striped so listener threads rarely meet.
+//! are kept inline in wire form, cut at 96 bytes); the ring is striped so listener threads
+//! rarely meet. Names become text only when read out, in presentation form
+//! ([`crate::wire::name_to_text`]: `\027` for an escape byte, `\.` for a dot inside a
+//! label), so a hostile name cannot reach a terminal or a page as control characters.
 //!
 //! The ring also feeds the statistics: [`QueryLog::drain`] hands a background task every
 //! entry recorded since its last call, so aggregation costs the query path nothing. With
@@ -44,6 +47,7 @@ pub struct LogEntry {
     /// Unix milliseconds.
     pub time_ms: u64,
     pub client: IpAddr,
+    /// The question name in presentation form, escaped as `dig` does (never raw bytes).
     pub name: String,
     pub qtype: u16,
     /// cached, forwarded, local, blocked, stale, refused, servfail, ...
@@ -85,6 +89,7 @@ pub struct QueryLog {
 pub struct Seen<'a> {
     pub ms: u64,
     pub client: IpAddr,
+    /// The question name in wire form (possibly cut short): see [`Seen::name_text`].
     pub name: &'a [u8],
     pub qtype: u16,
     pub outcome: Outcome,
@@ -92,12 +97,17 @@ pub struct Seen<'a> {
 }
 
 impl Seen<'_> {
+    /// The name in presentation form, the only form in which it is shown.
+    pub fn name_text(&self) -> String {
+        crate::wire::name_to_text(self.name)
+    }
+
     /// The entry as the API and the log file show it (`client` already masked as needed).
     pub fn entry(&self, client: IpAddr, list_name: impl Fn(u16) -> String) -> LogEntry {
         LogEntry {
             time_ms: self.ms,
             client,
-            name: String::from_utf8_lossy(self.name).into_owned(),
+            name: self.name_text(),
             qtype: self.qtype,
             outcome: outcome_name(self.outcome).to_string(),
             list: self.list.map(list_name),
@@ -202,7 +212,7 @@ impl QueryLog {
         })
     }
 
-    /// Records one query now; `name` is dotted lower-case text.
+    /// Records one query now; `name` is the case-folded question name in wire form.
     pub fn record(&self, client: IpAddr, name: &[u8], qtype: u16, outcome: Outcome, list: Option<u16>) {
         self.record_at(now_ms(), client, name, qtype, outcome, list);
     }
@@ -283,13 +293,17 @@ impl QueryLog {
 mod tests {
     use super::*;
 
+    fn wire(name: &str) -> Vec<u8> {
+        crate::wire::name_from_text(name).unwrap()
+    }
+
     #[test]
     fn ring_keeps_the_newest_and_filters() {
         let log = QueryLog::new(8);
         for i in 0..20u16 {
             let client = IpAddr::from([10, 0, 0, (i % 2) as u8]);
             let outcome = if i % 3 == 0 { Outcome::Blocked } else { Outcome::Cached };
-            log.record(client, format!("n{i}.test").as_bytes(), 1, outcome, (i % 3 == 0).then_some(0));
+            log.record(client, &wire(&format!("n{i}.test")), 1, outcome, (i % 3 == 0).then_some(0));
         }
         let all = log.query(&LogFilter { limit: 100, ..Default::default() }, |_| "ads".into());
         assert_eq!(all.len(), 8);
@@ -315,18 +329,18 @@ mod tests {
         let mut cursor = DrainCursor::default();
         let names = |log: &QueryLog, cursor: &mut DrainCursor| {
             let mut seen = Vec::new();
-            let lost = log.drain(cursor, |s| seen.push(String::from_utf8_lossy(s.name).into_owned()));
+            let lost = log.drain(cursor, |s| seen.push(s.name_text()));
             (seen, lost)
         };
         for i in 0..5 {
-            log.record(IpAddr::from([10, 0, 0, 1]), format!("a{i}").as_bytes(), 1, Outcome::Cached, None);
+            log.record(IpAddr::from([10, 0, 0, 1]), &wire(&format!("a{i}")), 1, Outcome::Cached, None);
         }
         let (mut seen, lost) = names(&log, &mut cursor);
         seen.sort();
         assert_eq!((seen, lost), ((0..5).map(|i| format!("a{i}")).collect::<Vec<_>>(), 0));
         assert_eq!(names(&log, &mut cursor), (vec![], 0), "nothing new");
         for i in 0..20 {
-            log.record(IpAddr::from([10, 0, 0, 1]), format!("b{i}").as_bytes(), 28, Outcome::Blocked, Some(3));
+            log.record(IpAddr::from([10, 0, 0, 1]), &wire(&format!("b{i}")), 28, Outcome::Blocked, Some(3));
         }
         let (seen, lost) = names(&log, &mut cursor);
         assert_eq!(seen.len(), 8);
@@ -336,10 +350,20 @@ mod tests {
     }
 
     #[test]
+    fn issue_10_names_are_read_out_escaped() {
+        let log = QueryLog::new(8);
+        log.record(IpAddr::from([10, 0, 0, 1]), b"\x03a.b\x04x\x1b\x00y\x03lan\x00", 1, Outcome::Local, None);
+        let all = log.query(&LogFilter { limit: 10, ..Default::default() }, |_| String::new());
+        assert_eq!(all[0].name, r"a\.b.x\027\000y.lan");
+        let named = LogFilter { limit: 10, name_contains: Some(r"\027".into()), ..Default::default() };
+        assert_eq!(log.query(&named, |_| String::new()).len(), 1, "--name matches what is shown");
+    }
+
+    #[test]
     fn anonymising_masks_what_is_read() {
         let log = QueryLog::new(8);
-        log.record(IpAddr::from([192, 168, 1, 77]), b"a.test", 1, Outcome::Cached, None);
-        log.record("2001:db8:1:2::5".parse().unwrap(), b"b.test", 1, Outcome::Cached, None);
+        log.record(IpAddr::from([192, 168, 1, 77]), &wire("a.test"), 1, Outcome::Cached, None);
+        log.record("2001:db8:1:2::5".parse().unwrap(), &wire("b.test"), 1, Outcome::Cached, None);
         log.set_anonymize(true);
         let all = log.query(&LogFilter { limit: 10, ..Default::default() }, |_| String::new());
         let clients: Vec<String> = all.iter().map(|e| e.client.to_string()).collect();

@@ -42,6 +42,9 @@ pub enum WireError {
     PointerLoop,
     #[error("not exactly one question")]
     QuestionCount,
+    /// RFC 6891 §6.1.1: a query with more than one OPT record gets FORMERR.
+    #[error("more than one OPT record")]
+    DuplicateOpt,
 }
 
 /// EDNS(0) parameters of a query.
@@ -103,34 +106,10 @@ impl Query {
         }
     }
 
-    /// The question name as dotted text without the trailing dot (`""` for the root).
+    /// The question name in presentation form (see [`name_to_text`]).
     pub fn name_text(&self) -> String {
         name_to_text(self.name_wire())
     }
-}
-
-/// Dotted lower-case text of a wire-format name (no compression), without trailing dot.
-pub fn name_to_text(wire: &[u8]) -> String {
-    let mut out = String::with_capacity(wire.len());
-    let mut i = 0;
-    while i < wire.len() {
-        let len = wire[i] as usize;
-        if len == 0 || i + 1 + len > wire.len() {
-            break;
-        }
-        if !out.is_empty() {
-            out.push('.');
-        }
-        for &b in &wire[i + 1..i + 1 + len] {
-            if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("\\{b:03}"));
-            }
-        }
-        i += 1 + len;
-    }
-    out
 }
 
 pub fn read_u16(buf: &[u8], at: usize) -> Result<u16, WireError> {
@@ -184,25 +163,26 @@ pub fn parse_query(msg: &[u8]) -> Result<Query, WireError> {
     Ok(q)
 }
 
-/// Skips answer and authority records and returns the OPT record of the additional section.
+/// Skips answer and authority records and returns the OPT record of the additional section
+/// (the rest of that section is read too: a second OPT makes the query malformed).
 fn find_opt(msg: &[u8], mut pos: usize) -> Result<Option<Edns>, WireError> {
     let records = read_u16(msg, 6)? as usize + read_u16(msg, 8)? as usize;
     for _ in 0..records {
         pos = skip_record(msg, pos)?.1;
     }
+    let mut edns = None;
     for _ in 0..read_u16(msg, 10)? {
         let (rr, next) = skip_record(msg, pos)?;
         if rr.rtype == TYPE_OPT {
+            if edns.is_some() {
+                return Err(WireError::DuplicateOpt);
+            }
             let ttl = rr.ttl;
-            return Ok(Some(Edns {
-                udp_size: rr.class,
-                version: ((ttl >> 16) & 0xFF) as u8,
-                dnssec_ok: ttl & 0x8000 != 0,
-            }));
+            edns = Some(Edns { udp_size: rr.class, version: ((ttl >> 16) & 0xFF) as u8, dnssec_ok: ttl & 0x8000 != 0 });
         }
         pos = next;
     }
-    Ok(None)
+    Ok(edns)
 }
 
 /// Fixed fields of a resource record and where they sit.
@@ -340,6 +320,10 @@ pub fn header_only_reply(msg: &[u8], rcode: u8, out: &mut Vec<u8>) -> bool {
 #[path = "wire_tests.rs"]
 mod tests;
 
+#[path = "wire_text.rs"]
+mod text;
+pub use text::{name_from_text, name_to_text, write_name_text};
+
 /// Builds a query message for `name_wire` (already wire-format).
 pub fn build_query(id: u16, name_wire: &[u8], qtype: u16, qclass: u16, cd: bool, edns: Option<(u16, bool)>) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + name_wire.len() + 4 + 11);
@@ -353,22 +337,4 @@ pub fn build_query(id: u16, name_wire: &[u8], qtype: u16, qclass: u16, cd: bool,
         push_opt(&mut out, size, dnssec_ok, None);
     }
     out
-}
-
-/// Wire form of a dotted name (`"a.example"` → `\x01a\x07example\x00`), lower-cased.
-/// Returns `None` for labels over 63 bytes or names over 255.
-pub fn name_from_text(text: &str) -> Option<Vec<u8>> {
-    let text = text.strip_suffix('.').unwrap_or(text);
-    let mut out = Vec::with_capacity(text.len() + 2);
-    if !text.is_empty() {
-        for label in text.split('.') {
-            if label.is_empty() || label.len() > 63 {
-                return None;
-            }
-            out.push(label.len() as u8);
-            out.extend(label.bytes().map(|b| b.to_ascii_lowercase()));
-        }
-    }
-    out.push(0);
-    (out.len() <= 255).then_some(out)
 }

@@ -83,3 +83,32 @@ fn ede_option_is_well_formed() {
     let parsed = hickory_proto::op::Message::from_vec(&out).unwrap();
     assert!(parsed.edns.is_some());
 }
+
+#[test]
+fn issue_10_names_are_shown_as_dig_writes_them() {
+    // What `dig` prints for the question `a\.b\027c\\d\"e\(f\)g\;h\@i\$j\032k\127l\200m~n.test`.
+    let label = b"a.b\x1bc\\d\"e(f)g;h@i$j k\x7fl\xc8m~n";
+    let mut wire = vec![label.len() as u8];
+    wire.extend_from_slice(label);
+    wire.extend_from_slice(b"\x04test\x00");
+    assert_eq!(name_to_text(&wire), r#"a\.b\027c\\d\"e\(f\)g\;h\@i\$j\032k\127l\200m~n.test"#);
+    assert_eq!(name_to_text(b"\x01\x00\x00"), r"\000");
+    assert_eq!(name_to_text(b"\x00"), ".", "the root");
+    assert_eq!(name_to_text(b"\x03abc\x05de"), "abc.de", "a name cut short shows what is there");
+    let mut buf = String::from("old");
+    write_name_text(b"\x01a\x00", &mut buf);
+    assert_eq!(buf, "a");
+}
+
+#[test]
+fn issue_10_two_opt_records_are_malformed() {
+    let mut msg = q("a.test", 1, Some((1232, false)));
+    let opt = msg[msg.len() - 11..].to_vec();
+    msg.extend_from_slice(&opt);
+    msg[11] = 2;
+    assert_eq!(parse_query(&msg).unwrap_err(), WireError::DuplicateOpt);
+    let mut one = q("a.test", 1, Some((1232, false)));
+    one.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]); // + an A record at the root
+    one[11] = 2;
+    assert!(parse_query(&one).unwrap().edns.is_some(), "one OPT among other records is fine");
+}

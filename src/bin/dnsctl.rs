@@ -28,8 +28,20 @@ struct Args {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// How long to wait for each node's answer (e.g. 10s, 2m). A change whose answer does not
+    /// come in time may still have been applied: dnsctl says so and how to check.
+    #[arg(long, global = true, value_name = "DURATION", env = "RAVENS_TIMEOUT", default_value = "60s", value_parser = timeout_arg)]
+    timeout: std::time::Duration,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--timeout`: a duration above zero.
+fn timeout_arg(s: &str) -> Result<std::time::Duration, String> {
+    match ravens_config::units::parse_duration(s)? {
+        d if d.is_zero() => Err("must be more than 0".into()),
+        d => Ok(d),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,13 +210,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let timeout = args.timeout;
     // A --node without a port is a node name, looked up in the cluster of the configured node.
     let target = match args.node.as_deref() {
         Some(name) if !name.contains(':') => {
             let base = ctl::target(None, args.token_file.as_deref(), args.config.as_deref())?;
-            rt.block_on(ctl::all::by_name(&base, name))?
+            rt.block_on(ctl::all::by_name(&ctl::Target { timeout, ..base }, name))?
         }
-        node => ctl::target(node, args.token_file.as_deref(), args.config.as_deref())?,
+        node => ctl::Target { timeout, ..ctl::target(node, args.token_file.as_deref(), args.config.as_deref())? },
     };
     if args.all {
         let nodes = rt.block_on(ctl::all::nodes(&target))?;

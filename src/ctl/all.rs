@@ -29,7 +29,8 @@ pub async fn nodes(base: &Target) -> anyhow::Result<Vec<Node>> {
             continue; // reached already, by the address we were given
         }
         let source = format!("node {name}, admin address from the gossip of {}", base.addr);
-        out.push(Node { name, target: Target { addr: addr.to_string(), token: base.token.clone(), source } });
+        let target = Target { addr: addr.to_string(), token: base.token.clone(), source, timeout: base.timeout };
+        out.push(Node { name, target });
     }
     let configured = status.cluster.as_ref().and_then(|c| c["peers"].as_array().map(Vec::len)).unwrap_or(0);
     if out.len() < configured + 1 {
@@ -112,7 +113,7 @@ pub fn print_status_side_by_side(all: &[(String, Status)]) {
     let rows: Vec<(&str, Vec<String>)> = vec![
         ("node", col(&|s| s.node.clone())),
         ("version", col(&|s| s.version.clone())),
-        ("uptime", col(&|s| super::duration(s.uptime_secs))),
+        ("uptime", col(&|s| super::print::duration(s.uptime_secs))),
         ("config", col(&|s| if s.config.last_error.is_some() { "LAST RELOAD FAILED".into() } else { "ok".into() })),
         ("queries", col(&|s| s.queries.queries.to_string())),
         ("blocked", col(&|s| s.queries.blocked.to_string())),
@@ -158,7 +159,7 @@ pub fn print_status_side_by_side(all: &[(String, Status)]) {
         all.iter().map(|(_, s)| s.node.len()).chain(rows.iter().flat_map(|r| r.1.iter().map(String::len))).max();
     let width = width.unwrap_or(8).max(8) + 2;
     for (label, cells) in rows {
-        let cells: String = cells.iter().map(|c| format!("{c:<width$}")).collect();
+        let cells: String = cells.iter().map(|c| format!("{:<width$}", super::shown(c))).collect();
         println!("{label:<16} {}", cells.trim_end());
     }
 }

@@ -109,6 +109,32 @@ impl ListStore {
         self.copy_path(name).is_file()
     }
 
+    /// Deletes the copies (and their metadata and partial downloads) of every list not in
+    /// `keep`: a removed list's copy must not linger in `data_dir/lists`. Only files named as
+    /// this store names them are touched, never `keep_files` (list files an admin put in
+    /// the same directory). Returns the files removed.
+    pub fn remove_stale(&self, keep: &[&str], keep_files: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+        let keep: Vec<String> = keep.iter().map(|n| file_stem(n)).collect();
+        let mut removed = Vec::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(stored_stem) else { continue };
+            let path = entry.path();
+            if keep.iter().any(|k| k == stem) || keep_files.contains(&path) || !entry.file_type()?.is_file() {
+                continue;
+            }
+            std::fs::remove_file(&path)?;
+            removed.push(path);
+        }
+        Ok(removed)
+    }
+
     /// Downloads list `name` from `url` unless the stored copy is current.
     pub async fn refresh(&self, client: &reqwest::Client, name: &str, url: &str) -> Result<FetchStatus, SourceError> {
         let copy = self.copy_path(name);
@@ -175,6 +201,16 @@ async fn download(resp: &mut reqwest::Response, path: &Path) -> Result<u64, Sour
     }
     file.sync_all().await.map_err(io)?;
     Ok(bytes)
+}
+
+/// The stem of a file this store writes (`<name>-<8 hex>.list`, `.meta`, `.part`,
+/// `.meta.part`), or `None` for any other file.
+fn stored_stem(file: &str) -> Option<&str> {
+    let stem = [".meta.part", ".list", ".meta", ".part"].iter().find_map(|ext| file.strip_suffix(ext))?;
+    let (safe, hash) = stem.rsplit_once('-')?;
+    let hex = hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let safe_ok = safe.len() <= 64 && safe.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (hex && safe_ok).then_some(stem)
 }
 
 fn file_stem(name: &str) -> String {

@@ -169,3 +169,32 @@ async fn last_modified_is_sent_back_as_if_modified_since() {
     assert!(state.lock().unwrap().requests[1].contains(&format!("if-modified-since: {date}")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn issue_10_copies_of_removed_lists_are_deleted_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ListStore::new(dir.path());
+    assert!(store.remove_stale(&[], &[]).unwrap().is_empty(), "an empty store");
+    for name in ["kept", "gone", "with space/and slash"] {
+        std::fs::write(store.copy_path(name), "x.example\n").unwrap();
+        std::fs::write(store.meta_path(name), "url http://h/x\n").unwrap();
+    }
+    std::fs::write(store.copy_path("gone").with_extension("part"), "half").unwrap();
+    std::fs::write(dir.path().join("my-ads.txt"), "admin's own list file\n").unwrap();
+    // An admin's file that happens to look like a copy, configured as a path list.
+    let lookalike = dir.path().join("mine-0123abcd.list");
+    std::fs::write(&lookalike, "y.example\n").unwrap();
+    let mut removed = store.remove_stale(&["kept"], std::slice::from_ref(&lookalike)).unwrap();
+    removed.sort();
+    let mut expected = vec![
+        store.copy_path("gone"),
+        store.copy_path("gone").with_extension("part"),
+        store.meta_path("gone"),
+        store.copy_path("with space/and slash"),
+        store.meta_path("with space/and slash"),
+    ];
+    expected.sort();
+    assert_eq!(removed, expected);
+    assert!(store.has_copy("kept") && store.meta_path("kept").is_file());
+    assert!(dir.path().join("my-ads.txt").is_file() && lookalike.is_file());
+}

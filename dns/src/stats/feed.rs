@@ -49,6 +49,9 @@ impl Feed {
         let engine = resolver.blocking.engine.load();
         let mut adder = window.adder();
         let mut file_error = None;
+        // The top lists count names in presentation form (as the log shows them); one
+        // buffer serves the whole batch.
+        let mut name = String::new();
         log.drain(&mut self.cursor, |s| {
             let g = resolver.blocking.group_of(&state.policy, s.client).index();
             if let Some(c) = self.per_group.get_mut(g) {
@@ -56,7 +59,8 @@ impl Feed {
             }
             let blocked = s.outcome == super::Outcome::Blocked;
             let shown = log.shown(s.client);
-            adder.add(s.ms, s.name, shown, blocked);
+            crate::wire::write_name_text(s.name, &mut name);
+            adder.add(s.ms, name.as_bytes(), shown, blocked);
             if let Some(f) = &mut self.file
                 && file_error.is_none()
             {

@@ -151,7 +151,8 @@ pub struct Window {
 pub struct Adder<'a>(parking_lot::MutexGuard<'a, [Tier; 2]>);
 
 impl Adder<'_> {
-    /// One logged query; `client` as it may be shown (masked when anonymising).
+    /// One logged query; `name` in presentation form, `client` as it may be shown (masked
+    /// when anonymising).
     pub fn add(&mut self, ms: u64, name: &[u8], client: IpAddr, blocked: bool) {
         let name = String::from_utf8_lossy(name);
         for tier in self.0.iter_mut() {
