@@ -23,7 +23,12 @@ fn expected() -> Applied {
         ("record/old.lan A 10.0.0.9", version(1_700_000_200_000, 0, "node-b", None)),
         (
             "record/printer.lan A 10.0.0.7",
-            version(1_700_000_100_000, 2, "node-b", Some("name = \"printer.lan\"\ntype = \"A\"\nvalue = \"10.0.0.7\"\n")),
+            version(
+                1_700_000_100_000,
+                2,
+                "node-b",
+                Some("name = \"printer.lan\"\ntype = \"A\"\nvalue = \"10.0.0.7\"\n"),
+            ),
         ),
     ];
     Applied { records: records.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }

@@ -27,8 +27,8 @@ pub mod transport;
 
 pub use handle::{PeerStatus, SyncError, SyncEvent, SyncHandle, SyncStats};
 pub use hlc::{Hlc, HlcClock};
-pub use node::{SyncConfig, SyncNode};
 pub use lease::{LeaseValue, lease_expiry_ms};
+pub use node::{SyncConfig, SyncNode};
 pub use record::{Record, RecordError, lease_winner, merge};
 pub use replica::Replica;
 pub use seal::{SealCounts, SealStats};

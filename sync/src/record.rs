@@ -178,11 +178,18 @@ pub fn check_node_id(id: &str) -> Result<(), RecordError> {
     if ok { Ok(()) } else { Err(RecordError::BadNodeId(id.to_owned())) }
 }
 
+/// Pairs of hex digits to bytes. Works on bytes, not `str` slices: a peer's value may hold a
+/// multi-byte character where a digit pair should be, and slicing inside it would panic.
 fn decode_hex(s: &str) -> Result<Vec<u8>, RecordError> {
-    if !s.len().is_multiple_of(2) {
-        return Err(RecordError::Malformed);
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| RecordError::Malformed)).collect()
+    let nibble = |b: u8| char::from(b).to_digit(16).ok_or(RecordError::Malformed);
+    let pairs = s.as_bytes().chunks(2);
+    pairs
+        .map(
+            |p| {
+                if let [hi, lo] = *p { Ok((nibble(hi)? << 4 | nibble(lo)?) as u8) } else { Err(RecordError::Malformed) }
+            },
+        )
+        .collect()
 }
 
 #[cfg(test)]
@@ -257,6 +264,19 @@ mod tests {
         for bad in ["", "1.0|a", "x.0|a|u", "1.0|a|q", "1.0|a|x0", "1.0|a|xzz", "1.0||u", "1.0|a|dd"] {
             assert!(Record::decode_value("k", bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Issue 10 (found by the sync_record fuzz target): a hex value with a multi-byte
+    /// character where a digit pair should be panicked the apply task (slicing inside the
+    /// character) instead of being refused.
+    #[test]
+    fn issue10_non_ascii_in_a_hex_value_is_malformed_not_a_panic() {
+        for bad in ["5.9|a|x00ff7cФf7", "5.9|a|xФ", "5.9|a|x0Ф", "5.9|a|x\u{1F600}00", "5.9|a|x+f"] {
+            assert_eq!(Record::decode_value("c/bin/x", bad), Err(RecordError::Malformed), "{bad:?}");
+        }
+        let crash = "5.9|/rfco$rd/oj184461<.2|x00fff7cФf7cФ80";
+        assert!(Record::decode_value("c/bin/x", crash).is_err());
+        assert_eq!(Record::decode_value("c/bin/x", "5.9|a|x00fF7c").unwrap().value, [0, 0xff, 0x7c]);
     }
 
     #[test]

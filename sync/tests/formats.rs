@@ -195,7 +195,11 @@ fn the_golden_sealed_datagram_opens() {
 
 /// A bare chitchat node standing in for a peer on a later release: it writes one record this
 /// release reads and one in a newer format.
-async fn newer_release_peer(transport: &ChannelTransport, me: SocketAddr, seed: SocketAddr) -> chitchat::ChitchatHandle {
+async fn newer_release_peer(
+    transport: &ChannelTransport,
+    me: SocketAddr,
+    seed: SocketAddr,
+) -> chitchat::ChitchatHandle {
     let cfg = ChitchatConfig {
         chitchat_id: ChitchatId::new("newer", 1, me),
         cluster_id: "formats".into(),
