@@ -144,3 +144,32 @@ fn issue10_defect2_trickled_request_head_is_cut_off() {
     // The API itself still answers.
     assert_eq!(d.status()["node"], "test");
 }
+
+#[test]
+fn issue10_defect2_accept_backs_off_when_out_of_descriptors() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let up = rt.block_on(TestUpstream::start());
+    // So few descriptors (about 17 in use at start) that what the caps admit (5 DNS TCP and
+    // 4 admin connections) exhausts them: accept then fails with EMFILE.
+    // A local name, so the check at the end needs no upstream socket.
+    let body = format!(
+        "[dns]\nupstreams = [\"{}\"]\nudp_sockets = 1\n\n[[record]]\nname = \"nas.lan\"\ntype = \"A\"\nvalue = \"192.0.2.10\"\n",
+        up.udp_url()
+    );
+    let d = Daemon::start_with_nofile(&body, 20);
+    let held: Vec<TcpStream> = (1..=20)
+        .flat_map(|i| [connect_from(&format!("127.0.3.{i}"), d.dns), connect_from(&format!("127.0.3.{i}"), d.admin)])
+        .flatten()
+        .collect();
+    assert!(d.wait_log("cannot accept connections", Duration::from_secs(10)), "{}", d.log());
+    let warned = |what: &str| {
+        d.log().lines().filter(|l| l.contains("WARN") && l.contains("cannot accept") && l.contains(what)).count()
+    };
+    std::thread::sleep(Duration::from_secs(1)); // ten retries: still one warning per listener
+    assert!(warned("dns-tcp") <= 1 && warned("\"admin\"") <= 1, "{}", d.log());
+    drop(held);
+    // Descriptors free again: the listeners take connections again.
+    let m = client::tcp(d.dns, &query("nas.lan.", RecordType::A, None));
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(d.status()["node"], "test");
+}

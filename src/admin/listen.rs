@@ -13,10 +13,10 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use ravens_dns::server::limit::{self, ConnLimits, Refused};
+use ravens_dns::server::limit::{Acceptor, ConnLimits, Refused, Throttle, WARN_EVERY};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
 /// How long a client may take to send a request head, counted from when the connection
@@ -24,8 +24,6 @@ use tokio_util::sync::CancellationToken;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a response may wait for the client to read it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Refused connections are warned about at most this often (a flood would flood the log).
-const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Caps and timeouts of the admin listener.
 #[derive(Debug, Clone, Copy)]
@@ -54,11 +52,12 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, cancel: C
     let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    let mut last_warn: Option<Instant> = None;
+    let mut listener = Acceptor::new(listener, "admin");
+    let mut warn = Throttle::new(WARN_EVERY);
     loop {
         let (stream, src) = tokio::select! {
             _ = cancel.cancelled() => return,
-            a = limit::accept(&listener, "admin") => a,
+            a = listener.accept() => a,
         };
         let slot = match conns.admit(src.ip()) {
             Ok(s) => s,
@@ -67,9 +66,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, cancel: C
                     Refused::Full => format!("all {} admin connections are taken", limits.max_conns),
                     Refused::ClientFull => format!("{} holds {} admin connections", src.ip(), limits.max_per_client),
                 };
-                if last_warn.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
+                if warn.ready() {
                     tracing::warn!(client = %src, "admin connection refused: {what} (logged once a minute)");
-                    last_warn = Some(Instant::now());
                 } else {
                     tracing::debug!(client = %src, "admin connection refused: {what}");
                 }

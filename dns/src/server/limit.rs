@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpStream};
@@ -15,6 +15,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// How long an accept loop sleeps after running out of descriptors (or kernel memory): the
 /// pending connection stays in the backlog, and retrying at once would only spin a core.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Warnings about a flood repeat at most this often (they would flood the log themselves).
+pub const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Connections admitted at once: in total and from any one client address.
 #[derive(Debug)]
@@ -77,34 +79,73 @@ impl Drop for Slot {
     }
 }
 
-/// Accepts the next connection. Out of descriptors (EMFILE, ENFILE) or kernel memory, it
-/// warns once per episode and sleeps [`ACCEPT_BACKOFF`] between tries; errors about the one
-/// connection (reset before it was accepted, ...) are skipped.
-pub async fn accept(listener: &TcpListener, what: &str) -> (TcpStream, SocketAddr) {
-    let mut starved = false;
-    loop {
-        match listener.accept().await {
-            Ok(a) => {
-                if starved {
-                    tracing::info!(listener = what, "accepting connections again");
+/// Warnings that would repeat for every connection of a flood pass at most once in `every`.
+#[derive(Debug)]
+pub struct Throttle {
+    every: Duration,
+    last: Option<Instant>,
+}
+
+impl Throttle {
+    pub const fn new(every: Duration) -> Throttle {
+        Throttle { every, last: None }
+    }
+
+    /// True at most once per period: then warn, else log at debug.
+    pub fn ready(&mut self) -> bool {
+        let now = Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < self.every) {
+            return false;
+        }
+        self.last = Some(now);
+        true
+    }
+}
+
+/// A listener whose accept survives running out of descriptors.
+#[derive(Debug)]
+pub struct Acceptor {
+    listener: TcpListener,
+    what: &'static str,
+    warn: Throttle,
+}
+
+impl Acceptor {
+    /// `what` names the listener in the log.
+    pub fn new(listener: TcpListener, what: &'static str) -> Acceptor {
+        Acceptor { listener, what, warn: Throttle::new(WARN_EVERY) }
+    }
+
+    /// The next connection. Out of descriptors (EMFILE, ENFILE) or kernel memory, it sleeps
+    /// [`ACCEPT_BACKOFF`] between tries (warning once a minute); errors about the one
+    /// connection (reset before it was accepted, ...) are skipped.
+    pub async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        loop {
+            match self.listener.accept().await {
+                Ok(a) => return a,
+                Err(e) if is_resource_shortage(&e) => {
+                    if self.warn.ready() {
+                        tracing::warn!(
+                            listener = self.what,
+                            "cannot accept connections: {e}; retrying every 100 ms (logged once a minute)"
+                        );
+                    } else {
+                        tracing::debug!(listener = self.what, "cannot accept connections: {e}");
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
-                return a;
+                Err(e) => tracing::debug!(listener = self.what, "accept failed: {e}"),
             }
-            Err(e) if is_resource_shortage(&e) => {
-                if !starved {
-                    tracing::warn!(listener = what, "cannot accept connections: {e}; retrying every 100 ms");
-                    starved = true;
-                }
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-            Err(e) => tracing::debug!(listener = what, "accept failed: {e}"),
         }
     }
 }
 
 fn is_resource_shortage(e: &io::Error) -> bool {
     use nix::errno::Errno;
-    matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM))
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM)
+    )
 }
 
 #[cfg(test)]
@@ -132,5 +173,14 @@ mod tests {
         let ip = IpAddr::from([10, 0, 0, 1]);
         drop(limits.admit(ip).unwrap());
         assert!(limits.open.lock().is_empty());
+    }
+
+    #[test]
+    fn throttle_passes_once_per_period() {
+        let mut t = Throttle::new(Duration::from_secs(3600));
+        assert!(t.ready());
+        assert!(!t.ready());
+        let mut always = Throttle::new(Duration::ZERO);
+        assert!(always.ready() && always.ready());
     }
 }

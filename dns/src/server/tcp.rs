@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use super::limit::{self, ConnLimits};
+use super::limit::{Acceptor, ConnLimits};
 use crate::pipeline::{Resolver, Step, Transport};
 
 /// Queries one connection may have in flight upstream at once.
@@ -31,10 +31,11 @@ pub struct Limits {
 /// Accepts connections until cancelled.
 pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, limits: Limits, cancel: CancellationToken) {
     let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
+    let mut listener = Acceptor::new(listener, "dns-tcp");
     loop {
         let (stream, src) = tokio::select! {
             _ = cancel.cancelled() => return,
-            a = limit::accept(&listener, "dns-tcp") => a,
+            a = listener.accept() => a,
         };
         let Ok(slot) = conns.admit(src.ip()) else {
             resolver.stats.tcp_rejected.fetch_add(1, Ordering::Relaxed);
