@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
 use crate::daemon::Daemon;
 
+pub mod listen;
 mod openapi;
 mod site;
 mod stats;
@@ -42,12 +43,9 @@ pub fn router(daemon: Shared) -> Router {
         .with_state(daemon)
 }
 
-/// Serves until cancelled.
-pub async fn serve(listener: TcpListener, daemon: Shared, cancel: CancellationToken) {
-    let app = router(daemon);
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await {
-        tracing::error!("admin API stopped: {e}");
-    }
+/// Serves until cancelled, with the caps and timeouts of [`listen`].
+pub async fn serve(listener: TcpListener, daemon: Shared, limits: listen::Limits, cancel: CancellationToken) {
+    listen::serve(listener, router(daemon), limits, cancel).await;
 }
 
 /// A failed request: small enough to travel in a `Result` (a `Response` is not).

@@ -192,6 +192,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             "no upstream resolvers (none configured and none usable in /etc/resolv.conf): non-local names get SERVFAIL"
         );
     }
+    let (tcp, admin_limits) = crate::fdlimit::connection_limits(&config.dns);
     let data_dir = config.node.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
     let token = crate::token::for_node(&config)?;
@@ -209,7 +210,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let mut listeners = Vec::new();
     let mut threads = Vec::new();
     for &addr in &cfg.node.dns_listen {
-        let (socks, tcp) = bind_dns(addr, cfg.dns.udp_sockets).await?;
+        let (socks, tcp_listener) = bind_dns(addr, cfg.dns.udp_sockets).await?;
         let bound = socks[0].local_addr()?;
         threads.extend(ravens_dns::server::udp::spawn(
             socks,
@@ -219,13 +220,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         )?);
         tracing::info!("listening for UDP on {bound}");
         tracing::info!("listening for TCP on {bound}");
-        tokio::spawn(ravens_dns::server::tcp::serve(
-            tcp,
-            Arc::clone(&resolver),
-            cfg.dns.tcp_max_connections,
-            cfg.dns.tcp_idle_timeout,
-            cancel.clone(),
-        ));
+        tokio::spawn(ravens_dns::server::tcp::serve(tcp_listener, Arc::clone(&resolver), tcp, cancel.clone()));
         listeners.push(format!("udp+tcp {bound}"));
     }
     tokio::spawn(ravens_dns::upstream::Pool::probe_loop(Arc::downgrade(&resolver.state().pool), cancel.clone()));
@@ -270,7 +265,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         site,
     });
     spawn_write_back(Arc::clone(&daemon), cancel.clone());
-    tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), cancel.clone()));
+    tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), admin_limits, cancel.clone()));
     tracing::info!("admin API on http://{admin_addr}");
     if let Some(path) = &opts.config {
         crate::watch::spawn(path.clone(), Arc::clone(&daemon), cancel.clone())?;

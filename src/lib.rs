@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod ctl;
 pub mod daemon;
 pub mod explain;
+pub mod fdlimit;
 pub mod leases;
 pub mod lists;
 pub mod metrics;

@@ -56,6 +56,8 @@ pub struct Dns {
     /// Resolved: never 0.
     pub udp_sockets: usize,
     pub tcp_max_connections: usize,
+    /// Never 0 and never above `tcp_max_connections`.
+    pub tcp_max_connections_per_client: usize,
     pub tcp_idle_timeout: Duration,
     pub edns_udp_size: u16,
     pub max_inflight: usize,
@@ -152,6 +154,7 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
     if edns_udp_size < 512 {
         return Err(map.err(None, format!("dns.edns_udp_size: {edns_udp_size} is below 512")));
     }
+    let tcp_max_connections = w.tcp_max_connections.unwrap_or(256).max(1);
     Ok(Dns {
         upstreams,
         upstreams_from_system,
@@ -178,7 +181,11 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n.min(64),
         },
-        tcp_max_connections: w.tcp_max_connections.unwrap_or(256).max(1),
+        tcp_max_connections,
+        tcp_max_connections_per_client: w
+            .tcp_max_connections_per_client
+            .unwrap_or(tcp_max_connections / 4)
+            .clamp(1, tcp_max_connections),
         tcp_idle_timeout: validate::opt_duration(
             &w.tcp_idle_timeout,
             Duration::from_secs(10),

@@ -111,7 +111,11 @@ pub struct DnsWire {
     pub udp_sockets: Option<usize>,
     /// Concurrent TCP connections at most. Default: `256`.
     pub tcp_max_connections: Option<usize>,
-    /// Idle TCP connections are closed after this. Default: `10s`.
+    /// Concurrent TCP connections from one client address at most. Default: a quarter of
+    /// `tcp_max_connections` (at least 1).
+    pub tcp_max_connections_per_client: Option<usize>,
+    /// A TCP connection that sends no query, or does not read a reply, for this long is
+    /// closed. Default: `10s`.
     pub tcp_idle_timeout: Option<S<String>>,
     /// EDNS UDP payload size advertised and used at most. Default: `1232`.
     pub edns_udp_size: Option<u16>,

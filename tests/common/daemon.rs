@@ -37,16 +37,35 @@ impl Daemon {
 
     /// `node_extra` lines go into `[node]` (e.g. `dhcp_listen = ...`).
     pub fn start_full(listen_ip: &str, node_extra: &str, body: &str) -> Daemon {
+        let (dir, config_path) = Self::write_config(listen_ip, node_extra, body);
+        Self::start_with_file(dir, config_path)
+    }
+
+    /// Like [`Daemon::start`], with ravensd under `prlimit --nofile=N:N`: soft and hard limit
+    /// both `nofile`, so raising the soft limit at start gains nothing.
+    pub fn start_with_nofile(body: &str, nofile: u64) -> Daemon {
+        let (dir, config_path) = Self::write_config("127.0.0.1", "", body);
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}")).arg("--").arg(env!("CARGO_BIN_EXE_ravensd"));
+        Self::spawn(cmd, dir, config_path)
+    }
+
+    fn write_config(listen_ip: &str, node_extra: &str, body: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("ravens.toml");
         let node = node_section(dir.path(), listen_ip);
         std::fs::write(&config_path, format!("{}\n{node_extra}\n\n{body}", node.trim_end())).unwrap();
-        Self::start_with_file(dir, config_path)
+        (dir, config_path)
     }
 
     /// Starts ravensd on an existing config file.
     pub fn start_with_file(dir: tempfile::TempDir, config_path: PathBuf) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ravensd"))
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_ravensd")), dir, config_path)
+    }
+
+    /// Runs `cmd` (ravensd, or a wrapper that execs it) on the config file.
+    fn spawn(mut cmd: Command, dir: tempfile::TempDir, config_path: PathBuf) -> Daemon {
+        let mut child = cmd
             .arg("--config")
             .arg(&config_path)
             .env("RAVENS_LOG", "info,ravens_dns=debug")

@@ -1,5 +1,6 @@
 //! TCP listener (RFC 7766): length-prefixed messages, pipelined (replies may come back out
-//! of order), an idle timeout, a cap on connections and on queries in flight per connection.
+//! of order), an idle timeout on reads and on writes, a cap on connections (in total and per
+//! client address) and on queries in flight per connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,36 +13,40 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
+use super::limit::{Acceptor, ConnLimits};
 use crate::pipeline::{Resolver, Step, Transport};
 
 /// Queries one connection may have in flight upstream at once.
 const PER_CONN_INFLIGHT: usize = 32;
 
+/// Connection caps and the timeout of one read or write.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_conns: usize,
+    pub max_per_client: usize,
+    /// The next query must arrive, and each reply must be taken by the client, within this.
+    pub idle: Duration,
+}
+
 /// Accepts connections until cancelled.
-pub async fn serve(
-    listener: TcpListener,
-    resolver: Arc<Resolver>,
-    max_conns: usize,
-    idle: Duration,
-    cancel: CancellationToken,
-) {
-    let conns = Arc::new(Semaphore::new(max_conns));
+pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, limits: Limits, cancel: CancellationToken) {
+    let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
+    let mut listener = Acceptor::new(listener, "dns-tcp");
     loop {
-        let accepted = tokio::select! {
+        let (stream, src) = tokio::select! {
             _ = cancel.cancelled() => return,
             a = listener.accept() => a,
         };
-        let Ok((stream, src)) = accepted else { continue };
-        let Ok(permit) = Arc::clone(&conns).try_acquire_owned() else {
+        let Ok(slot) = conns.admit(src.ip()) else {
             resolver.stats.tcp_rejected.fetch_add(1, Ordering::Relaxed);
             drop(stream); // over the cap: close at once rather than queue
             continue;
         };
         resolver.stats.tcp_connections.fetch_add(1, Ordering::Relaxed);
-        let (resolver, cancel) = (Arc::clone(&resolver), cancel.clone());
+        let (resolver, cancel) = (Arc::clone(&resolver), cancel.child_token());
         tokio::spawn(async move {
-            connection(stream, src, resolver, idle, cancel).await;
-            drop(permit);
+            connection(stream, src, resolver, limits.idle, cancel).await;
+            drop(slot);
         });
     }
 }
@@ -56,15 +61,25 @@ async fn connection(
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PER_CONN_INFLIGHT);
+    // A client that sends queries but does not read the replies fills its receive window;
+    // the write then waits. Without a bound it would hold its connection slot for good.
+    let stalled = cancel.clone();
     let writer = tokio::spawn(async move {
         while let Some(reply) = rx.recv().await {
             let mut framed = Vec::with_capacity(reply.len() + 2);
             framed.extend_from_slice(&(reply.len() as u16).to_be_bytes());
             framed.extend_from_slice(&reply);
-            if wr.write_all(&framed).await.is_err() {
-                break;
+            match timeout(idle, wr.write_all(&framed)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    tracing::debug!(client = %src, "TCP client does not read its replies; closing");
+                    break;
+                }
             }
         }
+        // Ends the reader too (it may be waiting to queue a reply that will never go out).
+        stalled.cancel();
         let _ = wr.shutdown().await;
     });
     let inflight = Arc::new(Semaphore::new(PER_CONN_INFLIGHT));
@@ -86,13 +101,21 @@ async fn connection(
         };
         match resolver.handle(&msg, src, Transport::Tcp, &mut out) {
             Step::Reply => {
-                if tx.send(out.clone()).await.is_err() {
+                let sent = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    s = tx.send(out.clone()) => s,
+                };
+                if sent.is_err() {
                     break;
                 }
             }
             Step::Drop => {}
             Step::Forward(p) => {
-                let Ok(permit) = Arc::clone(&inflight).acquire_owned().await else { break };
+                let permit = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    p = Arc::clone(&inflight).acquire_owned() => p,
+                };
+                let Ok(permit) = permit else { break };
                 let (tx, resolver) = (tx.clone(), Arc::clone(&resolver));
                 tokio::spawn(async move {
                     let reply = resolver.forward(p).await;
