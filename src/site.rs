@@ -158,19 +158,7 @@ impl Site {
                 None => inner.clock.now(now),
             };
             // Only the keys that differ are copied: a load of a large file changes few.
-            let differ: Vec<String> = file
-                .iter()
-                .filter(|(k, v)| inner.applied.records.get(*k).and_then(|c| c.value.as_ref()) != Some(*v))
-                .map(|(k, _)| k.clone())
-                .chain(
-                    inner
-                        .applied
-                        .records
-                        .iter()
-                        .filter(|(k, c)| c.value.is_some() && !file.contains_key(*k))
-                        .map(|(k, _)| k.clone()),
-                )
-                .collect();
+            let differ = differing(&inner.applied.records, file);
             for k in differ {
                 let prev = inner.applied.records.get(&k).map(Version::hlc);
                 let hlc = stamp(&mut inner, prev);
@@ -268,6 +256,34 @@ impl Site {
         let inner = self.inner.lock();
         let live = inner.applied.records.values().filter(|v| v.value.is_some()).count();
         (live, inner.applied.records.len() - live)
+    }
+}
+
+/// The keys whose live value in `applied` is not the one in `file` (changed, added, or
+/// gone from the file), in one merge of the two sorted maps.
+fn differing(applied: &BTreeMap<String, Version>, file: &SiteRecords) -> Vec<String> {
+    let (mut a, mut f) = (applied.iter().peekable(), file.iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        let (k, have, want) = match (a.peek(), f.peek()) {
+            (None, None) => return out,
+            (Some((k, v)), None) => (*k, v.value.as_ref(), None),
+            (None, Some((k, w))) => (*k, None, Some(*w)),
+            (Some((ka, v)), Some((kf, w))) => match ka.cmp(kf) {
+                std::cmp::Ordering::Less => (*ka, v.value.as_ref(), None),
+                std::cmp::Ordering::Greater => (*kf, None, Some(*w)),
+                std::cmp::Ordering::Equal => (*ka, v.value.as_ref(), Some(*w)),
+            },
+        };
+        if a.peek().is_some_and(|(ka, _)| *ka == k) {
+            a.next();
+        }
+        if f.peek().is_some_and(|(kf, _)| *kf == k) {
+            f.next();
+        }
+        if have != want {
+            out.push(k.clone());
+        }
     }
 }
 

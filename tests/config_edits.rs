@@ -67,7 +67,9 @@ fn issue_10_defect_5_an_import_without_site_items_is_refused_unless_replace_all(
     assert_eq!(std::fs::read(&d.config_path).unwrap(), before, "a refused import touched the file");
     assert!(err.contains("409") && err.contains("--replace-all"), "{err}");
     assert!(
-        err.contains("would remove 3 site items: the [dns] settings, 2 records (nas.lan A 10.9.0.10, printer.lan A 10.9.0.20)"),
+        err.contains(
+            "would remove 3 site items: the [dns] settings, 2 records (nas.lan A 10.9.0.10, printer.lan A 10.9.0.20)"
+        ),
         "the refusal lists what would go: {err}"
     );
     assert_eq!(answer(&d, "printer.lan"), "10.9.0.20");
@@ -88,7 +90,12 @@ fn issue_10_defect_5_a_config_larger_than_2_mb_imports() {
     let d = Daemon::start(SITE);
     let mut big = String::from(SITE);
     for i in 0..40_000u32 {
-        big.push_str(&format!("\n[[record]]\nname = \"h{i}.big.lan\"\ntype = \"A\"\nvalue = \"10.{}.{}.{}\"\n", i >> 16, (i >> 8) & 255, i & 255));
+        big.push_str(&format!(
+            "\n[[record]]\nname = \"h{i}.big.lan\"\ntype = \"A\"\nvalue = \"10.{}.{}.{}\"\n",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        ));
     }
     assert!(big.len() > 2 << 20, "{} bytes", big.len());
     let path = d.dir.path().join("big.toml");
@@ -110,14 +117,21 @@ fn issue_10_defect_6_a_symlinked_config_is_followed_and_stays_a_link() {
     // The target edited by hand (as an editor does, by rename): reloaded.
     let text = std::fs::read_to_string(&target).unwrap();
     replace_file(&target, &format!("{text}\n[[record]]\nname = \"hand.lan\"\ntype = \"A\"\nvalue = \"10.9.0.30\"\n"));
-    assert!(eventually(10, || answer(&d, "hand.lan") == "10.9.0.30"), "an edit of the target was not seen:\n{}", d.log());
+    assert!(
+        eventually(10, || answer(&d, "hand.lan") == "10.9.0.30"),
+        "an edit of the target was not seen:\n{}",
+        d.log()
+    );
 
     // A dnsctl edit writes the target and keeps the link.
     ok(&d, &["records", "add", "printer.lan", "A", "10.9.0.20"]);
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced by a file");
     assert_eq!(std::fs::read_link(&link).unwrap(), target);
     let written = std::fs::read_to_string(&target).unwrap();
-    assert!(written.contains("printer.lan") && written.contains("hand.lan") && written.contains("# the NAS"), "{written}");
+    assert!(
+        written.contains("printer.lan") && written.contains("hand.lan") && written.contains("# the NAS"),
+        "{written}"
+    );
     assert_eq!(answer(&d, "printer.lan"), "10.9.0.20");
 }
 
@@ -129,7 +143,10 @@ fn issue_10_defect_9_a_file_rewritten_every_100ms_is_still_reloaded() {
     assert_eq!(reloads(&d), 0);
     // 5 s of changes 100 ms apart: never quiet for the debounce.
     for i in 0..50 {
-        replace_file(&d.config_path, &format!("{text}\n[[record]]\nname = \"burst.lan\"\ntype = \"A\"\nvalue = \"10.9.1.{i}\"\n"));
+        replace_file(
+            &d.config_path,
+            &format!("{text}\n[[record]]\nname = \"burst.lan\"\ntype = \"A\"\nvalue = \"10.9.1.{i}\"\n"),
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(reloads(&d) >= 1, "no reload while the file kept changing:\n{}", d.log());
@@ -140,7 +157,10 @@ fn issue_10_defect_9_a_file_rewritten_every_100ms_is_still_reloaded() {
 fn issue_10_defect_9_restoring_the_file_clears_the_reload_error() {
     let d = Daemon::start(SITE);
     let good = std::fs::read_to_string(&d.config_path).unwrap();
-    replace_file(&d.config_path, &format!("{good}\n[[record]]\nname = \"bad.lan\"\ntype = \"A\"\nvalue = \"10.9.0.999\"\n"));
+    replace_file(
+        &d.config_path,
+        &format!("{good}\n[[record]]\nname = \"bad.lan\"\ntype = \"A\"\nvalue = \"10.9.0.999\"\n"),
+    );
     assert!(eventually(10, || last_error(&d).is_string()), "the bad file was not reported:\n{}", d.log());
     replace_file(&d.config_path, &good);
     assert!(eventually(10, || last_error(&d).is_null()), "restoring the file left {}:\n{}", last_error(&d), d.log());
@@ -166,7 +186,11 @@ fn issue_10_defect_4_sigterm_stops_the_daemon_while_an_edit_is_stuck() {
     // reads: the edit blocks in its write for as long as the test wants, like a hung disk.
     let mut site = String::from(SITE);
     for i in 0..20_000u32 {
-        site.push_str(&format!("\n[[record]]\nname = \"h{i}.lan\"\ntype = \"A\"\nvalue = \"10.8.{}.{}\"\n", i >> 8, i & 255));
+        site.push_str(&format!(
+            "\n[[record]]\nname = \"h{i}.lan\"\ntype = \"A\"\nvalue = \"10.8.{}.{}\"\n",
+            i >> 8,
+            i & 255
+        ));
     }
     let mut d = Daemon::start(&site);
     let fifo = d.config_path.with_file_name(".ravens.toml.ravens-tmp");

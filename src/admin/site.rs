@@ -349,17 +349,18 @@ struct ResArgs {
 async fn res_remove(State(d): State<Shared>, Query(a): Query<ResArgs>) -> Result<Json<Change>, Fail> {
     let id = a.id.trim().to_ascii_lowercase().replace('-', ":");
     edit(d, move |recs| {
-        let keys: Vec<String> = with_prefix(recs, &site::key("reservation", &format!("{}/", a.subnet)), "reservation/#")
-            .filter(|(_, t)| {
-                reservation_spec(t).is_some_and(|r| {
-                    r.subnet == a.subnet
-                        && (r.ip == id
-                            || r.mac.is_some_and(|m| m.to_ascii_lowercase().replace('-', ":") == id)
-                            || r.client_id.is_some_and(|c| c.eq_ignore_ascii_case(&id)))
+        let keys: Vec<String> =
+            with_prefix(recs, &site::key("reservation", &format!("{}/", a.subnet)), "reservation/#")
+                .filter(|(_, t)| {
+                    reservation_spec(t).is_some_and(|r| {
+                        r.subnet == a.subnet
+                            && (r.ip == id
+                                || r.mac.is_some_and(|m| m.to_ascii_lowercase().replace('-', ":") == id)
+                                || r.client_id.is_some_and(|c| c.eq_ignore_ascii_case(&id)))
+                    })
                 })
-            })
-            .map(|(k, _)| k)
-            .collect();
+                .map(|(k, _)| k)
+                .collect();
         if keys.is_empty() {
             return Err(EditError::NotFound(format!("no reservation for {id} in subnet '{}'", a.subnet)));
         }

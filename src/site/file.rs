@@ -53,9 +53,8 @@ pub fn edit(d: &Daemon, f: impl FnOnce(&mut SiteRecords) -> Result<String, EditE
     let new = cur.edit(records).map_err(|e| EditError::Conflict(e.to_string()))?;
     let cfg = validate(path, new.text(), "the change would make the config invalid")?;
     write_atomic(&target, new.text()).map_err(|e| EditError::Io(format!("writing {}: {e}", target.display())))?;
-    d.load_edited(cfg, new).map_err(|e| {
-        EditError::Io(format!("written to {}, but the reload failed: {e:#}", target.display()))
-    })?;
+    d.load_edited(cfg, new)
+        .map_err(|e| EditError::Io(format!("written to {}, but the reload failed: {e:#}", target.display())))?;
     Ok(Change { changed: true, message })
 }
 
@@ -69,7 +68,11 @@ pub fn write_back(d: &Daemon) {
     d.reload_if_changed();
     let outcome = (|| -> Result<bool, String> {
         let (target, cur) = current(d, path).map_err(|e| e.to_string())?;
-        let new = cur.edit(d.site.desired()).map_err(|e| e.to_string())?;
+        let desired = d.site.desired();
+        if &desired == cur.records() {
+            return Ok(false);
+        }
+        let new = cur.edit(desired).map_err(|e| e.to_string())?;
         if new.text() == cur.text() {
             return Ok(false);
         }
@@ -77,7 +80,8 @@ pub fn write_back(d: &Daemon) {
             .map_err(|e| e.to_string())?;
         write_atomic(&target, new.text()).map_err(|e| format!("writing {}: {e}", target.display()))?;
         tracing::info!(file = %path.display(), "site config from the cluster written");
-        d.load_edited(cfg, new).map_err(|e| format!("written to {}, but the reload failed: {e:#}", target.display()))?;
+        d.load_edited(cfg, new)
+            .map_err(|e| format!("written to {}, but the reload failed: {e:#}", target.display()))?;
         Ok(true)
     })();
     match outcome {
@@ -93,8 +97,8 @@ pub fn write_back(d: &Daemon) {
 /// when the text on disk is still that, else the text on disk cut afresh.
 fn current(d: &Daemon, path: &Path) -> Result<(PathBuf, Arc<SiteFile>), EditError> {
     let target = target(path);
-    let text = std::fs::read_to_string(&target)
-        .map_err(|e| EditError::Io(format!("reading {}: {e}", target.display())))?;
+    let text =
+        std::fs::read_to_string(&target).map_err(|e| EditError::Io(format!("reading {}: {e}", target.display())))?;
     if let Some(f) = d.site.loaded(&text) {
         return Ok((target, f));
     }

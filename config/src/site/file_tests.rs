@@ -130,9 +130,15 @@ fn headers_inside_strings_and_odd_shapes_are_not_taken_for_items() {
 
 #[test]
 fn many_edits_of_a_large_file_read_back_exactly() {
-    let mut text = String::from("[node]\nname = \"a\"\n\n[dns]\nupstreams = []\n\n[[list]]\nname = \"custom-block\"\nentries = []\n");
+    let mut text = String::from(
+        "[node]\nname = \"a\"\n\n[dns]\nupstreams = []\n\n[[list]]\nname = \"custom-block\"\nentries = []\n",
+    );
     for i in 0..500 {
-        text.push_str(&format!("\n# host {i}\n[[record]]\nname = \"h{i}.lan\"\ntype = \"A\"\nvalue = \"10.0.{}.{}\"\n", i / 250, i % 250));
+        text.push_str(&format!(
+            "\n# host {i}\n[[record]]\nname = \"h{i}.lan\"\ntype = \"A\"\nvalue = \"10.0.{}.{}\"\n",
+            i / 250,
+            i % 250
+        ));
     }
     text.push_str("\n[[subnet]]\nname = \"s\"\ncidr = \"10.9.0.0/16\"\n");
     let mut f = SiteFile::parse(text).unwrap();
@@ -145,7 +151,8 @@ fn many_edits_of_a_large_file_read_back_exactly() {
         let (k, v) = entry("custom-block", &format!("b{step}.example"));
         r.insert(k, v);
         let mut res = Table::new();
-        for (k, v) in [("subnet", "s"), ("mac", &format!("aa:bb:cc:dd:00:{step:02x}")), ("ip", &format!("10.9.1.{step}"))]
+        for (k, v) in
+            [("subnet", "s"), ("mac", &format!("aa:bb:cc:dd:00:{step:02x}")), ("ip", &format!("10.9.1.{step}"))]
         {
             res.insert(k.into(), Value::String(v.to_string()));
         }

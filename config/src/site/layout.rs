@@ -183,12 +183,7 @@ impl EventReceiver for Scan<'_> {
     fn array_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.close();
     }
-    fn simple_key(
-        &mut self,
-        span: Span,
-        kind: Option<toml_parser::decoder::Encoding>,
-        error: &mut dyn ErrorSink,
-    ) {
+    fn simple_key(&mut self, span: Span, kind: Option<toml_parser::decoder::Encoding>, error: &mut dyn ErrorSink) {
         self.content = true;
         if let Some(h) = &mut self.header {
             let mut k = String::new();

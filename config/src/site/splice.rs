@@ -18,7 +18,9 @@ use toml_edit::DocumentMut;
 
 use super::layout::{Kind, Layout, Segment};
 use super::table::{sync_aot, sync_entries};
-use super::{SiteError, SiteRecords, canon, decode, entry, key, list, name, record, record_id, reservation, reservation_id};
+use super::{
+    SiteError, SiteRecords, canon, decode, entry, key, list, name, record, record_id, reservation, reservation_id,
+};
 
 /// `text` (laid out as `layout`, holding `cur`) with its site config replaced by
 /// `desired`, and the new text's layout; `None` when this path cannot do it.
@@ -179,7 +181,8 @@ impl Children {
         if wants(Kind::List) {
             for (k, v) in desired.range::<str, _>(kind_range("entry/", "entry0")) {
                 let t = decode(k, v).ok()?;
-                let (Some(l), Some(rule)) = (t.get("list").and_then(Value::as_str), t.get("rule").and_then(Value::as_str))
+                let (Some(l), Some(rule)) =
+                    (t.get("list").and_then(Value::as_str), t.get("rule").and_then(Value::as_str))
                 else {
                     return None;
                 };

@@ -121,8 +121,11 @@ pub(super) fn sync_entries(t: &mut toml_edit::Table, inline: bool, rules: &[Stri
         t.remove("entries");
         return;
     }
-    let existing: Vec<&str> =
-        t.get("entries").and_then(Item::as_array).map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+    let existing: Vec<&str> = t
+        .get("entries")
+        .and_then(Item::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
     let wanted: HashSet<&str> = rules.iter().map(String::as_str).collect();
     let mut taken: HashSet<&str> = HashSet::with_capacity(rules.len());
     let mut next: Vec<&str> = Vec::with_capacity(rules.len());
