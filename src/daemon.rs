@@ -47,58 +47,13 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-fn epoch_secs() -> u64 {
+pub(crate) fn epoch_secs() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Daemon {
-    /// Re-reads the config file. A file that fails to parse or validate changes nothing.
-    pub fn reload(&self) {
-        self.reload_file(true);
-    }
-
-    /// [`Daemon::reload`] unless the file holds what was last loaded (a file watch event
-    /// after this daemon's own write, for one).
-    pub fn reload_if_changed(&self) {
-        self.reload_file(false);
-    }
-
-    fn reload_file(&self, force: bool) {
-        let Some(path) = &self.config_path else { return };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!("config reload failed, keeping the last good config: reading {}: {e}", path.display());
-                self.config_state.lock().last_error = Some(format!("reading {}: {e}", path.display()));
-                return;
-            }
-        };
-        if !force && self.site.is_loaded(&text) {
-            tracing::debug!(file = %path.display(), "config file unchanged");
-            return;
-        }
-        let outcome = ravens_config::parse(&text, &path.display().to_string())
-            .map_err(anyhow::Error::from)
-            .and_then(|cfg| self.apply(cfg));
-        if outcome.is_ok() {
-            self.site.on_loaded(&text, None);
-        }
-        let mut st = self.config_state.lock();
-        match outcome {
-            Ok(()) => {
-                st.loaded_at = epoch_secs();
-                st.last_error = None;
-                st.reloads += 1;
-                tracing::info!(file = %path.display(), "config reloaded");
-            }
-            Err(e) => {
-                tracing::error!("config reload failed, keeping the last good config: {e:#}");
-                st.last_error = Some(format!("{e:#}"));
-            }
-        }
-    }
-
-    fn apply(&self, cfg: Config) -> anyhow::Result<()> {
+    /// Runs a validated config: new upstreams, lists, zone and DHCP settings.
+    pub(crate) fn apply(&self, cfg: Config) -> anyhow::Result<()> {
         let old = self.resolver.state();
         if cfg.node.dns_listen != old.config.node.dns_listen || cfg.node.admin_listen != old.config.node.admin_listen {
             tracing::warn!("listen addresses changed: they take effect at the next restart");
@@ -181,6 +136,8 @@ pub struct Options {
 pub async fn run(opts: Options) -> anyhow::Result<()> {
     let (config, text) = match &opts.config {
         Some(path) => {
+            // Temp files of edits cut short (a crash, a kill) are stale now.
+            crate::site::file::remove_stale_temp(path);
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             (ravens_config::parse(&text, &path.display().to_string())?, Some(text))
         }
@@ -197,8 +154,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
     let token = crate::token::for_node(&config)?;
     let site = Arc::new(crate::site::Site::open(&config.node.name, &data_dir));
-    if let (Some(text), Some(path)) = (&text, &opts.config) {
-        site.on_loaded(text, std::fs::metadata(path).and_then(|m| m.modified()).ok());
+    if let (Some(text), Some(path)) = (text, &opts.config) {
+        match ravens_config::site::SiteFile::parse(text) {
+            Ok(f) => site.on_loaded(Arc::new(f), std::fs::metadata(path).and_then(|m| m.modified()).ok()),
+            Err(e) => tracing::error!("site config not replicated: {e}"),
+        }
     }
     let cfg = Arc::new(config);
     let resolver = Arc::new(Resolver::new(State::new(Arc::clone(&cfg)).context("building the upstream pool")?));
@@ -407,7 +367,9 @@ async fn wait_for_shutdown(daemon: &Arc<Daemon>) -> anyhow::Result<()> {
             _ = int.recv() => return Ok(()),
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading config");
-                daemon.reload();
+                // Off this task: a reload of a large file must not hold up SIGTERM.
+                let d = Arc::clone(daemon);
+                tokio::task::spawn_blocking(move || d.reload());
             }
         }
     }

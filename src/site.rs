@@ -15,6 +15,8 @@
 
 #[path = "site/file.rs"]
 pub mod file;
+#[path = "site/load.rs"]
+pub mod load;
 #[path = "site/state.rs"]
 mod state;
 
@@ -24,7 +26,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
-use ravens_config::site::SiteRecords;
+use ravens_config::site::{SiteFile, SiteRecords};
 use ravens_sync::{Hlc, HlcClock, Record, SyncHandle};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -69,6 +71,9 @@ pub struct Site {
     pub remote_changed: Arc<Notify>,
     /// Serialises whole-file edits (dnsctl changes, write-backs).
     pub(crate) edit: Mutex<()>,
+    /// Serialises loads of the file (edits, the watcher, SIGHUP), so an older text is never
+    /// applied after a newer one.
+    pub(crate) load: Mutex<()>,
     /// Why the last write-back of remote changes failed, for `dnsctl status`.
     pub last_error: Mutex<Option<String>>,
 }
@@ -76,8 +81,8 @@ pub struct Site {
 struct Inner {
     applied: Applied,
     clock: HlcClock,
-    /// The file text last ingested (loaded successfully).
-    loaded: Option<String>,
+    /// The file last ingested (loaded successfully): what the next edit starts from.
+    loaded: Option<Arc<SiteFile>>,
 }
 
 impl std::fmt::Debug for Site {
@@ -111,13 +116,20 @@ impl Site {
             sync: OnceLock::new(),
             remote_changed: Arc::new(Notify::new()),
             edit: Mutex::new(()),
+            load: Mutex::new(()),
             last_error: Mutex::new(None),
         }
     }
 
-    /// True when `text` is what was last ingested (a reload would change nothing).
-    pub fn is_loaded(&self, text: &str) -> bool {
-        self.inner.lock().loaded.as_deref() == Some(text)
+    /// The file last ingested, when its text is `text` (a reload would change nothing).
+    pub fn loaded(&self, text: &str) -> Option<Arc<SiteFile>> {
+        self.inner.lock().loaded.clone().filter(|f| f.text() == text)
+    }
+
+    /// After a load whose site items could not be cut into records: no text is "the
+    /// loaded file" until one is ingested again.
+    pub fn forget_loaded(&self) {
+        self.inner.lock().loaded = None;
     }
 
     /// The live site records (what every node's file should hold).
@@ -129,18 +141,12 @@ impl Site {
     /// Ingests a successfully loaded file: new versions for what changed since the last
     /// applied state. `mtime` stamps edits made while the daemon was down (startup); `None`
     /// stamps now.
-    pub fn on_loaded(&self, text: &str, mtime: Option<SystemTime>) {
-        let file = match ravens_config::site::records(text) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("site config not replicated: {e}");
-                return;
-            }
-        };
+    pub fn on_loaded(&self, loaded: Arc<SiteFile>, mtime: Option<SystemTime>) {
         let mut changed = Vec::new();
         {
             let mut inner = self.inner.lock();
-            inner.loaded = Some(text.to_string());
+            inner.loaded = Some(Arc::clone(&loaded));
+            let file = loaded.records();
             let now = wall_ms(SystemTime::now());
             let stamp = |inner: &mut Inner, prev: Option<Hlc>| match mtime {
                 // Never below the previous version of the key: that would lose the edit.
@@ -151,18 +157,12 @@ impl Site {
                 }
                 None => inner.clock.now(now),
             };
-            let keys: std::collections::BTreeSet<String> =
-                inner.applied.records.keys().chain(file.keys()).cloned().collect();
-            for k in keys {
-                let cur = inner.applied.records.get(&k).cloned();
+            // Only the keys that differ are copied: a load of a large file changes few.
+            let differ = differing(&inner.applied.records, file);
+            for k in differ {
+                let prev = inner.applied.records.get(&k).map(Version::hlc);
+                let hlc = stamp(&mut inner, prev);
                 let want = file.get(&k).cloned();
-                if cur.as_ref().and_then(|c| c.value.as_ref()) == want.as_ref() {
-                    continue;
-                }
-                if cur.is_none() && want.is_none() {
-                    continue;
-                }
-                let hlc = stamp(&mut inner, cur.as_ref().map(Version::hlc));
                 let v = Version { wall_ms: hlc.wall_ms, logical: hlc.logical, origin: self.me.clone(), value: want };
                 inner.applied.records.insert(k.clone(), v.clone());
                 changed.push((k, v));
@@ -251,6 +251,34 @@ impl Site {
         let inner = self.inner.lock();
         let live = inner.applied.records.values().filter(|v| v.value.is_some()).count();
         (live, inner.applied.records.len() - live)
+    }
+}
+
+/// The keys whose live value in `applied` is not the one in `file` (changed, added, or
+/// gone from the file), in one merge of the two sorted maps.
+fn differing(applied: &BTreeMap<String, Version>, file: &SiteRecords) -> Vec<String> {
+    let (mut a, mut f) = (applied.iter().peekable(), file.iter().peekable());
+    let mut out = Vec::new();
+    loop {
+        let (k, have, want) = match (a.peek(), f.peek()) {
+            (None, None) => return out,
+            (Some((k, v)), None) => (*k, v.value.as_ref(), None),
+            (None, Some((k, w))) => (*k, None, Some(*w)),
+            (Some((ka, v)), Some((kf, w))) => match ka.cmp(kf) {
+                std::cmp::Ordering::Less => (*ka, v.value.as_ref(), None),
+                std::cmp::Ordering::Greater => (*kf, None, Some(*w)),
+                std::cmp::Ordering::Equal => (*ka, v.value.as_ref(), Some(*w)),
+            },
+        };
+        if a.peek().is_some_and(|(ka, _)| *ka == k) {
+            a.next();
+        }
+        if f.peek().is_some_and(|(kf, _)| *kf == k) {
+            f.next();
+        }
+        if have != want {
+            out.push(k.clone());
+        }
     }
 }
 

@@ -17,9 +17,15 @@
 //! Values are canonical TOML text of the item (keys sorted), so a record changes only when
 //! its content does, whatever the file's formatting or comments. [`records`] cuts a file into
 //! records; [`apply`] writes a set of records back into a file with `toml_edit`, touching only
-//! what differs and keeping comments and the node-local sections.
+//! what differs and keeping comments and the node-local sections. [`SiteFile`] does the same
+//! for an edit of a file already cut (the daemon's loaded file): it rewrites only the items
+//! that changed and copies the rest of the text, so an edit is linear in the file size.
 
 mod apply;
+mod file;
+mod layout;
+mod splice;
+mod table;
 
 use std::collections::BTreeMap;
 
@@ -27,6 +33,8 @@ use sha2::{Digest, Sha256};
 use toml::{Table, Value};
 
 pub use apply::{apply, export};
+pub use file::SiteFile;
+pub use layout::Layout;
 
 /// Top-level sections that are node-local: never records, never touched by [`apply`].
 pub const NODE_LOCAL: [&str; 2] = ["node", "cluster"];

@@ -11,7 +11,9 @@ use ravens_config::site::{self, SiteRecords};
 use toml::{Table, Value};
 
 use super::{Fail, Shared, fail};
-use crate::api::site::{Change, CustomEntry, ListSpec, RecordSpec, ReservationSpec, SiteToml};
+
+mod config;
+use crate::api::site::{Change, CustomEntry, ListSpec, RecordSpec, ReservationSpec};
 use crate::site::file::EditError;
 
 type Json<T> = axum::Json<T>;
@@ -25,7 +27,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/api/v1/reservations", get(res_list).post(res_add).delete(res_remove))
         .route("/api/v1/lists", axum::routing::post(lists_add))
         .route("/api/v1/lists/{name}", delete(lists_remove))
-        .route("/api/v1/config", get(config_export).put(config_import))
+        .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))
 }
 
 fn edit_fail(e: EditError) -> Fail {
@@ -42,7 +44,8 @@ fn body<T>(b: Body<T>) -> Result<T, Fail> {
     b.map(|j| j.0).map_err(|e| fail(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
 }
 
-/// Runs a site edit off the async threads (it reads, fsyncs and renames the file).
+/// Runs a site edit off the async threads (it reads, validates, fsyncs and renames the
+/// file, which takes a while for a large one).
 async fn edit(
     d: Shared,
     f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError> + Send + 'static,
@@ -239,17 +242,18 @@ struct RecordArgs {
 
 async fn records_remove(State(d): State<Shared>, Query(a): Query<RecordArgs>) -> Result<Json<Change>, Fail> {
     let want = a.name.trim().trim_end_matches('.').to_ascii_lowercase();
-    let keys: Vec<String> = items(&d, "record/")
-        .into_iter()
-        .filter(|(_, t)| {
-            let Some(r) = record_spec(t) else { return false };
-            r.name.trim().trim_end_matches('.').eq_ignore_ascii_case(&want)
-                && a.rtype.as_ref().is_none_or(|ty| ty.eq_ignore_ascii_case(&r.rtype))
-                && a.value.as_ref().is_none_or(|v| v.trim() == r.value.trim())
-        })
-        .map(|(k, _)| k)
-        .collect();
     edit(d, move |recs| {
+        // Record keys start with the name (`record/NAME TYPE VALUE`): only those are read,
+        // plus the few keys hashed for length.
+        let keys: Vec<String> = with_prefix(recs, &site::key("record", &format!("{want} ")), "record/#")
+            .filter(|(_, t)| {
+                let Some(r) = record_spec(t) else { return false };
+                r.name.trim().trim_end_matches('.').eq_ignore_ascii_case(&want)
+                    && a.rtype.as_ref().is_none_or(|ty| ty.eq_ignore_ascii_case(&r.rtype))
+                    && a.value.as_ref().is_none_or(|v| v.trim() == r.value.trim())
+            })
+            .map(|(k, _)| k)
+            .collect();
         if keys.is_empty() {
             return Err(EditError::NotFound(format!("no local record matches {want}")));
         }
@@ -259,6 +263,20 @@ async fn records_remove(State(d): State<Shared>, Query(a): Query<RecordArgs>) ->
         Ok(format!("removed {} record(s) of {want}", keys.len()))
     })
     .await
+}
+
+/// The decoded records whose key starts with `prefix` or `hashed` (the kind's keys that
+/// were too long and are named by a hash), found by range: no scan of the other records.
+fn with_prefix<'a>(
+    recs: &'a SiteRecords,
+    prefix: &'a str,
+    hashed: &'a str,
+) -> impl Iterator<Item = (String, Table)> + 'a {
+    [prefix, hashed].into_iter().flat_map(move |p| {
+        recs.range::<str, _>((std::ops::Bound::Included(p), std::ops::Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(p))
+            .filter_map(|(k, v)| site::decode(k, v).ok().map(|t| (k.clone(), t)))
+    })
 }
 
 // ---- reservations ----
@@ -330,19 +348,19 @@ struct ResArgs {
 
 async fn res_remove(State(d): State<Shared>, Query(a): Query<ResArgs>) -> Result<Json<Change>, Fail> {
     let id = a.id.trim().to_ascii_lowercase().replace('-', ":");
-    let keys: Vec<String> = items(&d, "reservation/")
-        .into_iter()
-        .filter(|(_, t)| {
-            reservation_spec(t).is_some_and(|r| {
-                r.subnet == a.subnet
-                    && (r.ip == id
-                        || r.mac.is_some_and(|m| m.to_ascii_lowercase().replace('-', ":") == id)
-                        || r.client_id.is_some_and(|c| c.eq_ignore_ascii_case(&id)))
-            })
-        })
-        .map(|(k, _)| k)
-        .collect();
     edit(d, move |recs| {
+        let keys: Vec<String> =
+            with_prefix(recs, &site::key("reservation", &format!("{}/", a.subnet)), "reservation/#")
+                .filter(|(_, t)| {
+                    reservation_spec(t).is_some_and(|r| {
+                        r.subnet == a.subnet
+                            && (r.ip == id
+                                || r.mac.is_some_and(|m| m.to_ascii_lowercase().replace('-', ":") == id)
+                                || r.client_id.is_some_and(|c| c.eq_ignore_ascii_case(&id)))
+                    })
+                })
+                .map(|(k, _)| k)
+                .collect();
         if keys.is_empty() {
             return Err(EditError::NotFound(format!("no reservation for {id} in subnet '{}'", a.subnet)));
         }
@@ -387,28 +405,6 @@ async fn lists_remove(State(d): State<Shared>, Path(name): Path<String>) -> Resu
         let prefix = site::key("entry", &format!("{name}/"));
         recs.retain(|k, _| !k.starts_with(&prefix));
         Ok(format!("removed list {name}"))
-    })
-    .await
-}
-
-// ---- export / import ----
-
-async fn config_export(State(d): State<Shared>) -> Result<Json<SiteToml>, Fail> {
-    site::export(&d.site.desired())
-        .map(|toml| axum::Json(SiteToml { toml }))
-        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-async fn config_import(State(d): State<Shared>, b: Body<SiteToml>) -> Result<Json<Change>, Fail> {
-    let text = body(b)?.toml;
-    // Checked alone first, so a mistake is reported at its line in the imported text.
-    ravens_config::parse(&text, "import")
-        .map_err(|e| fail(StatusCode::BAD_REQUEST, format!("the imported config is invalid: {e}")))?;
-    let imported = site::records(&text).map_err(|e| fail(StatusCode::BAD_REQUEST, e.to_string()))?;
-    edit(d, move |recs| {
-        let n = imported.len();
-        *recs = imported;
-        Ok(format!("imported {n} site records"))
     })
     .await
 }

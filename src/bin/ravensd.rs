@@ -73,7 +73,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("ravensd").build()?;
-    rt.block_on(ravens::daemon::run(ravens::daemon::Options { config: args.config }))
+    let outcome = rt.block_on(ravens::daemon::run(ravens::daemon::Options { config: args.config }));
+    // Dropping the runtime would wait for every blocking task: a config edit of a large file
+    // (or one stuck on a hung disk) must not hold up the exit. Its temp file is removed at
+    // the next start; the config file itself is replaced in one rename or not at all.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    outcome
 }
 
 fn init_logging(format: LogFormat) {

@@ -112,7 +112,14 @@ pub enum ConfigAction {
     /// Print the site config as TOML (a backup).
     Export,
     /// Replace the site config with FILE's (validated first; node-local sections ignored).
-    Import { file: PathBuf },
+    /// A FILE without any site item is refused (it would empty the site config) unless
+    /// --replace-all is given; the refusal lists what would be removed.
+    Import {
+        file: PathBuf,
+        /// Import even a FILE without site items: removes the whole site config.
+        #[arg(long)]
+        replace_all: bool,
+    },
 }
 
 /// Runs one site command against `t`; prints a table or, with `json`, the API's JSON.
@@ -133,9 +140,10 @@ pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()>
             }
             Ok(())
         }
-        SiteCommand::Config { action: ConfigAction::Import { file } } => {
+        SiteCommand::Config { action: ConfigAction::Import { file, replace_all } } => {
             let toml = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            changed(put_json(t, "/api/v1/config", &SiteToml { toml }).await?, json)
+            let path = if replace_all { "/api/v1/config?replace_all=true" } else { "/api/v1/config" };
+            changed(put_json(t, path, &SiteToml { toml }).await?, json)
         }
     }
 }

@@ -1,9 +1,12 @@
 //! Whole-file edits of the node's config: remote site changes written back, and dnsctl
-//! changes, both validated as a complete config before the file is replaced, then reloaded.
+//! changes, both validated as a complete config before the file is replaced, then loaded.
+//! A symlinked config is edited through its link: the target is written, the link kept.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use ravens_config::site::SiteRecords;
+use ravens_config::Config;
+use ravens_config::site::{SiteFile, SiteRecords};
 
 use crate::api::site::Change;
 use crate::daemon::Daemon;
@@ -29,26 +32,29 @@ pub enum EditError {
 }
 
 /// Applies `f` to the site records of the node's file: validated as a whole config, written
-/// with `toml_edit` (comments kept), reloaded and so replicated, the path of a hand edit.
+/// with `toml_edit` (comments kept), loaded and so replicated, the path of a hand edit.
 /// `f` returns the message for the operator.
+///
+/// It starts from the file the daemon last loaded (its records and layout kept), so only
+/// the items that change are rewritten and the file is parsed once, to validate the result.
 pub fn edit(d: &Daemon, f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError>) -> Result<Change, EditError> {
     let path = d.config_path.as_deref().ok_or(EditError::NoFile)?;
     let _one_edit = d.site.edit.lock();
     d.reload_if_changed();
-    let text = read(path)?;
-    let mut records = ravens_config::site::records(&text)
-        .map_err(|e| EditError::Conflict(format!("{} cannot be edited now: {e}", path.display())))?;
-    let before = records.clone();
+    let (target, cur) = current(d, path).map_err(|e| match e {
+        EditError::Invalid(e) => EditError::Conflict(format!("{} cannot be edited now: {e}", path.display())),
+        other => other,
+    })?;
+    let mut records = cur.records().clone();
     let message = f(&mut records)?;
-    if records == before {
+    if &records == cur.records() {
         return Ok(Change { changed: false, message: format!("nothing to change: {message}") });
     }
-    let new = ravens_config::site::apply(&text, &records).map_err(|e| EditError::Conflict(e.to_string()))?;
-    replace(path, &new, "the change would make the config invalid")?;
-    d.reload();
-    if let Some(e) = d.config_state.lock().last_error.clone() {
-        return Err(EditError::Io(format!("written to {}, but the reload failed: {e}", path.display())));
-    }
+    let new = cur.edit(records).map_err(|e| EditError::Conflict(e.to_string()))?;
+    let cfg = validate(path, new.text(), "the change would make the config invalid")?;
+    write_atomic(&target, new.text()).map_err(|e| EditError::Io(format!("writing {}: {e}", target.display())))?;
+    d.load_edited(cfg, new)
+        .map_err(|e| EditError::Io(format!("written to {}, but the reload failed: {e:#}", target.display())))?;
     Ok(Change { changed: true, message })
 }
 
@@ -61,23 +67,25 @@ pub fn write_back(d: &Daemon) {
     // the write-back below keeps it instead of undoing it.
     d.reload_if_changed();
     let outcome = (|| -> Result<bool, String> {
-        let text = read(path).map_err(|e| e.to_string())?;
-        let new = ravens_config::site::apply(&text, &d.site.desired()).map_err(|e| e.to_string())?;
-        if new == text {
+        let (target, cur) = current(d, path).map_err(|e| e.to_string())?;
+        let desired = d.site.desired();
+        if &desired == cur.records() {
             return Ok(false);
         }
-        replace(path, &new, "the merged site config does not validate here, file left as it was")
+        let new = cur.edit(desired).map_err(|e| e.to_string())?;
+        if new.text() == cur.text() {
+            return Ok(false);
+        }
+        let cfg = validate(path, new.text(), "the merged site config does not validate here, file left as it was")
             .map_err(|e| e.to_string())?;
+        write_atomic(&target, new.text()).map_err(|e| format!("writing {}: {e}", target.display()))?;
+        tracing::info!(file = %path.display(), "site config from the cluster written");
+        d.load_edited(cfg, new)
+            .map_err(|e| format!("written to {}, but the reload failed: {e:#}", target.display()))?;
         Ok(true)
     })();
     match outcome {
-        Ok(written) => {
-            *d.site.last_error.lock() = None;
-            if written {
-                tracing::info!(file = %path.display(), "site config from the cluster written");
-                d.reload();
-            }
-        }
+        Ok(_) => *d.site.last_error.lock() = None,
         Err(e) => {
             tracing::error!("{e}");
             *d.site.last_error.lock() = Some(e);
@@ -85,31 +93,64 @@ pub fn write_back(d: &Daemon) {
     }
 }
 
-/// Writes `new` over the file if it validates as a whole config; `invalid` prefixes the
-/// validation error.
-fn replace(path: &Path, new: &str, invalid: &str) -> Result<(), EditError> {
-    ravens_config::parse(new, &path.display().to_string())
-        .map_err(|e| EditError::Invalid(format!("{invalid}: {e}")))?;
-    write_atomic(path, new).map_err(|e| EditError::Io(format!("writing {}: {e}", path.display())))
+/// The file an edit starts from, and where it is written: the file the daemon last loaded
+/// when the text on disk is still that, else the text on disk cut afresh.
+fn current(d: &Daemon, path: &Path) -> Result<(PathBuf, Arc<SiteFile>), EditError> {
+    let target = target(path);
+    let text =
+        std::fs::read_to_string(&target).map_err(|e| EditError::Io(format!("reading {}: {e}", target.display())))?;
+    if let Some(f) = d.site.loaded(&text) {
+        return Ok((target, f));
+    }
+    let f = SiteFile::parse(text).map_err(|e| EditError::Invalid(e.to_string()))?;
+    Ok((target, Arc::new(f)))
 }
 
-fn read(path: &Path) -> Result<String, EditError> {
-    std::fs::read_to_string(path).map_err(|e| EditError::Io(format!("reading {}: {e}", path.display())))
+/// `new` parsed and validated as a whole config; `invalid` prefixes the error.
+fn validate(path: &Path, new: &str, invalid: &str) -> Result<Config, EditError> {
+    ravens_config::parse(new, &path.display().to_string()).map_err(|e| EditError::Invalid(format!("{invalid}: {e}")))
+}
+
+/// The file that `path` names: a symlink is followed, so edits go to its target and the
+/// link stays a link.
+pub fn target(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Where [`write_atomic`] stages the new text of `file`.
+fn temp_of(file: &Path) -> PathBuf {
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    file.with_file_name(format!(".{name}.ravens-tmp"))
+}
+
+/// Removes what an edit cut short by a crash or a kill left beside the config file (and
+/// beside its symlink's target).
+pub fn remove_stale_temp(path: &Path) {
+    for file in [path.to_path_buf(), target(path)] {
+        let tmp = temp_of(&file);
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => tracing::info!(file = %tmp.display(), "removed a temp file left by an interrupted edit"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %tmp.display(), "cannot remove a stale temp file: {e}"),
+        }
+    }
 }
 
 /// Replaces the file in one rename, so a crash or a concurrent reader never sees half of
-/// it; the mode of the old file is kept.
+/// it; the mode of the old file is kept. A failed write removes its temp file.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.ravens-tmp"));
-    {
+    let tmp = temp_of(path);
+    let write = || -> std::io::Result<()> {
         use std::io::Write as _;
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-    }
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions())?;
-    }
-    std::fs::rename(&tmp, path)
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

@@ -1,6 +1,6 @@
 use super::*;
 
-const FILE: &str = r#"# node a of the pair
+pub(super) const FILE: &str = r#"# node a of the pair
 [node]
 name = "a"   # node-local
 

@@ -1,0 +1,92 @@
+//! Loading the config file into the running daemon: on start, from the file watcher, on
+//! SIGHUP and after every edit. A file that fails to parse or validate changes nothing and
+//! shows as `last_error` in `dnsctl status` until the file loads again, or until it holds
+//! the running config again (an edit undone by hand).
+
+use std::sync::Arc;
+
+use ravens_config::Config;
+use ravens_config::site::SiteFile;
+
+use crate::daemon::Daemon;
+
+impl Daemon {
+    /// Re-reads the config file. A file that fails to parse or validate changes nothing.
+    pub fn reload(&self) {
+        self.reload_file(true);
+    }
+
+    /// [`Daemon::reload`] unless the file holds what was last loaded (a file watch event
+    /// after this daemon's own write, for one).
+    pub fn reload_if_changed(&self) {
+        self.reload_file(false);
+    }
+
+    fn reload_file(&self, force: bool) {
+        let Some(path) = &self.config_path else { return };
+        let _one_load = self.site.load.lock();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("config reload failed, keeping the last good config: reading {}: {e}", path.display());
+                self.config_state.lock().last_error = Some(format!("reading {}: {e}", path.display()));
+                return;
+            }
+        };
+        if !force && self.site.loaded(&text).is_some() {
+            // The file holds the running config: whatever failed to load since is gone.
+            if self.config_state.lock().last_error.take().is_some() {
+                tracing::info!(file = %path.display(), "config file holds the running config again; reload error cleared");
+            } else {
+                tracing::debug!(file = %path.display(), "config file unchanged");
+            }
+            return;
+        }
+        let outcome = ravens_config::parse(&text, &path.display().to_string())
+            .map_err(anyhow::Error::from)
+            .and_then(|cfg| self.install(cfg, text));
+        if let Err(e) = outcome {
+            tracing::error!("config reload failed, keeping the last good config: {e:#}");
+            self.config_state.lock().last_error = Some(format!("{e:#}"));
+        }
+    }
+
+    /// Runs `cfg`, parsed from `text`, and ingests the file's site config.
+    fn install(&self, cfg: Config, text: String) -> anyhow::Result<()> {
+        // A file whose site items cannot be cut into records still runs (the config
+        // validated); it is only not replicated, and edits refuse it with the reason.
+        let file = SiteFile::parse(text).map_err(|e| tracing::error!("site config not replicated: {e}")).ok();
+        self.apply(cfg)?;
+        match file {
+            Some(f) => self.site.on_loaded(Arc::new(f), None),
+            // The running config is not the last ingested file any more.
+            None => self.site.forget_loaded(),
+        }
+        self.loaded_ok();
+        Ok(())
+    }
+
+    /// Runs `cfg`, validated from `file`'s text just written by an edit: no second parse.
+    pub(crate) fn load_edited(&self, cfg: Config, file: SiteFile) -> anyhow::Result<()> {
+        let _one_load = self.site.load.lock();
+        let outcome = self.apply(cfg);
+        match &outcome {
+            Ok(()) => {
+                self.site.on_loaded(Arc::new(file), None);
+                self.loaded_ok();
+            }
+            Err(e) => self.config_state.lock().last_error = Some(format!("{e:#}")),
+        }
+        outcome
+    }
+
+    fn loaded_ok(&self) {
+        let mut st = self.config_state.lock();
+        st.loaded_at = crate::daemon::epoch_secs();
+        st.last_error = None;
+        st.reloads += 1;
+        if let Some(path) = &self.config_path {
+            tracing::info!(file = %path.display(), "config reloaded");
+        }
+    }
+}
