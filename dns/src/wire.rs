@@ -322,7 +322,7 @@ mod tests;
 
 #[path = "wire_text.rs"]
 mod text;
-pub use text::{name_from_text, name_to_text, write_name_text};
+pub use text::{name_from_text, name_to_text, printable, write_name_text};
 
 /// Builds a query message for `name_wire` (already wire-format).
 pub fn build_query(id: u16, name_wire: &[u8], qtype: u16, qclass: u16, cd: bool, edns: Option<(u16, bool)>) -> Vec<u8> {

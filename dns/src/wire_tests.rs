@@ -112,3 +112,9 @@ fn issue_10_two_opt_records_are_malformed() {
     one[11] = 2;
     assert!(parse_query(&one).unwrap().edns.is_some(), "one OPT among other records is fine");
 }
+
+#[test]
+fn issue_10_printable_escapes_control_characters_only() {
+    assert!(matches!(printable("plain ünïcode.example"), std::borrow::Cow::Borrowed(_)));
+    assert_eq!(printable("a\x1b[2Jb\0c\u{9b}d\ne"), r"a\027[2Jb\000c\194\155d\010e");
+}

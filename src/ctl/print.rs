@@ -6,26 +6,11 @@ use std::borrow::Cow;
 
 use crate::api::{Lease, ListStatus, QueryExplanation, Status, WindowStats};
 
-/// `text` for a terminal: every control character (C0, DEL, C1; an escape byte starts a
-/// terminal command) written as `\DDD`, its UTF-8 bytes in decimal as `dig` writes
-/// unprintable bytes. Borrowed when there is none, which is nearly always: names arrive
-/// already in presentation form, so this only catches what a node did not escape.
+/// `text` for a terminal: every control character written as `\DDD`
+/// ([`ravens_dns::wire::printable`]). Names arrive already in presentation form, so this
+/// only catches what a node did not escape (host names, list lines, errors, older nodes).
 pub fn shown(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            let mut utf8 = [0u8; 4];
-            for b in c.encode_utf8(&mut utf8).bytes() {
-                out.push_str(&format!("\\{b:03}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    ravens_dns::wire::printable(text)
 }
 
 /// [`shown`] for an optional cell, `-` when absent.

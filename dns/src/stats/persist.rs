@@ -204,11 +204,12 @@ fn bucket(tier: &Tier, saved: SavedBucket) -> Bucket {
         blocked: TopK::new(tier.open_cap),
         clients: TopK::new(tier.open_cap),
     };
+    // Names saved by an older version may hold raw control bytes: escaped like new ones.
     for (name, n) in saved.names {
-        b.names.add(name.into(), n);
+        b.names.add(crate::wire::printable(&name).into(), n);
     }
     for (name, n) in saved.blocked {
-        b.blocked.add(name.into(), n);
+        b.blocked.add(crate::wire::printable(&name).into(), n);
     }
     for (ip, n) in saved.clients {
         if let Ok(ip) = ip.parse::<IpAddr>() {
