@@ -276,8 +276,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         crate::watch::spawn(path.clone(), Arc::clone(&daemon), cancel.clone())?;
     }
     tracing::info!("ready");
+    crate::systemd::ready(&daemon.listeners.join(", "), crate::systemd::watchdog::loops(&threads, daemon.dhcp.as_ref()), &cancel);
     wait_for_shutdown(&daemon).await?;
     tracing::info!("shutting down");
+    crate::systemd::stopping();
     cancel.cancel();
     stop.store(true, Ordering::Relaxed);
     let drain_until = Instant::now() + DRAIN;
@@ -412,7 +414,7 @@ async fn wait_for_shutdown(daemon: &Arc<Daemon>) -> anyhow::Result<()> {
             _ = int.recv() => return Ok(()),
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading config");
-                daemon.reload();
+                crate::systemd::reloading(|| daemon.reload());
             }
         }
     }

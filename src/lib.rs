@@ -13,6 +13,8 @@ pub mod explain;
 pub mod leases;
 pub mod lists;
 pub mod metrics;
+pub mod privdrop;
 pub mod site;
+pub mod systemd;
 pub mod token;
 pub mod watch;

@@ -16,6 +16,8 @@ pub struct Node {
     pub dhcp_listen: SocketAddr,
     pub dhcp_relay_port: u16,
     pub dhcp_interfaces: Vec<String>,
+    /// User to switch to after binding (see `NodeWire::user`).
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +46,13 @@ pub fn validate_node(w: &NodeWire, map: &SourceMap<'_>) -> Result<Node, ConfigEr
         Some(v) => validate::socket_addr(v, key, map),
         None => Ok(default.parse().unwrap()),
     };
+    let user = match &w.user {
+        Some(u) if u.get_ref().trim().is_empty() => return Err(map.err(Some(u.span()), "node.user: must not be empty")),
+        u => u.as_ref().map(|u| u.get_ref().trim().to_string()),
+    };
     Ok(Node {
         name,
+        user,
         data_dir: PathBuf::from(w.data_dir.as_deref().unwrap_or("/var/lib/ravens")),
         dns_listen,
         admin_listen: opt_addr(&w.admin_listen, "node.admin_listen", "127.0.0.1:8053")?,

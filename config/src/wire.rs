@@ -50,6 +50,9 @@ pub struct NodeWire {
     pub dhcp_relay_port: Option<u16>,
     /// Interfaces served directly (VLAN sub-interfaces included). Default: `[]` (relayed only).
     pub dhcp_interfaces: Option<Vec<String>>,
+    /// System user to switch to once the sockets are bound, when started as root (keeping
+    /// only CAP_NET_BIND_SERVICE). Default: none (run as started; systemd sets `User=` itself).
+    pub user: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
