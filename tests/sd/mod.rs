@@ -111,7 +111,7 @@ pub fn resolve(server: SocketAddr, name: &str) -> Option<std::net::Ipv4Addr> {
     let mut m = Message::query();
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(Name::from_str(name).unwrap(), RecordType::A));
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let s = std::net::UdpSocket::bind(if server.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.send_to(&m.to_vec().unwrap(), server).unwrap();
     let mut buf = [0u8; 4096];
