@@ -231,8 +231,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         crate::watch::spawn(path.clone(), Arc::clone(&daemon), cancel.clone())?;
     }
     tracing::info!("ready");
+    crate::systemd::ready(&daemon.listeners.join(", "), crate::systemd::watchdog::loops(&threads, daemon.dhcp.as_ref()), &cancel);
     wait_for_shutdown(&daemon).await?;
     tracing::info!("shutting down");
+    crate::systemd::stopping();
     cancel.cancel();
     stop.store(true, Ordering::Relaxed);
     let drain_until = Instant::now() + DRAIN;
@@ -254,7 +256,7 @@ async fn bind_dns(addr: SocketAddr, udp_sockets: usize) -> anyhow::Result<(Vec<s
     loop {
         let socks = ravens_dns::server::udp::bind(addr, udp_sockets).with_context(|| format!("binding UDP {addr}"))?;
         let bound = socks[0].local_addr()?;
-        match TcpListener::bind(bound).await {
+        match ravens_dns::server::tcp::bind(bound) {
             Ok(tcp) => return Ok((socks, tcp)),
             Err(e) if addr.port() == 0 && attempts < 20 => {
                 attempts += 1;
@@ -369,7 +371,7 @@ async fn wait_for_shutdown(daemon: &Arc<Daemon>) -> anyhow::Result<()> {
                 tracing::info!("SIGHUP: reloading config");
                 // Off this task: a reload of a large file must not hold up SIGTERM.
                 let d = Arc::clone(daemon);
-                tokio::task::spawn_blocking(move || d.reload());
+                tokio::task::spawn_blocking(move || crate::systemd::reloading(|| d.reload()));
             }
         }
     }

@@ -14,6 +14,8 @@ pub mod fdlimit;
 pub mod leases;
 pub mod lists;
 pub mod metrics;
+pub mod privdrop;
 pub mod site;
+pub mod systemd;
 pub mod token;
 pub mod watch;

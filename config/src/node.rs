@@ -20,6 +20,8 @@ pub struct Node {
     /// Directories list files may be read from (`node.list_dirs`, as written; resolved when
     /// compared, see [`Node::allows_list_file`]).
     pub list_dirs: Vec<PathBuf>,
+    /// User to switch to after binding (see `NodeWire::user`).
+    pub user: Option<String>,
 }
 
 impl Node {
@@ -74,8 +76,13 @@ pub fn validate_node(w: &NodeWire, config_dir: Option<&Path>, map: &SourceMap<'_
             .collect::<Result<Vec<_>, _>>()?,
         None => config_dir.map(Path::to_path_buf).into_iter().chain([data_dir.join("lists")]).collect(),
     };
+    let user = match &w.user {
+        Some(u) if u.get_ref().trim().is_empty() => return Err(map.err(Some(u.span()), "node.user: must not be empty")),
+        u => u.as_ref().map(|u| u.get_ref().trim().to_string()),
+    };
     Ok(Node {
         name,
+        user,
         data_dir,
         list_dirs,
         dns_listen,

@@ -55,6 +55,9 @@ pub struct NodeWire {
     /// read other files of the node. Default: the config file's directory and
     /// `data_dir/lists`.
     pub list_dirs: Option<Vec<S<String>>>,
+    /// System user to switch to once the sockets are bound, when started as root (keeping
+    /// only CAP_NET_BIND_SERVICE). Default: none (run as started; systemd sets `User=` itself).
+    pub user: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -53,6 +53,8 @@ struct Inner {
     config: Mutex<Config>,
     /// DISCOVERs left to a peer, answered late if this node takes their bucket over.
     held: Mutex<HeldQueue>,
+    /// Wake-ups of the receive loop: its heartbeat, for a watchdog.
+    beats: std::sync::atomic::AtomicU64,
 }
 
 /// Control of a running DHCP service. Cheap to clone.
@@ -113,6 +115,7 @@ impl DhcpService {
             events: Mutex::new(vec![events]),
             config: Mutex::new(config.clone()),
             held: Mutex::new(HeldQueue::default()),
+            beats: Default::default(),
         });
         tracing::info!("listening for DHCP on {addr}");
         tokio::spawn(recv_loop(inner.clone(), rx, cancel.clone()));
@@ -141,6 +144,7 @@ async fn recv_loop(inner: Arc<Inner>, rx: UdpSocket, cancel: CancellationToken) 
                 break;
             },
         }
+        inner.beats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Drain everything queued before waiting again.
         loop {
             match rx.try_io(Interest::READABLE, || socket::recv(&rx, &mut buf)) {
@@ -274,6 +278,13 @@ impl Inner {
 }
 
 impl DhcpHandle {
+    /// For a watchdog: the receive loop's wake-ups so far, and the socket it drains (`tx`
+    /// shares its receive queue).
+    pub fn progress(&self) -> (u64, std::os::fd::BorrowedFd<'_>) {
+        use std::os::fd::AsFd as _;
+        (self.inner.beats.load(std::sync::atomic::Ordering::Relaxed), self.inner.tx.as_fd())
+    }
+
     /// Bound, unexpired leases, of one subnet or of all.
     pub fn leases(&self, subnet: Option<&str>) -> Vec<LeaseInfo> {
         let now = unix_now();

@@ -27,6 +27,12 @@ struct Args {
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Print the manual page (roff, section 8) and exit (for packaging).
+    #[arg(long, hide = true)]
+    man: bool,
+    /// Print a shell completion script and exit (for packaging).
+    #[arg(long, hide = true, value_name = "SHELL")]
+    completions: Option<clap_complete::Shell>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -48,6 +54,15 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    let mut cmd = <Args as clap::CommandFactory>::command();
+    if args.man {
+        clap_mangen::Man::new(cmd).section("8").render(&mut std::io::stdout())?;
+        return Ok(());
+    }
+    if let Some(shell) = args.completions {
+        clap_complete::generate(shell, &mut cmd, "ravensd", &mut std::io::stdout());
+        return Ok(());
+    }
     if args.print_default_config {
         // `ravensd --print-default-config | head` closes the pipe early: not an error (and
         // print! would panic on it).
@@ -72,6 +87,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    // node.user: switch user while this process has a single thread (see privdrop).
+    ravens::privdrop::from_config(args.config.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("ravensd").build()?;
     let outcome = rt.block_on(ravens::daemon::run(ravens::daemon::Options { config: args.config }));
     // Dropping the runtime would wait for every blocking task: a config edit of a large file
@@ -86,6 +103,11 @@ fn init_logging(format: LogFormat) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     match format {
+        // Under systemd, journald stamps each line itself and reads its priority from a
+        // `<N>` prefix: no second timestamp, and `journalctl -p err` works.
+        LogFormat::Text if ravens::systemd::journal::stderr_is_journal() => {
+            builder.with_ansi(false).event_format(ravens::systemd::journal::Format::default()).init()
+        }
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }

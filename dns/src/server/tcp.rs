@@ -19,6 +19,23 @@ use crate::pipeline::{Resolver, Step, Transport};
 /// Queries one connection may have in flight upstream at once.
 const PER_CONN_INFLIGHT: usize = 32;
 
+/// Binds the TCP listener of a DNS address. An IPv6 address listens for IPv6 only, as its UDP
+/// sockets do: a dual-stack `[::]:53` would also take `0.0.0.0:53`, so configuring both (all
+/// addresses of a machine) failed with "Address already in use".
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As tokio's TcpListener::bind: a restart rebinds while old connections sit in TIME_WAIT.
+    s.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    s.listen(1024)?;
+    TcpListener::from_std(s.into())
+}
+
 /// Connection caps and the timeout of one read or write.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -7,7 +7,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use nix::errno::Errno;
@@ -44,6 +44,15 @@ pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<UdpSocket>> {
 pub struct UdpThread {
     pub handle: JoinHandle<()>,
     sock: Arc<UdpSocket>,
+    /// Receive calls returned so far: the thread's heartbeat, for a watchdog.
+    beats: Arc<AtomicU64>,
+}
+
+/// What a watchdog reads of one listener thread: its heartbeat and the socket it drains.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub beats: Arc<AtomicU64>,
+    pub sock: Arc<UdpSocket>,
 }
 
 impl UdpThread {
@@ -51,6 +60,10 @@ impl UdpThread {
     /// shutdown of an unconnected UDP socket reports ENOTCONN but still wakes the reader.
     pub fn wake(&self) {
         let _ = socket2::SockRef::from(&*self.sock).shutdown(std::net::Shutdown::Read);
+    }
+
+    pub fn probe(&self) -> Probe {
+        Probe { beats: Arc::clone(&self.beats), sock: Arc::clone(&self.sock) }
     }
 }
 
@@ -65,12 +78,13 @@ pub fn spawn(
         .into_iter()
         .enumerate()
         .map(|(i, sock)| {
-            let sock = Arc::new(sock);
+            let (sock, beats) = (Arc::new(sock), Arc::new(AtomicU64::new(0)));
             let (resolver, rt, stop, s) = (Arc::clone(&resolver), rt.clone(), Arc::clone(&stop), Arc::clone(&sock));
+            let b = Arc::clone(&beats);
             let handle = std::thread::Builder::new()
                 .name(format!("dns-udp-{i}"))
-                .spawn(move || serve(s, &resolver, &rt, &stop))?;
-            Ok(UdpThread { handle, sock })
+                .spawn(move || serve(s, &resolver, &rt, &stop, &b))?;
+            Ok(UdpThread { handle, sock, beats })
         })
         .collect()
 }
@@ -150,11 +164,16 @@ fn std_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
     }
 }
 
-fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Handle, stop: &AtomicBool) {
+fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Handle, stop: &AtomicBool, beats: &AtomicU64) {
     let fd = sock.as_raw_fd();
     let mut b = Batch::new();
+    let mut taken = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let n = match b.receive(fd) {
+        let received = b.receive(fd);
+        // One relaxed store per batch: the whole cost of the watchdog on this path.
+        taken = taken.wrapping_add(1);
+        beats.store(taken, Ordering::Relaxed);
+        let n = match received {
             Ok(n) => n,
             // ICMP errors from earlier sends surface here (ECONNREFUSED): not fatal.
             Err(e) => {
