@@ -231,7 +231,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         crate::watch::spawn(path.clone(), Arc::clone(&daemon), cancel.clone())?;
     }
     tracing::info!("ready");
-    crate::systemd::ready(&daemon.listeners.join(", "), crate::systemd::watchdog::loops(&threads, daemon.dhcp.as_ref()), &cancel);
+    crate::systemd::ready(
+        &daemon.listeners.join(", "),
+        crate::systemd::watchdog::loops(&threads, daemon.dhcp.as_ref()),
+        &cancel,
+    );
     wait_for_shutdown(&daemon).await?;
     tracing::info!("shutting down");
     crate::systemd::stopping();

@@ -89,7 +89,8 @@ fn issue14_node_user_drops_to_the_user_serves_writes_and_survives_the_dhcp_reexe
     // The first subnet: ravensd re-executes itself (same PID) to start DHCP, and the new image
     // binds port 53 and 67 as the user, thanks to the ambient capability.
     let pid = d.pid();
-    let subnet = "\n[[subnet]]\nname = \"lab\"\ncidr = \"192.168.79.0/24\"\npools = [\"192.168.79.100-192.168.79.199\"]\n";
+    let subnet =
+        "\n[[subnet]]\nname = \"lab\"\ncidr = \"192.168.79.0/24\"\npools = [\"192.168.79.100-192.168.79.199\"]\n";
     std::fs::write(&path, format!("{text}{subnet}")).unwrap();
     d.wait_ready(2);
     assert_eq!(d.pid(), pid);

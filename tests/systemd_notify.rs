@@ -108,11 +108,7 @@ fn issue14_notify_ready_reload_stopping_and_watchdog_on_a_frozen_listener() {
         m.to_vec().unwrap()
     };
     client.send_to(&query, dns).unwrap();
-    assert!(
-        d.wait_log_count("serving loop stuck", 1, Duration::from_secs(10)),
-        "the stall is seen:\n{}",
-        d.log()
-    );
+    assert!(d.wait_log_count("serving loop stuck", 1, Duration::from_secs(10)), "the stall is seen:\n{}", d.log());
     notify.drain();
     // Three timeouts' worth of silence: systemd would have restarted the service by now.
     let mut pings = 0;

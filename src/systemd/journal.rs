@@ -50,4 +50,3 @@ where
         self.0.format_event(ctx, writer, event)
     }
 }
-

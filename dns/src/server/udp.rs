@@ -164,7 +164,13 @@ fn std_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
     }
 }
 
-fn serve(sock: Arc<UdpSocket>, resolver: &Arc<Resolver>, rt: &tokio::runtime::Handle, stop: &AtomicBool, beats: &AtomicU64) {
+fn serve(
+    sock: Arc<UdpSocket>,
+    resolver: &Arc<Resolver>,
+    rt: &tokio::runtime::Handle,
+    stop: &AtomicBool,
+    beats: &AtomicU64,
+) {
     let fd = sock.as_raw_fd();
     let mut b = Batch::new();
     let mut taken = 0u64;
