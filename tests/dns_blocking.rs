@@ -76,7 +76,9 @@ groups = ["default"]
         up = up.udp_url(),
         d = lists.path().display()
     );
-    let d = Daemon::start(&body);
+    // The lists live in their own temp dir: allow it (node.list_dirs, issue 10 defect 8).
+    let node_extra = format!("list_dirs = [\"{}\"]", lists.path().display());
+    let d = Daemon::start_full("127.0.0.1", &node_extra, &body);
     (rt, up, d, lists)
 }
 

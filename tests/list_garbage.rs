@@ -107,7 +107,9 @@ fn garbage_binary_and_empty_lists() {
     };
     let mut body = format!("[dns]\nupstreams = [\"{}\"]\nupstream_timeout = \"1s\"\n", up.udp_url());
     body += &(list("good", "good.txt") + &list("binary", "binary.bin") + &list("empty", "empty.txt"));
-    let d = Daemon::start(&body);
+    // The lists live in their own temp dir: allow it (node.list_dirs, issue 10 defect 8).
+    let node_extra = format!("list_dirs = [\"{}\"]", lists.path().display());
+    let d = Daemon::start_full("127.0.0.1", &node_extra, &body);
     assert!(d.wait_log("lists compiled", Duration::from_secs(60)), "{}", d.log());
 
     // The garbage comes in by a config reload, as an edit would: a debug build reads the
