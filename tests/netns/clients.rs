@@ -189,6 +189,19 @@ fn dhclient_until(
 /// `dhclient -r` with the lease file of the earlier runs: sends a RELEASE and exits.
 pub fn dhclient_release(lab: &Lab, ns: &str, iface: &str, hostname: &str) -> Result<Event, String> {
     let skip = events(lab, iface).len();
+    // A client releases while it still holds its address: dhclient_get ended the earlier run
+    // with TERM, whose STOP hook flushed it, and without it the RELEASE (unicast to the
+    // server) failed with "Network is unreachable". Put the lease's address and route back.
+    if let Some(b) = events(lab, iface).into_iter().rev().find(|e| ["BOUND", "REBOOT", "RENEW"].contains(&e.reason())) {
+        let _ = lab.cmd(ns, &["ip", "addr", "replace", &format!("{}/{}", b.get("ip"), b.get("mask")), "dev", iface]).status();
+        // And its route to the server (a relayed server is reached through the router).
+        let router = b.get("router").split(',').next().unwrap_or_default().to_string();
+        let metric = iface.rsplit('.').next().unwrap_or("0");
+        if !router.is_empty() {
+            let args = ["ip", "route", "replace", "default", "via", &router, "dev", iface, "metric", metric];
+            let _ = lab.cmd(ns, &args).status();
+        }
+    }
     let run = format!("dhclient-{iface}-release");
     let mut p = Proc::spawn(&run, dhclient_cmd(lab, ns, iface, hostname, &["-r"]), lab.path(&format!("{run}.log")));
     let status = p.wait_exit(Duration::from_secs(45));
