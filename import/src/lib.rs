@@ -71,7 +71,7 @@ pub fn import(src: &Source, current: &SiteRecords, now: u64) -> Result<Import, I
     let settings = settings::read(src)?;
     let report = Report { format: src.format.label().to_string(), ..Report::default() };
     let mut out = map::Out::new(current, report);
-    map::policy::map(&gravity, &mut out);
+    map::policy::map(&gravity, &map::dhcp::reserved_names(&settings), &mut out);
     map::local::map(&settings, &mut out);
     let leases = map::dhcp::map(&settings, src, &mut out, now);
     Ok(Import { records: out.records, leases, report: out.report })

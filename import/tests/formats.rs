@@ -37,13 +37,16 @@ fn skipped_reason(imp: &Import, source: &str) -> String {
 fn check_policy(imp: &Import, adlists: usize) {
     let r = &imp.report;
     assert_eq!(r.counts("group"), counts(3, 0, 1), "{}", r.render());
-    assert_eq!(r.counts("client"), counts(3, 1, 2));
+    assert_eq!(r.counts("client"), counts(4, 1, 2));
     assert_eq!(r.counts("entry"), counts(6, 0, 4));
     assert_eq!(r.counts("list"), counts(adlists + 5, 0, 1));
     // A client in two groups gets a group of its own, matched before the wider CIDR group.
     let both = table(imp, "group/default+kids");
     assert_eq!(strs(&both, "clients"), ["192.168.1.50"]);
-    assert_eq!(table(imp, "group/iot")["clients"].as_array().unwrap()[0].as_str(), Some("aa:bb:cc:dd:ee:02"));
+    // The host-name client "TV" has a static lease: matched by its address.
+    assert_eq!(strs(&table(imp, "group/iot"), "clients"), ["aa:bb:cc:dd:ee:02", "192.168.1.20"]);
+    assert!(skipped_reason(imp, &client_source(imp, 4)).contains("without a static lease"));
+    assert!(skipped_reason(imp, &client_source(imp, 5)).contains("interface"));
     assert_eq!(strs(&table(imp, "group/kids"), "clients"), ["10.0.5.0/24"]);
     assert!(both["_order"].as_integer() < table(imp, "group/kids")["_order"].as_integer());
     let ads = table(imp, "list/pihole-adlist-1");
@@ -71,6 +74,10 @@ fn check_policy(imp: &Import, adlists: usize) {
     assert!(skipped_reason(imp, &domain_source(imp, 7)).contains("back-reference"));
     assert!(skipped_reason(imp, &domain_source(imp, 8)).contains("no enabled group"));
     assert!(skipped_reason(imp, &domain_source(imp, 9)).contains("no enabled group"));
+}
+
+fn client_source(imp: &Import, id: i64) -> String {
+    if imp.report.format.contains("v5") { format!("client.json:id {id}") } else { format!("gravity.db:client id {id}") }
 }
 
 fn domain_source(imp: &Import, id: i64) -> String {

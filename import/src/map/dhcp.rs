@@ -3,6 +3,7 @@
 //! subnet holding each address, and the active leases of dnsmasq's lease file
 //! (`<expiry> <MAC> <IP> <hostname|*> <client-id|*>`, then DHCPv6 lines after `duid`).
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -115,6 +116,21 @@ fn subnet(d: &Dhcp, subnets: &mut Vec<(String, Ipv4Net)>, out: &mut Out<'_>) {
     }
     out.put("subnet", site::key("subnet", name), canon(&t));
     subnets.push((name.to_string(), cidr));
+}
+
+/// Host names given a fixed address by a static lease, so a Pi-hole client written as a host
+/// name can be matched by that address.
+pub fn reserved_names(s: &Settings) -> BTreeMap<String, Ipv4Addr> {
+    let any = [(String::new(), Ipv4Net::default())];
+    let mut out = BTreeMap::new();
+    for h in &s.dhcp_hosts {
+        let Ok(t) = reservation(&h.value, &any) else { continue };
+        let ip = t.get("ip").and_then(Value::as_str).and_then(|i| i.parse().ok());
+        if let (Some(name), Some(ip)) = (t.get("hostname").and_then(Value::as_str), ip) {
+            out.insert(name.to_ascii_lowercase(), ip);
+        }
+    }
+    out
 }
 
 /// dnsmasq lease time: seconds, or with `m`, `h`, `d`, `w`; empty = dnsmasq's 1h default;

@@ -3,13 +3,15 @@
 //! Pi-hole links clients, adlists and domains to any number of groups; a client gets the
 //! union of its groups' lists. ravens puts a client in exactly one group and applies lists
 //! to groups. So every distinct set of (enabled) Pi-hole groups its clients are in becomes one
-//! ravens group (`kids`, `default+kids`), and a list applies to every ravens group whose set
+//! ravens group (`kids`, `default+kids`); a host-name client with a static lease is matched
+//! by the reserved address, and a list applies to every ravens group whose set
 //! meets the list's groups. Clients only in Pi-hole's `Default` need no group: ravens's
 //! `default` takes every client not in another group. Adlists become URL lists; domainlist
 //! entries become inline lists per Pi-hole group and kind (`pihole-kids-deny`), disabled
 //! entries in a disabled list beside it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
 use ipnet::IpNet;
 use ravens_config::policy::{MAX_GROUPS, parse_mac};
@@ -25,7 +27,8 @@ use crate::gravity::{EXACT_ALLOW, EXACT_DENY, Gravity, REGEX_ALLOW};
 /// Compiled size limit of one regex, as the blocklist engine sets it (build.rs).
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 
-pub fn map(g: &Gravity, out: &mut Out<'_>) {
+/// `names`: host names with a fixed address (static leases), for host-name clients.
+pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
     let enabled: BTreeMap<i64, &str> = g.groups.iter().filter(|x| x.enabled).map(|x| (x.id, x.name.as_str())).collect();
     for x in g.groups.iter().filter(|x| !x.enabled) {
         out.report.skip("group", format!("group id {}", x.id), &x.name, "disabled in Pi-hole: applies to no client");
@@ -38,7 +41,7 @@ pub fn map(g: &Gravity, out: &mut Out<'_>) {
     // Clients by the set of groups they are in.
     let mut sets: BTreeMap<Vec<i64>, Vec<(u32, String)>> = BTreeMap::new();
     for c in &g.clients {
-        match client(&c.ip) {
+        match client(&c.ip, names) {
             Ok(m) => {
                 let set = member(g.client_groups.get(&c.id));
                 if set == [0] {
@@ -215,7 +218,7 @@ fn slugs(g: &Gravity) -> BTreeMap<i64, String> {
 }
 
 /// A client as ravens writes it, with its rank (lower = more specific, matched first).
-fn client(raw: &str) -> Result<(u32, String), String> {
+fn client(raw: &str, names: &BTreeMap<String, Ipv4Addr>) -> Result<(u32, String), String> {
     let s = raw.trim();
     if let Some(mac) = parse_mac(s) {
         let m = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
@@ -230,7 +233,11 @@ fn client(raw: &str) -> Result<(u32, String), String> {
     if s.starts_with(':') {
         return Err("an interface client has no ravens equivalent (ravens matches clients by address or MAC)".into());
     }
-    Err("a host-name client has no ravens equivalent (ravens matches clients by address or MAC)".into())
+    if let Some(ip) = names.get(&s.to_ascii_lowercase()) {
+        return Ok((0, ip.to_string()));
+    }
+    Err("a host-name client without a static lease has no ravens equivalent (ravens matches clients by address or MAC)"
+        .into())
 }
 
 /// An exact domain as a ravens rule (normalized), checked with the daemon's own parser.

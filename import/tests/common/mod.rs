@@ -47,6 +47,7 @@ pub const CLIENTS: &[(i64, &str, &[i64])] = &[
     (4, "laptop", &[1]),
     (5, ":eth1", &[2]),
     (6, "192.168.1.60", &[0]),
+    (7, "TV", &[2]),
 ];
 /// (id, address, enabled, type, groups)
 pub const ADLISTS: &[(i64, &str, i64, i64, &[i64])] = &[
