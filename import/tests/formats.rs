@@ -38,7 +38,7 @@ fn check_policy(imp: &Import, adlists: usize) {
     let r = &imp.report;
     assert_eq!(r.counts("group"), counts(3, 0, 1), "{}", r.render());
     assert_eq!(r.counts("client"), counts(4, 1, 2));
-    assert_eq!(r.counts("entry"), counts(6, 0, 4));
+    assert_eq!(r.counts("entry"), counts(7, 0, 4));
     assert_eq!(r.counts("list"), counts(adlists + 5, 0, 1));
     // A client in two groups gets a group of its own, matched before the wider CIDR group.
     let both = table(imp, "group/default+kids");

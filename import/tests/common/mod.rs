@@ -67,6 +67,7 @@ pub const DOMAINS: &[(i64, i64, &str, i64, &[i64])] = &[
     (7, 3, r"(ab)\1", 1, &[0]),
     (8, 1, "orphan.example", 1, &[]),
     (9, 1, "old.example", 1, &[3]),
+    (10, 1, "good.example.com", 1, &[0]),
 ];
 
 /// A gravity.db at `path` with the fixture rows.
