@@ -172,4 +172,19 @@ mod tests {
         assert!(translate("[[=a=]]").unwrap_err().contains("equivalence"));
         assert_eq!(translate("ads;unknownopt").unwrap(), "ads");
     }
+
+    /// The translations mean in Rust what the originals mean in POSIX ERE (case-insensitive).
+    #[test]
+    fn translations_match_what_posix_matches() {
+        let re = |p: &str| regex::RegexBuilder::new(&translate(p).unwrap()).case_insensitive(true).build().unwrap();
+        let backslash = re(r"^a[x\]b$");
+        assert!(backslash.is_match("a\\b") && backslash.is_match("axb") && !backslash.is_match("a]b"));
+        let bound = re("^x{,2}y$");
+        assert!(bound.is_match("y") && bound.is_match("xxy") && !bound.is_match("xxxy"));
+        let word = re(r"\<ads\.");
+        assert!(word.is_match("ads.example") && word.is_match("x.ads.example") && !word.is_match("bads.example"));
+        let set = re("^[a-c&~-]+$");
+        assert!(set.is_match("a&~-c") && !set.is_match("d"));
+        assert!(re("^ADS[[:digit:]]").is_match("ads1.example"));
+    }
 }
