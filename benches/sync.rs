@@ -5,8 +5,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use ravens_sync::buckets::{bucket_of, should_answer_among};
-use ravens_sync::failover::Failover;
+use ravens_dhcp::failover::Failover;
+use ravens_dhcp::failover::buckets::{bucket_of, should_answer_among};
 use ravens_sync::seal::{FragHeader, Keyring};
 use ravens_sync::{Hlc, Record, Replica};
 

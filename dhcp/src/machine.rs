@@ -10,7 +10,8 @@ use dhcproto::v4::MessageType;
 use ravens_config::Config;
 
 use crate::durable::{self, Orphans, Undo};
-use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseRecord, LeaseState, RecordKind};
+use crate::failover::AnswerFilter;
+use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseState, RecordKind};
 use crate::packet::{self, Malformed, Request};
 use crate::pool::Slice;
 use crate::reply::{self, Destination, ReplySpec, Times};
@@ -65,34 +66,35 @@ pub enum Action {
     /// Make `record` durable, then send `reply` and emit `event`; if it cannot be written,
     /// hand `undo` (a grant's) to [`Core::unjournaled`] instead.
     Durable {
-        record: LeaseRecord,
+        record: Lease,
         reply: Option<Outgoing>,
         event: Option<LeaseEvent>,
         undo: Option<Undo>,
     },
 }
 
-/// The server's whole state.
+/// The server's whole state. The fields the core's other modules ([`crate::durable`],
+/// [`crate::failover`]) extend it through are crate-visible; the driver uses methods.
 #[derive(Debug)]
 pub struct Core {
-    pub subnets: Vec<SubnetState>,
-    pub node: Arc<str>,
-    pub relay_port: u16,
+    pub(crate) subnets: Vec<SubnetState>,
+    pub(crate) node: Arc<str>,
+    relay_port: u16,
     /// Addresses this node answers as (server identifiers it recognises).
-    pub own_addrs: Vec<Ipv4Addr>,
+    own_addrs: Vec<Ipv4Addr>,
     /// Unicast OFFER/ACK to yiaddr (needs an ARP entry; see [`reply::route`]).
-    pub unicast_yiaddr: bool,
+    unicast_yiaddr: bool,
     /// This node's slice of every pool (new addresses come only from it).
-    pub slice: Slice,
+    slice: Slice,
     /// Cluster "who answers" filter; `None` answers everyone (single node).
-    pub answer: Option<crate::ha::AnswerFilter>,
+    pub(crate) answer: Option<AnswerFilter>,
     /// What undone grants had replaced, for the undo of a later grant ([`crate::durable`]).
     pub(crate) orphans: Orphans,
 }
 
 impl Core {
     /// A core for `config`'s subnets, restoring `records` (latest per address) as of `now`.
-    pub fn new(config: &Config, slice: Slice, records: &[LeaseRecord], now: u64) -> Core {
+    pub fn new(config: &Config, slice: Slice, records: &[Lease], now: u64) -> Core {
         let domain = &config.dns.local_domain;
         let subnets = config.subnets.iter().map(|s| SubnetState::new(s.clone(), domain, slice)).collect();
         let mut core = Core {
@@ -109,32 +111,34 @@ impl Core {
         core
     }
 
-    fn restore(&mut self, records: &[LeaseRecord], now: u64) {
+    /// Rebuilds the core for `config` and `slice`, keeping every remembered lease whose subnet
+    /// (by name) still holds its address, the addresses it answers as, the relay port (not
+    /// rebound before a restart) and the answer filter; outstanding offers are forgotten.
+    pub fn rebuild(&mut self, config: &Config, slice: Slice, now: u64) {
+        let mut next = Core::new(config, slice, &self.records(), now);
+        next.own_addrs = std::mem::take(&mut self.own_addrs);
+        next.relay_port = self.relay_port;
+        next.answer = self.answer.take();
+        *self = next;
+    }
+
+    fn restore(&mut self, records: &[Lease], now: u64) {
         // Oldest first, so freed addresses re-enter the free list in last-use order.
-        let mut sorted: Vec<&LeaseRecord> = records.iter().collect();
+        let mut sorted: Vec<&Lease> = records.iter().collect();
         sorted.sort_by_key(|r| r.expires);
         for r in sorted {
-            let Some(s) = self.subnets.iter_mut().find(|s| s.cfg.name == r.subnet && s.cfg.cidr.contains(&r.ip)) else {
+            let Some(s) = self.subnets.iter_mut().find(|s| *s.cfg.name == *r.subnet && s.cfg.cidr.contains(&r.ip))
+            else {
                 continue;
             };
-            let state = match r.kind {
+            let state = match r.kind() {
                 RecordKind::Bound if r.expires > now => LeaseState::Bound,
                 RecordKind::Bound => LeaseState::Expired,
                 RecordKind::Released => LeaseState::Released,
                 RecordKind::Declined if r.expires > now => LeaseState::Declined,
                 RecordKind::Declined => continue,
             };
-            let lease = Lease {
-                ip: r.ip,
-                key: packet::ClientKey(r.key.clone().into()),
-                mac: r.mac.clone(),
-                client_id: r.client_id.clone(),
-                hostname: r.hostname.clone(),
-                expires: r.expires,
-                state,
-                node: Arc::from(r.node.as_str()),
-                seq: 0,
-            };
+            let lease = Lease { subnet: s.name.clone(), state, seq: 0, ..r.clone() };
             s.restore(lease, now);
             if !matches!(state, LeaseState::Bound | LeaseState::Declined) {
                 s.pool.touch(r.ip);
@@ -142,21 +146,60 @@ impl Core {
         }
     }
 
-    /// Every remembered lease as journal records (for a reload or a compaction).
-    pub fn records(&self) -> Vec<LeaseRecord> {
+    /// Every remembered lease but offers, as the journal would hold them (for a rebuild).
+    pub fn records(&self) -> Vec<Lease> {
+        let remembered = self.subnets.iter().flat_map(|s| s.leases.values());
+        remembered.filter(|l| l.state != LeaseState::Offered).cloned().collect()
+    }
+
+    /// Bound, unexpired leases at `now`, of one subnet or of all, by address.
+    pub fn leases(&self, subnet: Option<&str>, now: u64) -> Vec<Lease> {
         let mut out = Vec::new();
-        for s in &self.subnets {
-            for l in s.leases.values() {
-                let kind = match l.state {
-                    LeaseState::Bound | LeaseState::Expired => RecordKind::Bound,
-                    LeaseState::Released => RecordKind::Released,
-                    LeaseState::Declined => RecordKind::Declined,
-                    LeaseState::Offered => continue,
-                };
-                out.push(l.record(&s.cfg.name, kind));
-            }
+        for s in self.subnets.iter().filter(|s| subnet.is_none_or(|n| n == s.cfg.name)) {
+            out.extend(s.leases.values().filter(|l| l.state == LeaseState::Bound && l.active(now)).cloned());
         }
+        out.sort_by_key(|l| l.ip);
         out
+    }
+
+    /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
+    pub fn pool_usage(&self, now: u64) -> Vec<(String, u64, u64)> {
+        self.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now).0, s.usage(now).1)).collect()
+    }
+
+    /// The subnets served, in config order.
+    pub fn subnets(&self) -> &[SubnetState] {
+        &self.subnets
+    }
+
+    /// One subnet's state, for benches and tests that drive allocation directly.
+    pub fn subnet_mut(&mut self, idx: usize) -> Option<&mut SubnetState> {
+        self.subnets.get_mut(idx)
+    }
+
+    /// This node's slice of every pool.
+    pub fn slice(&self) -> Slice {
+        self.slice
+    }
+
+    /// The addresses this node answers as (server identifiers it recognises).
+    pub fn set_own_addrs(&mut self, addrs: Vec<Ipv4Addr>) {
+        self.own_addrs = addrs;
+    }
+
+    /// Installs (or removes) the cluster's "who answers" filter.
+    pub fn set_answer_filter(&mut self, filter: Option<AnswerFilter>) {
+        self.answer = filter;
+    }
+
+    /// Ends the bound lease on `ip` as if its client had released it (`dnsctl lease
+    /// release`): the same durable step as a RELEASE. `None` when no lease is bound there.
+    pub fn release(&mut self, ip: Ipv4Addr, now: u64) -> Option<Action> {
+        let s = self
+            .subnets
+            .iter_mut()
+            .find(|s| s.leases.get(&ip).is_some_and(|l| l.state == LeaseState::Bound && l.active(now)))?;
+        Some(released(s, ip, now))
     }
 
     /// Handles one datagram.
@@ -237,7 +280,7 @@ impl Core {
         let mut expired = Vec::new();
         for s in &mut self.subnets {
             s.sweep(now, &mut expired);
-            out.extend(expired.drain(..).map(|(l, kind)| l.event(&s.cfg.name, kind)));
+            out.extend(expired.drain(..).map(|(l, kind)| l.event(kind)));
         }
         out
     }
@@ -380,13 +423,12 @@ impl Handler<'_> {
             l.hostname = Some(h.clone());
         }
         let lease = l.clone();
-        let name = s.cfg.name.clone();
         let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
         let reply = self.reply(MessageType::Ack, ip, res, Some(times));
         Action::Durable {
-            record: lease.record(&name, RecordKind::Bound),
+            event: Some(lease.event(kind)),
+            record: lease,
             reply: Some(reply),
-            event: Some(lease.event(&name, kind)),
             undo: Some(Undo { seq, subnet: idx, ip, prev }),
         }
     }
@@ -394,19 +436,10 @@ impl Handler<'_> {
     fn release(&mut self) -> Action {
         let (ip, key, now) = (self.req.msg.ciaddr(), self.req.key.clone(), self.now);
         let s = self.subnet();
-        let Some(l) = s.leases.get(&ip).filter(|l| l.key == key && l.state == LeaseState::Bound) else {
+        if !s.leases.get(&ip).is_some_and(|l| l.key == key && l.state == LeaseState::Bound) {
             return Action::Drop(DropReason::Silent);
-        };
-        let mut lease = l.clone();
-        s.free(ip, LeaseState::Released, now);
-        lease.expires = now;
-        let name = s.cfg.name.clone();
-        Action::Durable {
-            record: lease.record(&name, RecordKind::Released),
-            reply: None,
-            event: Some(lease.event(&name, LeaseEventKind::Released)),
-            undo: None,
         }
+        released(s, ip, now)
     }
 
     fn decline(&mut self) -> Action {
@@ -420,14 +453,21 @@ impl Handler<'_> {
         let was_bound = l.state == LeaseState::Bound;
         let mut lease = l.clone();
         s.quarantine(ip, until);
-        lease.expires = until;
-        let name = s.cfg.name.clone();
-        let event = was_bound.then(|| lease.event(&name, LeaseEventKind::Released));
-        Action::Durable { record: lease.record(&name, RecordKind::Declined), reply: None, event, undo: None }
+        (lease.expires, lease.state) = (until, LeaseState::Declined);
+        let event = was_bound.then(|| lease.event(LeaseEventKind::Released));
+        Action::Durable { record: lease, reply: None, event, undo: None }
     }
 
     fn inform(&mut self) -> Action {
         let res = self.core.subnets[self.idx].reservation(self.req);
         Action::Send(self.reply(MessageType::Ack, Ipv4Addr::UNSPECIFIED, res, None))
     }
+}
+
+/// Frees the bound lease on `ip` as released at `now`: its record to make durable, and the
+/// event to emit once it is.
+fn released(s: &mut SubnetState, ip: Ipv4Addr, now: u64) -> Action {
+    s.free(ip, LeaseState::Released, now);
+    let lease = s.leases[&ip].clone();
+    Action::Durable { event: Some(lease.event(LeaseEventKind::Released)), record: lease, reply: None, undo: None }
 }

@@ -227,7 +227,7 @@ fn release_decline_and_expiry() {
     rel.set_ciaddr(ip);
     match run(&mut c, &rel, 1200) {
         Action::Durable { record, reply: None, event: Some(e), .. } => {
-            assert_eq!((record.kind, e.kind), (RecordKind::Released, LeaseEventKind::Released));
+            assert_eq!((record.kind(), e.kind), (RecordKind::Released, LeaseEventKind::Released));
         }
         other => panic!("{other:?}"),
     }
@@ -239,7 +239,7 @@ fn release_decline_and_expiry() {
     // Quarantined: a new DORA for the same client gets a different address.
     let next = dora(&mut c, 1, 1500);
     assert_ne!(next, ip);
-    assert!(c.sweep(1500 + 3600).iter().any(|e| e.kind == LeaseEventKind::Expired && e.ip == next));
+    assert!(c.sweep(1500 + 3600).iter().any(|e| e.kind == LeaseEventKind::Expired && e.lease.ip == next));
     // After 24h the declined address is free again.
     c.sweep(1400 + 86_400);
     assert!(c.subnets[0].pool.is_free(ip));

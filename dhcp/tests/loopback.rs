@@ -172,7 +172,7 @@ async fn dora_renew_rebind_release_via_giaddr() {
     assert!(ip.octets()[3] >= 100 && ip.octets()[0] == 127, "{ip}");
     assert_eq!(ack.opts().get(OptionCode::Router), Some(&DhcpOption::Router(vec![GIADDR])));
     let e = env.event().await;
-    assert_eq!((e.kind, e.ip, e.hostname.as_deref()), (LeaseEventKind::Bound, ip, Some("my-laptop")));
+    assert_eq!((e.kind, e.lease.ip, e.lease.hostname.as_deref()), (LeaseEventKind::Bound, ip, Some("my-laptop")));
     // RENEWING (unicast, ciaddr set; the test relays it so the answer comes back here).
     let mut renew = msg(MessageType::Request, 1, vec![]);
     renew.set_ciaddr(ip);
@@ -183,7 +183,7 @@ async fn dora_renew_rebind_release_via_giaddr() {
     let r = env.exchange(&renew).await.unwrap();
     assert_eq!(r.opts().msg_type(), Some(MessageType::Ack));
     assert_eq!(env.handle.leases(Some("loop")).len(), 1);
-    assert_eq!(env.handle.leases(None)[0].node, "a");
+    assert_eq!(&*env.handle.leases(None)[0].node, "a");
     let mut rel = msg(MessageType::Release, 1, vec![]);
     rel.set_ciaddr(ip);
     env.send(&rel).await;
