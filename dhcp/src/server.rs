@@ -6,13 +6,12 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use dhcproto::v4::MessageType;
 use parking_lot::Mutex;
 use ravens_config::Config;
 use socket2::Socket;
-use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +27,9 @@ use crate::packet;
 use crate::pool::Slice;
 use crate::reply::Destination;
 use crate::socket;
+
+mod loops;
+use loops::{recv_loop, sweep_loop};
 
 /// Why the service could not start or reload.
 #[derive(Debug, thiserror::Error)]
@@ -144,47 +146,6 @@ fn own_addrs(listen: SocketAddr, ifaces: &[Iface]) -> Vec<Ipv4Addr> {
         v.push(*a.ip());
     }
     v
-}
-
-async fn recv_loop(inner: Arc<Inner>, rx: UdpSocket, cancel: CancellationToken) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = rx.readable() => if let Err(e) = r {
-                tracing::error!(error = %e, "DHCP socket failed");
-                break;
-            },
-        }
-        inner.beats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // Drain everything queued before waiting again.
-        loop {
-            match rx.try_io(Interest::READABLE, || socket::recv(&rx, &mut buf)) {
-                Ok(r) => inner.datagram(&buf[..r.len], &r),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    tracing::debug!(error = %e, "DHCP recv error");
-                    break;
-                }
-            }
-        }
-    }
-    inner.journal.close();
-    tracing::info!("DHCP service stopped");
-}
-
-async fn sweep_loop(inner: Arc<Inner>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let events = inner.core.lock().sweep(unix_now());
-        for e in events {
-            inner.emit(e);
-        }
-    }
 }
 
 impl Inner {
