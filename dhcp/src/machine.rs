@@ -240,10 +240,11 @@ impl Core {
     /// Subnet selection, first that applies: 82/5 link-selection → 118 → giaddr → ciaddr
     /// when it is inside a configured subnet → the receiving interface's addresses.
     ///
-    /// ciaddr goes before the interface (DESIGN §4 has it last): a bound client's unicast
-    /// RENEW or RELEASE names its own address, while the interface it arrives on is only
-    /// where the routing of the client's host sent it (seen with dhclient -r on a host with
-    /// two VLANs: the RELEASE for a VLAN 20 address came in on VLAN 10 and was ignored).
+    /// ciaddr goes before the interface (the original design had it last; docs/ARCHITECTURE.md
+    /// §4): a bound client's unicast RENEW or RELEASE names its own address, while the
+    /// interface it arrives on is only where the routing of the client's host sent it (seen
+    /// with dhclient -r on a host with two VLANs: the RELEASE for a VLAN 20 address came in on
+    /// VLAN 10 and was ignored).
     pub fn select(&self, req: &Request, ctx: &Context<'_>) -> Option<usize> {
         let find = |ip: Ipv4Addr| self.subnets.iter().position(|s| s.cfg.cidr.contains(&ip));
         if let Some(ip) = req.link_selection {

@@ -102,7 +102,7 @@ impl SubnetState {
         self.leases.get(&ip).is_some_and(|l| l.active(now) && (l.key != *key || l.state == LeaseState::Declined))
     }
 
-    /// The address to offer (DESIGN §4 order): reservation → current or last address →
+    /// The address to offer (docs/ARCHITECTURE.md §4 order): reservation → current or last address →
     /// requested address → least recently used free address of this node's slice.
     pub fn choose(&mut self, req: &Request, res: Option<usize>, now: u64) -> Option<Ipv4Addr> {
         if let Some(r) = res {
