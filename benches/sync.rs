@@ -1,5 +1,6 @@
-//! Criterion benches of the ravens-sync hot paths: sealing and opening a gossip datagram,
-//! merging a full lease set from a peer, and the per-packet "who answers" decision.
+//! Criterion benches of the pair's hot paths: sealing and opening a gossip datagram and
+//! merging a full lease set from a peer (ravens-sync), and the per-packet "who answers"
+//! decision (ravens-dhcp's failover policy).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -61,17 +61,6 @@ impl Lease {
         }
     }
 
-    /// The same lease in the state `kind` stands for (as read back from the journal).
-    pub fn with_kind(mut self, kind: RecordKind) -> Lease {
-        self.state = kind.state();
-        self
-    }
-
-    /// The expiry as a `SystemTime`.
-    pub fn expires_at(&self) -> SystemTime {
-        UNIX_EPOCH + std::time::Duration::from_secs(self.expires)
-    }
-
     pub fn event(&self, kind: LeaseEventKind) -> LeaseEvent {
         LeaseEvent { kind, lease: self.clone() }
     }

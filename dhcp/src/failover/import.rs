@@ -2,11 +2,12 @@
 //! the address is never handed out again here, and the client can be renewed in place. Which
 //! records win the merge is [`super::merge`]'s; this module only applies the winner.
 
+use std::net::Ipv4Addr;
+
 use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseState};
 use crate::machine::Core;
 use crate::packet::ClientKey;
 use crate::state::SubnetState;
-use std::net::Ipv4Addr;
 
 impl Core {
     /// Applies another node's lease for one client at `now`: a live lease takes its address
