@@ -309,3 +309,21 @@ fn restore_rebuilds_leases_and_free_list() {
     assert!(!r.subnets[0].pool.is_free(a) && !r.subnets[0].pool.is_free(b));
     assert_eq!(dora(&mut r, 1, 1500), a);
 }
+
+/// `dnsctl lease release` is the same durable step as a client's RELEASE: the driver journals
+/// the record before the event goes out (it used to change the table and journal by itself).
+#[test]
+fn admin_release_is_a_durable_action() {
+    let mut c = core();
+    let ip = dora(&mut c, 1, 1000);
+    assert!(c.release(Ipv4Addr::new(10, 77, 0, 250), 1100).is_none(), "nothing bound there");
+    match c.release(ip, 1100) {
+        Some(Action::Durable { record, reply: None, event: Some(e), undo: None }) => {
+            assert_eq!((record.ip, record.kind(), record.expires), (ip, RecordKind::Released, 1100));
+            assert_eq!((e.kind, e.lease.ip), (LeaseEventKind::Released, ip));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.subnets[0].pool.is_free(ip));
+    assert!(c.release(ip, 1101).is_none(), "released once");
+}
