@@ -10,7 +10,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ravens_dhcp::dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
 use ravens_dhcp::dhcproto::{Encodable, Encoder};
 use ravens_dhcp::journal::{Journal, JournalOptions};
-use ravens_dhcp::lease::{LeaseRecord, RecordKind};
+use ravens_dhcp::lease::{Lease, LeaseState};
+use ravens_dhcp::packet::ClientKey;
 use ravens_dhcp::{Action, Context, Core, Slice, packet};
 
 const CONF: &str = r#"
@@ -53,17 +54,18 @@ fn packet(kind: MessageType, n: u32, opts: Vec<DhcpOption>) -> Vec<u8> {
 
 fn core_with(leases: u32) -> Core {
     let cfg = ravens_config::parse_with(CONF, "bench", &String::new).unwrap();
-    let records: Vec<LeaseRecord> = (0..leases).map(bound).collect();
+    let records: Vec<Lease> = (0..leases).map(bound).collect();
     Core::new(&cfg, Slice::WHOLE, &records, NOW)
 }
 
-fn bound(i: u32) -> LeaseRecord {
-    LeaseRecord {
-        kind: RecordKind::Bound,
+fn bound(i: u32) -> Lease {
+    Lease {
+        state: LeaseState::Bound,
+        seq: 0,
         subnet: "big".into(),
         ip: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 100, 0, 2)) + i),
         expires: NOW + 3600,
-        key: [&[1u8, 1][..], &mac(1_000_000 + i)].concat(),
+        key: ClientKey([&[1u8, 1][..], &mac(1_000_000 + i)].concat().into()),
         mac: mac(1_000_000 + i).to_vec(),
         client_id: None,
         hostname: Some(format!("host{i}")),
@@ -112,7 +114,7 @@ fn bench_handle(c: &mut Criterion) {
 fn bench_alloc(c: &mut Criterion) {
     let mut core = core_with(50_000);
     let req = packet::decode(&packet(MessageType::Discover, 7_777_777, vec![])).unwrap();
-    let s = &mut core.subnets[0];
+    let s = core.subnet_mut(0).unwrap();
     c.bench_function("dhcp/allocate LRU free address (64k pool, 50k leases)", |b| {
         b.iter(|| {
             let ip = s.choose(&req, None, NOW).unwrap();

@@ -1,12 +1,13 @@
-//! Criterion benches of the ravens-sync hot paths: sealing and opening a gossip datagram,
-//! merging a full lease set from a peer, and the per-packet "who answers" decision.
+//! Criterion benches of the pair's hot paths: sealing and opening a gossip datagram and
+//! merging a full lease set from a peer (ravens-sync), and the per-packet "who answers"
+//! decision (ravens-dhcp's failover policy).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use ravens_sync::buckets::{bucket_of, should_answer_among};
-use ravens_sync::failover::Failover;
+use ravens_dhcp::failover::Failover;
+use ravens_dhcp::failover::buckets::{bucket_of, should_answer_among};
 use ravens_sync::seal::{FragHeader, Keyring};
 use ravens_sync::{Hlc, Record, Replica};
 

@@ -1,18 +1,16 @@
 //! Glue between the DHCP service and the rest of the daemon: lease events become DNS names
 //! (`<host>.<local_domain>` A + PTR while the lease lives), and the admin API's lease views.
 
+use ravens_dhcp::{DhcpHandle, LeaseEvent, LeaseEventKind};
+use ravens_dns::Resolver;
+use ravens_dns::zone::HostName;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use ravens_dhcp::{DhcpHandle, LeaseEvent, LeaseEventKind, LeaseInfo};
-use ravens_dns::Resolver;
-use ravens_dns::zone::HostName;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::Lease;
+use crate::api;
 
 /// TTL of DHCP names: short, because leases move.
 const NAME_TTL: u32 = 60;
@@ -60,12 +58,13 @@ impl Names {
     }
 
     fn apply(&mut self, ev: &LeaseEvent) -> Changed {
+        let (kind, ev) = (ev.kind, &ev.lease);
         let ip = IpAddr::V4(ev.ip);
-        let macs = match (ev.kind, <[u8; 6]>::try_from(ev.mac.as_slice())) {
+        let macs = match (kind, <[u8; 6]>::try_from(ev.mac.as_slice())) {
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, Ok(mac)) => self.macs.insert(ip, mac) != Some(mac),
             _ => self.macs.remove(&ip).is_some(),
         };
-        let hosts = match (ev.kind, &ev.hostname) {
+        let hosts = match (kind, &ev.hostname) {
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, Some(h)) => self.bind(ev.ip, h),
             (LeaseEventKind::Bound | LeaseEventKind::Renewed, None)
             | (LeaseEventKind::Released | LeaseEventKind::Expired, _) => self.by_ip.remove(&ev.ip).is_some(),
@@ -141,19 +140,16 @@ fn hex(bytes: &[u8], sep: &str) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(sep)
 }
 
-fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-pub fn to_api(l: &LeaseInfo) -> Lease {
-    Lease {
-        subnet: l.subnet.clone(),
+/// The API view of a lease.
+pub fn to_api(l: &ravens_dhcp::Lease) -> api::Lease {
+    api::Lease {
+        subnet: l.subnet.to_string(),
         ip: l.ip,
         mac: hex(&l.mac, ":"),
         client_id: l.client_id.as_deref().map(|c| hex(c, "")),
         hostname: l.hostname.clone(),
-        expires: epoch(l.expires),
-        node: l.node.clone(),
+        expires: l.expires,
+        node: l.node.to_string(),
     }
 }
 
@@ -162,17 +158,19 @@ mod tests {
     use super::*;
 
     fn ev(kind: LeaseEventKind, ip: [u8; 4], host: Option<&str>) -> LeaseEvent {
-        LeaseEvent {
-            kind,
+        let lease = ravens_dhcp::Lease {
             subnet: "s".into(),
             ip: Ipv4Addr::from(ip),
+            key: ravens_dhcp::packet::ClientKey(vec![1, 1, 1, 2, 3, 4, 5, 6].into()),
             mac: vec![1, 2, 3, 4, 5, 6],
             client_id: None,
             hostname: host.map(String::from),
-            expires: SystemTime::now(),
-            key: vec![1, 1, 1, 2, 3, 4, 5, 6],
+            expires: ravens_dhcp::lease::unix_now(),
+            state: ravens_dhcp::LeaseState::Bound,
             node: "a".into(),
-        }
+            seq: 0,
+        };
+        LeaseEvent { kind, lease }
     }
 
     #[test]

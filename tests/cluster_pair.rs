@@ -14,7 +14,7 @@ use common::client::dig;
 use common::daemon::Daemon;
 use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
-use ravens_sync::buckets::{bucket_of, bucket_owner};
+use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 const GIADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 

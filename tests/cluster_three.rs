@@ -26,7 +26,7 @@ use common::daemon::Daemon;
 use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
 use harness::wait_for;
-use ravens_sync::buckets::{bucket_of, bucket_owner};
+use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 /// The test relay's address (giaddr); the subnet below contains it.
 const RELAY_IP: [u8; 4] = [127, 0, 0, 44];

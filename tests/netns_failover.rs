@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use clients::{dhclient_get, dhclient_lease_file, write_hooks};
 use harness::{Lab, Proc, Ravensd, say, wait_for};
-use ravens_sync::buckets::{bucket_of, bucket_owner};
+use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 fn config(name: &str, ip: &str, peer: &str, secret: &str) -> String {
     let subnets = "[[subnet]]\nname = \"v10\"\ncidr = \"10.10.0.0/24\"\npools = [\"10.10.0.100-10.10.0.199\"]\nrouter = \"10.10.0.1\"\nlease_time = \"1h\"\n\n\

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, ensure};
 use clients::{Event, Udhcpc, dhclient_hold, events, write_hooks};
 use harness::{Lab, Proc, Ravensd, say, wait_for};
-use ravens_sync::buckets::{bucket_of, bucket_owner};
+use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 const A_IP: &str = "10.99.0.2";
 const B_IP: &str = "10.98.0.3";

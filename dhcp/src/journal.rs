@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 use format::Live;
 pub use format::{READS, Recovery, VERSION, encode};
 
-use crate::lease::LeaseRecord;
+use crate::lease::Lease;
 
 /// Called once the record is durable (`true`) or failed to be written (`false`).
 pub type Done = Box<dyn FnOnce(bool) + Send>;
@@ -172,7 +172,7 @@ impl Journal {
     }
 
     /// Queues a record; `done` runs after it is durable.
-    pub fn append(&self, rec: &LeaseRecord, done: Option<Done>) {
+    pub fn append(&self, rec: &Lease, done: Option<Done>) {
         let mut q = self.shared.q.lock().unwrap_or_else(|e| e.into_inner());
         encode(rec, &mut q.buf);
         if let Some(d) = done {

@@ -84,7 +84,7 @@ fn open_faulty(dir: &Path, opts: JournalOptions) -> (Journal, Arc<Fault>) {
 
 /// Appends `recs` as one batch (behind a barrier, so they commit together); returns each
 /// record's outcome.
-fn batch(j: &Journal, recs: &[LeaseRecord]) -> Vec<bool> {
+fn batch(j: &Journal, recs: &[Lease]) -> Vec<bool> {
     let (tx, rx) = mpsc::channel();
     let (gate_tx, gate_rx) = mpsc::channel::<()>();
     // Hold the writer thread in a completion so the records below queue up as one batch.
@@ -104,7 +104,7 @@ fn batch(j: &Journal, recs: &[LeaseRecord]) -> Vec<bool> {
     out
 }
 
-fn bound(range: std::ops::Range<u32>) -> Vec<LeaseRecord> {
+fn bound(range: std::ops::Range<u32>) -> Vec<Lease> {
     range.map(|i| rec(i, RecordKind::Bound)).collect()
 }
 
@@ -173,7 +173,7 @@ fn failed_compaction_keeps_the_batch_and_the_old_file() {
     let (j, fault) = open_faulty(&dir, JournalOptions { sync: true, compact_min_bytes: 1024 });
     fault.fail_open.store(true, Ordering::SeqCst);
     for round in 0..30u64 {
-        let recs: Vec<_> = (0..5).map(|i| LeaseRecord { expires: round, ..rec(i, RecordKind::Bound) }).collect();
+        let recs: Vec<_> = (0..5).map(|i| Lease { expires: round, ..rec(i, RecordKind::Bound) }).collect();
         assert_eq!(batch(&j, &recs), [true; 5], "round {round}");
     }
     assert!(!dir.join(format!("{FILE_NAME}.tmp")).exists(), "no half-written compaction left behind");
@@ -181,7 +181,7 @@ fn failed_compaction_keeps_the_batch_and_the_old_file() {
     // A failed compaction backs off by `compact_min_bytes`: a few more rounds bring it back.
     let mut recs = Vec::new();
     for round in 100..110u64 {
-        recs = (0..5).map(|i| LeaseRecord { expires: round, ..rec(i, RecordKind::Bound) }).collect();
+        recs = (0..5).map(|i| Lease { expires: round, ..rec(i, RecordKind::Bound) }).collect();
         assert_eq!(batch(&j, &recs), [true; 5]);
     }
     drop(j);

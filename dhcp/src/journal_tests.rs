@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::lease::RecordKind;
+use crate::packet::ClientKey;
 use std::net::Ipv4Addr;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -13,13 +14,14 @@ pub(crate) fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-pub(crate) fn rec(i: u32, kind: RecordKind) -> LeaseRecord {
-    LeaseRecord {
-        kind,
+pub(crate) fn rec(i: u32, kind: RecordKind) -> Lease {
+    Lease {
+        state: kind.state(),
+        seq: 0,
         subnet: "lan".into(),
         ip: Ipv4Addr::from(0x0a00_0000 + i),
         expires: 1000 + u64::from(i),
-        key: vec![1, 1, 2, 0, 0, 0, 0, i as u8],
+        key: ClientKey(vec![1, 1, 2, 0, 0, 0, 0, i as u8].into()),
         mac: vec![2, 0, 0, 0, 0, i as u8],
         client_id: i.is_multiple_of(2).then(|| vec![1, i as u8]),
         hostname: i.is_multiple_of(3).then(|| format!("h{i}")),
@@ -27,7 +29,7 @@ pub(crate) fn rec(i: u32, kind: RecordKind) -> LeaseRecord {
     }
 }
 
-pub(crate) fn append_all(j: &Journal, recs: &[LeaseRecord]) {
+pub(crate) fn append_all(j: &Journal, recs: &[Lease]) {
     let (tx, rx) = mpsc::channel();
     for r in recs {
         let tx = tx.clone();
@@ -38,7 +40,7 @@ pub(crate) fn append_all(j: &Journal, recs: &[LeaseRecord]) {
     }
 }
 
-pub(crate) fn sorted(mut v: Vec<LeaseRecord>) -> Vec<LeaseRecord> {
+pub(crate) fn sorted(mut v: Vec<Lease>) -> Vec<Lease> {
     v.sort_by_key(|r| r.ip);
     v
 }
@@ -55,7 +57,7 @@ fn restart_restores_latest_record_per_address() {
     let (_j, r) = Journal::open(&dir, JournalOptions::default()).unwrap();
     let got = sorted(r.records);
     assert_eq!(got.len(), 50);
-    assert_eq!(got[7].kind, RecordKind::Released);
+    assert_eq!(got[7].kind(), RecordKind::Released);
     assert_eq!(got[8], recs[8]);
     let _ = fs::remove_dir_all(&dir);
 }
@@ -109,7 +111,7 @@ fn compaction_keeps_live_records_and_shrinks_the_file() {
     let opts = JournalOptions { sync: true, compact_min_bytes: 4096 };
     let (j, _) = Journal::open(&dir, opts).unwrap();
     for round in 0..40u64 {
-        let recs: Vec<_> = (0..10).map(|i| LeaseRecord { expires: round, ..rec(i, RecordKind::Bound) }).collect();
+        let recs: Vec<_> = (0..10).map(|i| Lease { expires: round, ..rec(i, RecordKind::Bound) }).collect();
         append_all(&j, &recs);
     }
     drop(j);

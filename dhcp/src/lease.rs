@@ -1,9 +1,11 @@
-//! Lease data: the in-memory [`Lease`], the durable [`LeaseRecord`] the journal stores, and what
-//! the crate hands to the daemon ([`LeaseEvent`], [`LeaseInfo`]). Times are Unix seconds.
+//! The one lease type, [`Lease`]: what the core keeps per address, what the journal stores
+//! (its state gives the record kind), what [`crate::DhcpHandle::leases`] lists, what a
+//! [`LeaseEvent`] carries and what another node's lease is imported as. Times are Unix
+//! seconds. Its replication wire form is [`crate::failover::LeaseValue`].
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::packet::ClientKey;
 
@@ -23,15 +25,20 @@ pub enum LeaseState {
 }
 
 /// One address's lease (current or last).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// Name of the subnet the address belongs to.
+    pub subnet: Arc<str>,
     pub ip: Ipv4Addr,
+    /// The client's identity: client-id, or hardware type + chaddr.
     pub key: ClientKey,
     pub mac: Vec<u8>,
     pub client_id: Option<Vec<u8>>,
+    /// Sanitised single label (option 81/12, or the reservation's).
     pub hostname: Option<String>,
     pub expires: u64,
     pub state: LeaseState,
+    /// Node that granted it: this node, or a peer for leases learned from the cluster.
     pub node: Arc<str>,
     /// The grant that bound it in this process ([`crate::durable`]); 0 when it came from the
     /// journal or a peer, or is an offer.
@@ -43,9 +50,23 @@ impl Lease {
     pub fn active(&self, now: u64) -> bool {
         matches!(self.state, LeaseState::Offered | LeaseState::Bound | LeaseState::Declined) && self.expires > now
     }
+
+    /// The journal record kind of this lease (an expired lease is a bound record whose time
+    /// has passed; offers are never journaled).
+    pub fn kind(&self) -> RecordKind {
+        match self.state {
+            LeaseState::Offered | LeaseState::Bound | LeaseState::Expired => RecordKind::Bound,
+            LeaseState::Released => RecordKind::Released,
+            LeaseState::Declined => RecordKind::Declined,
+        }
+    }
+
+    pub fn event(&self, kind: LeaseEventKind) -> LeaseEvent {
+        LeaseEvent { kind, lease: self.clone() }
+    }
 }
 
-/// Kind of a journal record.
+/// Kind of a journal record (its first byte on disk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
     /// ACKed until `expires`.
@@ -56,18 +77,15 @@ pub enum RecordKind {
     Declined = 3,
 }
 
-/// The durable form of a lease: the latest record per (subnet, address) is the truth.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseRecord {
-    pub kind: RecordKind,
-    pub subnet: String,
-    pub ip: Ipv4Addr,
-    pub expires: u64,
-    pub key: Vec<u8>,
-    pub mac: Vec<u8>,
-    pub client_id: Option<Vec<u8>>,
-    pub hostname: Option<String>,
-    pub node: String,
+impl RecordKind {
+    /// The lease state a record of this kind is read back in (before its expiry is checked).
+    pub fn state(self) -> LeaseState {
+        match self {
+            RecordKind::Bound => LeaseState::Bound,
+            RecordKind::Released => LeaseState::Released,
+            RecordKind::Declined => LeaseState::Declined,
+        }
+    }
 }
 
 /// What happened to a lease, for the DNS local zone and for sync.
@@ -83,38 +101,8 @@ pub enum LeaseEventKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseEvent {
     pub kind: LeaseEventKind,
-    pub subnet: String,
-    pub ip: Ipv4Addr,
-    pub mac: Vec<u8>,
-    pub client_id: Option<Vec<u8>>,
-    /// Sanitised single label (option 81/12, or the reservation's).
-    pub hostname: Option<String>,
-    pub expires: SystemTime,
-    /// The client's identity bytes ([`ClientKey`]): client-id or hardware type + chaddr.
-    pub key: Vec<u8>,
-    /// Node that granted the lease: this node, or a peer for leases learned from the cluster
-    /// ([`crate::machine::Core::import`]), which the daemon must not publish again.
-    pub node: String,
-}
-
-/// A lease as listed by `dnsctl leases`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeaseInfo {
-    pub subnet: String,
-    pub ip: Ipv4Addr,
-    pub mac: Vec<u8>,
-    pub client_id: Option<Vec<u8>>,
-    pub hostname: Option<String>,
-    pub expires: SystemTime,
-    /// Name of the node that granted it.
-    pub node: String,
-    /// The client's identity bytes ([`ClientKey`]).
-    pub key: Vec<u8>,
-}
-
-/// Unix seconds to `SystemTime`.
-pub fn system_time(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+    /// The lease after the change; `node` is the granting node (a peer for imported leases).
+    pub lease: Lease,
 }
 
 /// The current time in Unix seconds.
@@ -122,50 +110,7 @@ pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// `aa:bb:cc:dd:ee:ff`.
-pub fn fmt_mac(mac: &[u8]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-}
-
-impl Lease {
-    pub fn record(&self, subnet: &str, kind: RecordKind) -> LeaseRecord {
-        LeaseRecord {
-            kind,
-            subnet: subnet.to_string(),
-            ip: self.ip,
-            expires: self.expires,
-            key: self.key.0.to_vec(),
-            mac: self.mac.clone(),
-            client_id: self.client_id.clone(),
-            hostname: self.hostname.clone(),
-            node: self.node.to_string(),
-        }
-    }
-
-    pub fn event(&self, subnet: &str, kind: LeaseEventKind) -> LeaseEvent {
-        LeaseEvent {
-            kind,
-            subnet: subnet.to_string(),
-            ip: self.ip,
-            mac: self.mac.clone(),
-            client_id: self.client_id.clone(),
-            hostname: self.hostname.clone(),
-            expires: system_time(self.expires),
-            key: self.key.0.to_vec(),
-            node: self.node.to_string(),
-        }
-    }
-
-    pub fn info(&self, subnet: &str) -> LeaseInfo {
-        LeaseInfo {
-            subnet: subnet.to_string(),
-            ip: self.ip,
-            mac: self.mac.clone(),
-            client_id: self.client_id.clone(),
-            hostname: self.hostname.clone(),
-            expires: system_time(self.expires),
-            node: self.node.to_string(),
-            key: self.key.0.to_vec(),
-        }
-    }
+/// The current time in Unix milliseconds.
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

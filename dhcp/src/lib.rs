@@ -5,12 +5,13 @@
 //! state machine ([`machine`], no I/O, takes `now`) with allocation from this node's slice of
 //! each pool ([`state`], [`pool`]) → lease journal ([`journal`], fsync'd with group commit
 //! before the ACK leaves) → reply built and routed per RFC 2131 §4.1 ([`reply`]) → lease events
-//! to the daemon. [`server`] is the tokio driver and the API the daemon wires.
+//! to the daemon. [`server`] is the tokio driver and the API the daemon wires. The pair's
+//! failover policy (buckets, takeover, held DISCOVERs, lease replication rules) is [`failover`];
+//! docs/ARCHITECTURE.md §4, §5 and §7 walk through all of it.
 
 pub mod counters;
 pub mod durable;
-pub mod ha;
-pub mod held;
+pub mod failover;
 pub mod iface;
 pub mod journal;
 pub mod lease;
@@ -24,8 +25,8 @@ pub mod socket;
 pub mod state;
 
 pub use counters::Counters;
-pub use ha::{AnswerFilter, RemoteLease};
-pub use lease::{LeaseEvent, LeaseEventKind, LeaseInfo};
+pub use failover::AnswerFilter;
+pub use lease::{Lease, LeaseEvent, LeaseEventKind, LeaseState};
 pub use machine::{Action, Context, Core, DropReason};
 pub use pool::Slice;
 pub use server::{DhcpError, DhcpHandle, DhcpService};

@@ -9,12 +9,16 @@ use std::sync::Arc;
 use dhcproto::v4::MessageType;
 use ravens_config::Config;
 
-use crate::durable::{self, Orphans, Undo};
-use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseRecord, LeaseState, RecordKind};
+use crate::durable::{Orphans, Undo};
+use crate::failover::AnswerFilter;
+use crate::lease::{Lease, LeaseEvent, LeaseState, RecordKind};
 use crate::packet::{self, Malformed, Request};
 use crate::pool::Slice;
-use crate::reply::{self, Destination, ReplySpec, Times};
+use crate::reply::Destination;
 use crate::state::SubnetState;
+
+mod handler;
+use handler::{Handler, released};
 
 /// Where a datagram arrived.
 #[derive(Debug, Clone, Copy)]
@@ -65,34 +69,35 @@ pub enum Action {
     /// Make `record` durable, then send `reply` and emit `event`; if it cannot be written,
     /// hand `undo` (a grant's) to [`Core::unjournaled`] instead.
     Durable {
-        record: LeaseRecord,
+        record: Lease,
         reply: Option<Outgoing>,
         event: Option<LeaseEvent>,
         undo: Option<Undo>,
     },
 }
 
-/// The server's whole state.
+/// The server's whole state. The fields the core's other modules ([`crate::durable`],
+/// [`crate::failover`]) extend it through are crate-visible; the driver uses methods.
 #[derive(Debug)]
 pub struct Core {
-    pub subnets: Vec<SubnetState>,
-    pub node: Arc<str>,
-    pub relay_port: u16,
+    pub(crate) subnets: Vec<SubnetState>,
+    pub(crate) node: Arc<str>,
+    relay_port: u16,
     /// Addresses this node answers as (server identifiers it recognises).
-    pub own_addrs: Vec<Ipv4Addr>,
-    /// Unicast OFFER/ACK to yiaddr (needs an ARP entry; see [`reply::route`]).
-    pub unicast_yiaddr: bool,
+    own_addrs: Vec<Ipv4Addr>,
+    /// Unicast OFFER/ACK to yiaddr (needs an ARP entry; see [`crate::reply::route`]).
+    unicast_yiaddr: bool,
     /// This node's slice of every pool (new addresses come only from it).
-    pub slice: Slice,
+    slice: Slice,
     /// Cluster "who answers" filter; `None` answers everyone (single node).
-    pub answer: Option<crate::ha::AnswerFilter>,
+    pub(crate) answer: Option<AnswerFilter>,
     /// What undone grants had replaced, for the undo of a later grant ([`crate::durable`]).
     pub(crate) orphans: Orphans,
 }
 
 impl Core {
     /// A core for `config`'s subnets, restoring `records` (latest per address) as of `now`.
-    pub fn new(config: &Config, slice: Slice, records: &[LeaseRecord], now: u64) -> Core {
+    pub fn new(config: &Config, slice: Slice, records: &[Lease], now: u64) -> Core {
         let domain = &config.dns.local_domain;
         let subnets = config.subnets.iter().map(|s| SubnetState::new(s.clone(), domain, slice)).collect();
         let mut core = Core {
@@ -109,32 +114,34 @@ impl Core {
         core
     }
 
-    fn restore(&mut self, records: &[LeaseRecord], now: u64) {
+    /// Rebuilds the core for `config` and `slice`, keeping every remembered lease whose subnet
+    /// (by name) still holds its address, the addresses it answers as, the relay port (not
+    /// rebound before a restart) and the answer filter; outstanding offers are forgotten.
+    pub fn rebuild(&mut self, config: &Config, slice: Slice, now: u64) {
+        let mut next = Core::new(config, slice, &self.records(), now);
+        next.own_addrs = std::mem::take(&mut self.own_addrs);
+        next.relay_port = self.relay_port;
+        next.answer = self.answer.take();
+        *self = next;
+    }
+
+    fn restore(&mut self, records: &[Lease], now: u64) {
         // Oldest first, so freed addresses re-enter the free list in last-use order.
-        let mut sorted: Vec<&LeaseRecord> = records.iter().collect();
+        let mut sorted: Vec<&Lease> = records.iter().collect();
         sorted.sort_by_key(|r| r.expires);
         for r in sorted {
-            let Some(s) = self.subnets.iter_mut().find(|s| s.cfg.name == r.subnet && s.cfg.cidr.contains(&r.ip)) else {
+            let Some(s) = self.subnets.iter_mut().find(|s| *s.cfg.name == *r.subnet && s.cfg.cidr.contains(&r.ip))
+            else {
                 continue;
             };
-            let state = match r.kind {
+            let state = match r.kind() {
                 RecordKind::Bound if r.expires > now => LeaseState::Bound,
                 RecordKind::Bound => LeaseState::Expired,
                 RecordKind::Released => LeaseState::Released,
                 RecordKind::Declined if r.expires > now => LeaseState::Declined,
                 RecordKind::Declined => continue,
             };
-            let lease = Lease {
-                ip: r.ip,
-                key: packet::ClientKey(r.key.clone().into()),
-                mac: r.mac.clone(),
-                client_id: r.client_id.clone(),
-                hostname: r.hostname.clone(),
-                expires: r.expires,
-                state,
-                node: Arc::from(r.node.as_str()),
-                seq: 0,
-            };
+            let lease = Lease { subnet: s.name.clone(), state, seq: 0, ..r.clone() };
             s.restore(lease, now);
             if !matches!(state, LeaseState::Bound | LeaseState::Declined) {
                 s.pool.touch(r.ip);
@@ -142,21 +149,60 @@ impl Core {
         }
     }
 
-    /// Every remembered lease as journal records (for a reload or a compaction).
-    pub fn records(&self) -> Vec<LeaseRecord> {
+    /// Every remembered lease but offers, as the journal would hold them (for a rebuild).
+    pub fn records(&self) -> Vec<Lease> {
+        let remembered = self.subnets.iter().flat_map(|s| s.leases.values());
+        remembered.filter(|l| l.state != LeaseState::Offered).cloned().collect()
+    }
+
+    /// Bound, unexpired leases at `now`, of one subnet or of all, by address.
+    pub fn leases(&self, subnet: Option<&str>, now: u64) -> Vec<Lease> {
         let mut out = Vec::new();
-        for s in &self.subnets {
-            for l in s.leases.values() {
-                let kind = match l.state {
-                    LeaseState::Bound | LeaseState::Expired => RecordKind::Bound,
-                    LeaseState::Released => RecordKind::Released,
-                    LeaseState::Declined => RecordKind::Declined,
-                    LeaseState::Offered => continue,
-                };
-                out.push(l.record(&s.cfg.name, kind));
-            }
+        for s in self.subnets.iter().filter(|s| subnet.is_none_or(|n| n == s.cfg.name)) {
+            out.extend(s.leases.values().filter(|l| l.state == LeaseState::Bound && l.active(now)).cloned());
         }
+        out.sort_by_key(|l| l.ip);
         out
+    }
+
+    /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
+    pub fn pool_usage(&self, now: u64) -> Vec<(String, u64, u64)> {
+        self.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now).0, s.usage(now).1)).collect()
+    }
+
+    /// The subnets served, in config order.
+    pub fn subnets(&self) -> &[SubnetState] {
+        &self.subnets
+    }
+
+    /// One subnet's state, for benches and tests that drive allocation directly.
+    pub fn subnet_mut(&mut self, idx: usize) -> Option<&mut SubnetState> {
+        self.subnets.get_mut(idx)
+    }
+
+    /// This node's slice of every pool.
+    pub fn slice(&self) -> Slice {
+        self.slice
+    }
+
+    /// The addresses this node answers as (server identifiers it recognises).
+    pub fn set_own_addrs(&mut self, addrs: Vec<Ipv4Addr>) {
+        self.own_addrs = addrs;
+    }
+
+    /// Installs (or removes) the cluster's "who answers" filter.
+    pub fn set_answer_filter(&mut self, filter: Option<AnswerFilter>) {
+        self.answer = filter;
+    }
+
+    /// Ends the bound lease on `ip` as if its client had released it (`dnsctl lease
+    /// release`): the same durable step as a RELEASE. `None` when no lease is bound there.
+    pub fn release(&mut self, ip: Ipv4Addr, now: u64) -> Option<Action> {
+        let s = self
+            .subnets
+            .iter_mut()
+            .find(|s| s.leases.get(&ip).is_some_and(|l| l.state == LeaseState::Bound && l.active(now)))?;
+        Some(released(s, ip, now))
     }
 
     /// Handles one datagram.
@@ -194,10 +240,11 @@ impl Core {
     /// Subnet selection, first that applies: 82/5 link-selection → 118 → giaddr → ciaddr
     /// when it is inside a configured subnet → the receiving interface's addresses.
     ///
-    /// ciaddr goes before the interface (DESIGN §4 has it last): a bound client's unicast
-    /// RENEW or RELEASE names its own address, while the interface it arrives on is only
-    /// where the routing of the client's host sent it (seen with dhclient -r on a host with
-    /// two VLANs: the RELEASE for a VLAN 20 address came in on VLAN 10 and was ignored).
+    /// ciaddr goes before the interface (the original design had it last; docs/ARCHITECTURE.md
+    /// §4): a bound client's unicast RENEW or RELEASE names its own address, while the
+    /// interface it arrives on is only where the routing of the client's host sent it (seen
+    /// with dhclient -r on a host with two VLANs: the RELEASE for a VLAN 20 address came in on
+    /// VLAN 10 and was ignored).
     pub fn select(&self, req: &Request, ctx: &Context<'_>) -> Option<usize> {
         let find = |ip: Ipv4Addr| self.subnets.iter().position(|s| s.cfg.cidr.contains(&ip));
         if let Some(ip) = req.link_selection {
@@ -237,197 +284,8 @@ impl Core {
         let mut expired = Vec::new();
         for s in &mut self.subnets {
             s.sweep(now, &mut expired);
-            out.extend(expired.drain(..).map(|(l, kind)| l.event(&s.cfg.name, kind)));
+            out.extend(expired.drain(..).map(|(l, kind)| l.event(kind)));
         }
         out
-    }
-}
-
-/// One request being answered.
-struct Handler<'a> {
-    core: &'a mut Core,
-    idx: usize,
-    req: &'a Request,
-    server_id: Ipv4Addr,
-    now: u64,
-}
-
-impl Handler<'_> {
-    fn subnet(&mut self) -> &mut SubnetState {
-        &mut self.core.subnets[self.idx]
-    }
-
-    fn times(&self) -> Times {
-        let c = &self.core.subnets[self.idx].cfg;
-        let secs = |d: std::time::Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
-        Times { lease: secs(c.lease_time), t1: secs(c.t1), t2: secs(c.t2) }
-    }
-
-    fn reply(&self, kind: MessageType, yiaddr: Ipv4Addr, res: Option<usize>, times: Option<Times>) -> Outgoing {
-        let s = &self.core.subnets[self.idx];
-        let with_options = kind != MessageType::Nak;
-        let spec = ReplySpec {
-            kind,
-            yiaddr,
-            server_id: self.server_id,
-            options: with_options.then(|| s.options_for(res)),
-            times,
-            dns_is_self: s.cfg.dns.is_none(),
-        };
-        let bytes = reply::build(self.req, &spec);
-        let dest = reply::route(self.req, kind, yiaddr, self.core.relay_port, self.core.unicast_yiaddr);
-        Outgoing { kind, bytes, dest }
-    }
-
-    fn nak(&self) -> Action {
-        Action::Send(self.reply(MessageType::Nak, Ipv4Addr::UNSPECIFIED, None, None))
-    }
-
-    fn discover(&mut self) -> Action {
-        let (req, now) = (self.req, self.now);
-        let res = self.subnet().reservation(req);
-        let Some(ip) = self.subnet().choose(req, res, now) else { return Action::Drop(DropReason::PoolExhausted) };
-        let hold = now + self.core.subnets[self.idx].cfg.offer_hold.as_secs().max(1);
-        let node = self.core.node.clone();
-        let s = self.subnet();
-        // A client that still holds this address keeps its binding; the offer changes nothing.
-        let bound =
-            s.leases.get(&ip).is_some_and(|l| l.key == req.key && l.state == LeaseState::Bound && l.active(now));
-        if !bound {
-            s.assign(ip, req, LeaseState::Offered, hold, &node);
-        }
-        Action::Send(self.reply(MessageType::Offer, ip, res, Some(self.times())))
-    }
-
-    fn request(&mut self) -> Action {
-        let m = &self.req.msg;
-        let cidr = self.core.subnets[self.idx].cfg.cidr;
-        if let Some(sid) = self.req.server_id {
-            // SELECTING: the client names the server it chose.
-            if sid != self.server_id && !self.core.own_addrs.contains(&sid) {
-                return self.withdraw_offer();
-            }
-            let Some(ip) = self.req.requested_ip.or((!m.ciaddr().is_unspecified()).then(|| m.ciaddr())) else {
-                return self.nak();
-            };
-            return self.grant(ip);
-        }
-        let (ip, init_reboot) = match (self.req.requested_ip, m.ciaddr()) {
-            (Some(ip), c) if c.is_unspecified() => (ip, true),
-            (_, c) if !c.is_unspecified() => (c, false),
-            _ => return Action::Drop(DropReason::Silent),
-        };
-        // INIT-REBOOT, RENEWING, REBINDING: wrong network → NAK.
-        if !cidr.contains(&ip) {
-            return self.nak();
-        }
-        let (req, now) = (self.req, self.now);
-        let s = &self.core.subnets[self.idx];
-        let res = s.reservation(req);
-        if res.is_some_and(|r| s.reserved_ip(r) != ip) || s.taken_by_other(ip, &req.key, now) {
-            return self.nak();
-        }
-        let ours = s.leases.get(&ip).is_some_and(|l| l.key == req.key);
-        let known = s.by_client.get(&req.key);
-        if init_reboot && res.is_none() && known.is_some_and(|&k| k != ip) {
-            return self.nak();
-        }
-        if ours || res.is_some() {
-            return self.grant(ip);
-        }
-        // No record of this client at this address: INIT-REBOOT stays silent (§4.3.2); a renewal
-        // of a free address of our own slice is re-granted (its record was lost or expired).
-        if !init_reboot && s.pool.is_free(ip) {
-            return self.grant(ip);
-        }
-        Action::Drop(DropReason::Silent)
-    }
-
-    /// The client chose another server: our offer goes back to the pool.
-    fn withdraw_offer(&mut self) -> Action {
-        let key = self.req.key.clone();
-        let s = self.subnet();
-        if let Some(&ip) = s.by_client.get(&key)
-            && s.leases.get(&ip).is_some_and(|l| l.key == key && l.state == LeaseState::Offered)
-        {
-            s.leases.remove(&ip);
-            s.by_client.remove(&key);
-            s.pool.put(ip);
-        }
-        Action::Drop(DropReason::OtherServer)
-    }
-
-    /// ACKs `ip` when this client may have it, else NAKs.
-    fn grant(&mut self, ip: Ipv4Addr) -> Action {
-        let (req, now) = (self.req, self.now);
-        let s = &self.core.subnets[self.idx];
-        let res = s.reservation(req);
-        if !s.available_for(ip, &req.key, res, now) {
-            return self.nak();
-        }
-        let times = self.times();
-        let node = self.core.node.clone();
-        let expires = now + u64::from(times.lease);
-        let (idx, seq) = (self.idx, durable::next_seq());
-        let s = self.subnet();
-        let prev = s.assign(ip, req, LeaseState::Bound, expires, &node);
-        let renewed = prev.as_ref().is_some_and(|p| p.key == req.key && p.state == LeaseState::Bound && p.active(now));
-        let Some(l) = s.leases.get_mut(&ip) else { return self.nak() };
-        l.seq = seq;
-        if let Some(r) = res
-            && let Some(h) = &s.cfg.reservations[r].hostname
-        {
-            l.hostname = Some(h.clone());
-        }
-        let lease = l.clone();
-        let name = s.cfg.name.clone();
-        let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
-        let reply = self.reply(MessageType::Ack, ip, res, Some(times));
-        Action::Durable {
-            record: lease.record(&name, RecordKind::Bound),
-            reply: Some(reply),
-            event: Some(lease.event(&name, kind)),
-            undo: Some(Undo { seq, subnet: idx, ip, prev }),
-        }
-    }
-
-    fn release(&mut self) -> Action {
-        let (ip, key, now) = (self.req.msg.ciaddr(), self.req.key.clone(), self.now);
-        let s = self.subnet();
-        let Some(l) = s.leases.get(&ip).filter(|l| l.key == key && l.state == LeaseState::Bound) else {
-            return Action::Drop(DropReason::Silent);
-        };
-        let mut lease = l.clone();
-        s.free(ip, LeaseState::Released, now);
-        lease.expires = now;
-        let name = s.cfg.name.clone();
-        Action::Durable {
-            record: lease.record(&name, RecordKind::Released),
-            reply: None,
-            event: Some(lease.event(&name, LeaseEventKind::Released)),
-            undo: None,
-        }
-    }
-
-    fn decline(&mut self) -> Action {
-        let Some(ip) = self.req.requested_ip else { return Action::Drop(DropReason::Silent) };
-        let (key, now) = (self.req.key.clone(), self.now);
-        let until = now + self.core.subnets[self.idx].cfg.decline_quarantine.as_secs();
-        let s = self.subnet();
-        let Some(l) = s.leases.get(&ip).filter(|l| l.key == key && l.active(now)) else {
-            return Action::Drop(DropReason::Silent);
-        };
-        let was_bound = l.state == LeaseState::Bound;
-        let mut lease = l.clone();
-        s.quarantine(ip, until);
-        lease.expires = until;
-        let name = s.cfg.name.clone();
-        let event = was_bound.then(|| lease.event(&name, LeaseEventKind::Released));
-        Action::Durable { record: lease.record(&name, RecordKind::Declined), reply: None, event, undo: None }
-    }
-
-    fn inform(&mut self) -> Action {
-        let res = self.core.subnets[self.idx].reservation(self.req);
-        Action::Send(self.reply(MessageType::Ack, Ipv4Addr::UNSPECIFIED, res, None))
     }
 }

@@ -227,7 +227,7 @@ fn release_decline_and_expiry() {
     rel.set_ciaddr(ip);
     match run(&mut c, &rel, 1200) {
         Action::Durable { record, reply: None, event: Some(e), .. } => {
-            assert_eq!((record.kind, e.kind), (RecordKind::Released, LeaseEventKind::Released));
+            assert_eq!((record.kind(), e.kind), (RecordKind::Released, LeaseEventKind::Released));
         }
         other => panic!("{other:?}"),
     }
@@ -239,7 +239,7 @@ fn release_decline_and_expiry() {
     // Quarantined: a new DORA for the same client gets a different address.
     let next = dora(&mut c, 1, 1500);
     assert_ne!(next, ip);
-    assert!(c.sweep(1500 + 3600).iter().any(|e| e.kind == LeaseEventKind::Expired && e.ip == next));
+    assert!(c.sweep(1500 + 3600).iter().any(|e| e.kind == LeaseEventKind::Expired && e.lease.ip == next));
     // After 24h the declined address is free again.
     c.sweep(1400 + 86_400);
     assert!(c.subnets[0].pool.is_free(ip));
@@ -308,4 +308,22 @@ fn restore_rebuilds_leases_and_free_list() {
     let mut r = Core::new(&cfg, Slice::WHOLE, &records, 1500);
     assert!(!r.subnets[0].pool.is_free(a) && !r.subnets[0].pool.is_free(b));
     assert_eq!(dora(&mut r, 1, 1500), a);
+}
+
+/// `dnsctl lease release` is the same durable step as a client's RELEASE: the driver journals
+/// the record before the event goes out (it used to change the table and journal by itself).
+#[test]
+fn admin_release_is_a_durable_action() {
+    let mut c = core();
+    let ip = dora(&mut c, 1, 1000);
+    assert!(c.release(Ipv4Addr::new(10, 77, 0, 250), 1100).is_none(), "nothing bound there");
+    match c.release(ip, 1100) {
+        Some(Action::Durable { record, reply: None, event: Some(e), undo: None }) => {
+            assert_eq!((record.ip, record.kind(), record.expires), (ip, RecordKind::Released, 1100));
+            assert_eq!((e.kind, e.lease.ip), (LeaseEventKind::Released, ip));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.subnets[0].pool.is_free(ip));
+    assert!(c.release(ip, 1101).is_none(), "released once");
 }

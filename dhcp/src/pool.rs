@@ -1,6 +1,7 @@
 //! Address pools: the mapping between pool addresses and dense indices, this node's slice of
-//! the pool (DESIGN §5), and the free list ordered by last use. Allocation is O(1): the free list
-//! is an intrusive doubly linked list over the index array, least recently used at the head.
+//! the pool (docs/ARCHITECTURE.md §7), and the free list ordered by last use. Allocation is
+//! O(1): the free list is an intrusive doubly linked list over the index array, least recently
+//! used at the head.
 
 use std::net::Ipv4Addr;
 

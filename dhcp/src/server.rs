@@ -6,27 +6,30 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use dhcproto::v4::MessageType;
 use parking_lot::Mutex;
 use ravens_config::Config;
 use socket2::Socket;
-use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::counters::{AtomicCounters, C, Counters};
-use crate::held::HeldQueue;
+use crate::failover::AnswerFilter;
+use crate::failover::held::HeldQueue;
 use crate::iface::{self, Iface};
 use crate::journal::{Journal, JournalOptions};
-use crate::lease::{LeaseEvent, LeaseEventKind, LeaseInfo, LeaseState, RecordKind, unix_now};
+use crate::lease::{Lease, LeaseEvent, LeaseState, unix_now};
 use crate::machine::{Action, Context, Core, DropReason, Outgoing};
 use crate::packet;
 use crate::pool::Slice;
 use crate::reply::Destination;
 use crate::socket;
+
+mod loops;
+use loops::{recv_loop, sweep_loop};
 
 /// Why the service could not start or reload.
 #[derive(Debug, thiserror::Error)]
@@ -48,13 +51,23 @@ struct Inner {
     ifaces: Vec<Iface>,
     counters: AtomicCounters,
     /// Lease event subscribers: the daemon's DNS names and, in a cluster, the sync glue.
-    events: Mutex<Vec<mpsc::Sender<LeaseEvent>>>,
+    events: Mutex<Vec<Subscriber>>,
+    /// This node's name: the `node` of the leases it grants.
+    node: Arc<str>,
     /// The config the core was built from, to rebuild it with another slice.
     config: Mutex<Config>,
     /// DISCOVERs left to a peer, answered late if this node takes their bucket over.
     held: Mutex<HeldQueue>,
     /// Wake-ups of the receive loop: its heartbeat, for a watchdog.
     beats: std::sync::atomic::AtomicU64,
+}
+
+/// One lease event channel.
+struct Subscriber {
+    tx: mpsc::Sender<LeaseEvent>,
+    /// Only the events of leases this node granted: what the cluster replicates. Imports of
+    /// other nodes' leases never reach it, so they cannot loop back into the gossip.
+    own_only: bool,
 }
 
 /// Control of a running DHCP service. Cheap to clone.
@@ -103,7 +116,7 @@ impl DhcpService {
         // serving the whole pool in between could offer a peer's (or a forgotten) address.
         let slice = if config.cluster.is_some() { Slice::NONE } else { Slice::WHOLE };
         let mut core = Core::new(config, slice, &recovery.records, unix_now());
-        core.own_addrs = own_addrs(addr, &ifaces);
+        core.set_own_addrs(own_addrs(addr, &ifaces));
         tracing::info!(leases = recovery.records.len(), "restored DHCP leases");
         let (events, events_rx) = mpsc::channel(4096);
         let inner = Arc::new(Inner {
@@ -112,7 +125,8 @@ impl DhcpService {
             tx,
             ifaces,
             counters: Default::default(),
-            events: Mutex::new(vec![events]),
+            events: Mutex::new(vec![Subscriber { tx: events, own_only: false }]),
+            node: Arc::from(config.node.name.as_str()),
             config: Mutex::new(config.clone()),
             held: Mutex::new(HeldQueue::default()),
             beats: Default::default(),
@@ -132,47 +146,6 @@ fn own_addrs(listen: SocketAddr, ifaces: &[Iface]) -> Vec<Ipv4Addr> {
         v.push(*a.ip());
     }
     v
-}
-
-async fn recv_loop(inner: Arc<Inner>, rx: UdpSocket, cancel: CancellationToken) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = rx.readable() => if let Err(e) = r {
-                tracing::error!(error = %e, "DHCP socket failed");
-                break;
-            },
-        }
-        inner.beats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // Drain everything queued before waiting again.
-        loop {
-            match rx.try_io(Interest::READABLE, || socket::recv(&rx, &mut buf)) {
-                Ok(r) => inner.datagram(&buf[..r.len], &r),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    tracing::debug!(error = %e, "DHCP recv error");
-                    break;
-                }
-            }
-        }
-    }
-    inner.journal.close();
-    tracing::info!("DHCP service stopped");
-}
-
-async fn sweep_loop(inner: Arc<Inner>, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let events = inner.core.lock().sweep(unix_now());
-        for e in events {
-            inner.emit(e);
-        }
-    }
 }
 
 impl Inner {
@@ -213,28 +186,31 @@ impl Inner {
             }
             Action::Drop(reason) => self.dropped(reason, r),
             Action::Send(out) => self.send(&out, r.ifindex, server_src),
-            Action::Durable { record, reply, event, undo } => {
-                let me = self.clone();
-                let ifindex = r.ifindex;
-                let done = Box::new(move |ok: bool| {
-                    if !ok {
-                        me.counters.inc(C::JournalErrors);
-                        // No ACK: the grant must not keep the address (issue 10).
-                        if let Some(u) = undo {
-                            me.core.lock().unjournaled(u, unix_now());
-                        }
-                        return;
-                    }
-                    if let Some(out) = reply {
-                        me.send(&out, ifindex, server_src);
-                    }
-                    if let Some(e) = event {
-                        me.emit(e);
-                    }
-                });
-                self.journal.append(&record, Some(done));
-            }
+            durable @ Action::Durable { .. } => self.commit(durable, r.ifindex, server_src),
         }
+    }
+
+    /// Makes a [`Action::Durable`] record durable, then sends its reply and emits its event.
+    fn commit(self: &Arc<Self>, action: Action, ifindex: u32, server_src: Ipv4Addr) {
+        let Action::Durable { record, reply, event, undo } = action else { return };
+        let me = self.clone();
+        let done = Box::new(move |ok: bool| {
+            if !ok {
+                me.counters.inc(C::JournalErrors);
+                // No ACK: the grant must not keep the address (issue 10).
+                if let Some(u) = undo {
+                    me.core.lock().unjournaled(u, unix_now());
+                }
+                return;
+            }
+            if let Some(out) = reply {
+                me.send(&out, ifindex, server_src);
+            }
+            if let Some(e) = event {
+                me.emit(e);
+            }
+        });
+        self.journal.append(&record, Some(done));
     }
 
     fn dropped(&self, reason: DropReason, r: &socket::Received) {
@@ -267,10 +243,11 @@ impl Inner {
     }
 
     fn emit(&self, e: LeaseEvent) {
+        let own = *e.lease.node == *self.node;
         let mut subs = self.events.lock();
-        subs.retain(|tx| !tx.is_closed());
-        for tx in subs.iter() {
-            if tx.try_send(e.clone()).is_err() {
+        subs.retain(|s| !s.tx.is_closed());
+        for s in subs.iter().filter(|s| own || !s.own_only) {
+            if s.tx.try_send(e.clone()).is_err() {
                 self.counters.inc(C::EventsDropped);
             }
         }
@@ -286,41 +263,21 @@ impl DhcpHandle {
     }
 
     /// Bound, unexpired leases, of one subnet or of all.
-    pub fn leases(&self, subnet: Option<&str>) -> Vec<LeaseInfo> {
-        let now = unix_now();
-        let core = self.inner.core.lock();
-        let mut out = Vec::new();
-        for s in core.subnets.iter().filter(|s| subnet.is_none_or(|n| n == s.cfg.name)) {
-            let bound = s.leases.values().filter(|l| l.state == LeaseState::Bound && l.active(now));
-            out.extend(bound.map(|l| l.info(&s.cfg.name)));
-        }
-        out.sort_by_key(|l| l.ip);
-        out
+    pub fn leases(&self, subnet: Option<&str>) -> Vec<Lease> {
+        self.inner.core.lock().leases(subnet, unix_now())
     }
 
-    /// Ends the lease on `ip` as if its client had released it. False when no lease is bound there.
+    /// Ends the lease on `ip` as if its client had released it ([`Core::release`]; its event
+    /// follows once the record is durable). False when no lease is bound there.
     pub fn release(&self, ip: Ipv4Addr) -> bool {
-        let now = unix_now();
-        let mut core = self.inner.core.lock();
-        for s in core.subnets.iter_mut() {
-            let Some(l) = s.leases.get(&ip).filter(|l| l.state == LeaseState::Bound && l.active(now)) else {
-                continue;
-            };
-            let mut lease = l.clone();
-            s.free(ip, LeaseState::Released, now);
-            lease.expires = now;
-            self.inner.journal.append(&lease.record(&s.cfg.name, RecordKind::Released), None);
-            self.inner.emit(lease.event(&s.cfg.name, LeaseEventKind::Released));
-            return true;
-        }
-        false
+        let Some(action) = self.inner.core.lock().release(ip, unix_now()) else { return false };
+        self.inner.commit(action, 0, Ipv4Addr::UNSPECIFIED);
+        true
     }
 
     /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
     pub fn pool_usage(&self) -> Vec<(String, u64, u64)> {
-        let now = unix_now();
-        let core = self.inner.core.lock();
-        core.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now).0, s.usage(now).1)).collect()
+        self.inner.core.lock().pool_usage(unix_now())
     }
 
     pub fn counters(&self) -> Counters {
@@ -331,28 +288,24 @@ impl DhcpHandle {
     /// its address. Listen address, relay port and interfaces are not rebound (restart for that).
     pub fn reload(&self, config: &Config) {
         let mut core = self.inner.core.lock();
-        let records = core.records();
-        let own = std::mem::take(&mut core.own_addrs);
-        let (relay_port, slice, answer) = (core.relay_port, core.slice, core.answer.take());
-        *core = Core::new(config, slice, &records, unix_now());
-        core.own_addrs = own;
-        core.relay_port = relay_port;
-        core.answer = answer;
+        let slice = core.slice();
+        core.rebuild(config, slice, unix_now());
         *self.inner.config.lock() = config.clone();
-        tracing::info!(subnets = core.subnets.len(), "DHCP config reloaded");
+        tracing::info!(subnets = core.subnets().len(), "DHCP config reloaded");
     }
 
-    /// A further stream of lease events (same capacity and drop rule as the first one):
-    /// the cluster glue publishes this node's leases from it.
-    pub fn subscribe(&self) -> mpsc::Receiver<LeaseEvent> {
+    /// A further stream of lease events (same capacity and drop rule as the first one) with
+    /// only the events of leases this node granted, never those of imported ones: the cluster
+    /// glue publishes this node's leases from it.
+    pub fn subscribe_own(&self) -> mpsc::Receiver<LeaseEvent> {
         let (tx, rx) = mpsc::channel(4096);
-        self.inner.events.lock().push(tx);
+        self.inner.events.lock().push(Subscriber { tx, own_only: true });
         rx
     }
 
     /// This node's slice of every pool.
     pub fn slice(&self) -> Slice {
-        self.inner.core.lock().slice
+        self.inner.core.lock().slice()
     }
 
     /// Allocates new addresses from `slice` from now on. Every remembered lease (this node's
@@ -360,16 +313,10 @@ impl DhcpHandle {
     pub fn set_slice(&self, slice: Slice) {
         let config = self.inner.config.lock().clone();
         let mut core = self.inner.core.lock();
-        if core.slice == slice {
+        if core.slice() == slice {
             return;
         }
-        let records = core.records();
-        let own = std::mem::take(&mut core.own_addrs);
-        let (relay_port, answer) = (core.relay_port, core.answer.take());
-        *core = Core::new(&config, slice, &records, unix_now());
-        core.own_addrs = own;
-        core.relay_port = relay_port;
-        core.answer = answer;
+        core.rebuild(&config, slice, unix_now());
         tracing::info!(index = slice.index, count = slice.count, "DHCP pool slice changed");
     }
 
@@ -387,20 +334,20 @@ impl DhcpHandle {
     }
 
     /// Installs (or removes) the cluster's "who answers" filter.
-    pub fn set_answer_filter(&self, filter: Option<crate::ha::AnswerFilter>) {
-        self.inner.core.lock().answer = filter;
+    pub fn set_answer_filter(&self, filter: Option<AnswerFilter>) {
+        self.inner.core.lock().set_answer_filter(filter);
     }
 
     /// Applies leases granted by other nodes ([`Core::import`]) and emits their events.
-    pub fn import(&self, leases: &[crate::ha::RemoteLease]) {
+    pub fn import(&self, leases: &[Lease]) {
         let now = unix_now();
         let events: Vec<LeaseEvent> = {
             let mut core = self.inner.core.lock();
             leases.iter().flat_map(|l| core.import(l, now)).collect()
         };
         let mut held = self.inner.held.lock();
-        for l in leases.iter().filter(|l| !l.released) {
-            held.forget(&l.key);
+        for l in leases.iter().filter(|l| l.state == LeaseState::Bound) {
+            held.forget(&l.key.0);
         }
         drop(held);
         for e in events {

@@ -18,6 +18,8 @@ use crate::pool::{Pool, Slice};
 #[derive(Debug)]
 pub struct SubnetState {
     pub cfg: Subnet,
+    /// `cfg.name`, shared by every lease of the subnet.
+    pub name: Arc<str>,
     pub table: OptionTable,
     host_tables: Vec<OptionTable>,
     res_by_mac: HashMap<[u8; 6], usize>,
@@ -49,6 +51,7 @@ impl SubnetState {
         let excluded = |ip: Ipv4Addr| res_by_ip.contains_key(&ip) || cfg.router == Some(ip);
         let pool = Pool::new(&cfg.pools, slice, &excluded);
         SubnetState {
+            name: Arc::from(cfg.name.as_str()),
             table,
             host_tables,
             res_by_mac,
@@ -99,7 +102,7 @@ impl SubnetState {
         self.leases.get(&ip).is_some_and(|l| l.active(now) && (l.key != *key || l.state == LeaseState::Declined))
     }
 
-    /// The address to offer (DESIGN §4 order): reservation → current or last address →
+    /// The address to offer (docs/ARCHITECTURE.md §4 order): reservation → current or last address →
     /// requested address → least recently used free address of this node's slice.
     pub fn choose(&mut self, req: &Request, res: Option<usize>, now: u64) -> Option<Ipv4Addr> {
         if let Some(r) = res {
@@ -149,6 +152,7 @@ impl SubnetState {
         let same = prev.as_mut().filter(|p| p.key == req.key);
         let hostname = req.hostname.clone().or_else(|| same.and_then(|p| p.hostname.take()));
         let lease = Lease {
+            subnet: self.name.clone(),
             ip,
             key: req.key.clone(),
             mac: req.chaddr.clone(),

@@ -172,7 +172,7 @@ async fn dora_renew_rebind_release_via_giaddr() {
     assert!(ip.octets()[3] >= 100 && ip.octets()[0] == 127, "{ip}");
     assert_eq!(ack.opts().get(OptionCode::Router), Some(&DhcpOption::Router(vec![GIADDR])));
     let e = env.event().await;
-    assert_eq!((e.kind, e.ip, e.hostname.as_deref()), (LeaseEventKind::Bound, ip, Some("my-laptop")));
+    assert_eq!((e.kind, e.lease.ip, e.lease.hostname.as_deref()), (LeaseEventKind::Bound, ip, Some("my-laptop")));
     // RENEWING (unicast, ciaddr set; the test relays it so the answer comes back here).
     let mut renew = msg(MessageType::Request, 1, vec![]);
     renew.set_ciaddr(ip);
@@ -183,7 +183,7 @@ async fn dora_renew_rebind_release_via_giaddr() {
     let r = env.exchange(&renew).await.unwrap();
     assert_eq!(r.opts().msg_type(), Some(MessageType::Ack));
     assert_eq!(env.handle.leases(Some("loop")).len(), 1);
-    assert_eq!(env.handle.leases(None)[0].node, "a");
+    assert_eq!(&*env.handle.leases(None)[0].node, "a");
     let mut rel = msg(MessageType::Release, 1, vec![]);
     rel.set_ciaddr(ip);
     env.send(&rel).await;
@@ -334,5 +334,35 @@ async fn restart_keeps_every_acked_lease() {
     }
     // A client coming back gets the same address.
     assert_eq!(ip_of(&env.dora(100, vec![]).await), acked[0]);
+    env.stop().await;
+}
+
+/// Lease events do not loop back into the gossip: the cluster's subscription carries the
+/// events of this node's grants only, never those of a lease imported from a peer (which
+/// used to arrive there and be filtered out by the daemon).
+#[tokio::test]
+async fn imported_leases_never_reach_the_own_subscription() {
+    use ravens_dhcp::packet::ClientKey;
+    use ravens_dhcp::{Lease, LeaseState};
+    let mut env = start("own").await;
+    let mut own = env.handle.subscribe_own();
+    let peer = Lease {
+        subnet: "loop".into(),
+        ip: Ipv4Addr::new(127, 0, 0, 250),
+        key: ClientKey(vec![1, 1, 2, 0, 0, 0, 9, 9].into()),
+        mac: vec![2, 0, 0, 0, 9, 9],
+        client_id: None,
+        hostname: Some("peer-pc".into()),
+        expires: ravens_dhcp::lease::unix_now() + 600,
+        state: LeaseState::Bound,
+        node: "b".into(),
+        seq: 0,
+    };
+    env.handle.import(&[peer]);
+    let e = env.event().await;
+    assert_eq!((e.kind, &*e.lease.node), (LeaseEventKind::Bound, "b"), "the import still makes its DNS name");
+    let ack = env.dora(1, vec![]).await;
+    let e = tokio::time::timeout(Duration::from_secs(2), own.recv()).await.unwrap().unwrap();
+    assert_eq!((e.kind, e.lease.ip, &*e.lease.node), (LeaseEventKind::Bound, ip_of(&ack), "a"));
     env.stop().await;
 }

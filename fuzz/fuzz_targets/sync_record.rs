@@ -2,7 +2,8 @@
 //! record re-encodes and decodes to itself, and merges into a replica.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ravens_sync::{Record, Replica, lease_expiry_ms};
+use ravens_dhcp::failover::lease_expiry_ms;
+use ravens_sync::{Record, Replica};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -34,7 +34,7 @@ pub enum SyncError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {
     /// Keys whose winning record changed because of another node's entries. Tombstones are
-    /// included (`deleted`), so the daemon can drop a lease or config record.
+    /// included (`deleted`), so the daemon can drop what the record held.
     Records(Vec<Record>),
     /// A peer became live.
     PeerUp { id: String, addr: SocketAddr },
@@ -84,7 +84,7 @@ pub struct SyncStats {
     pub applied: u64,
     /// Remote values that were not valid records (dropped).
     pub bad_records: u64,
-    /// Remote records in a format newer than this release reads (skipped, not misread).
+    /// Remote records in a format newer than this version reads (skipped, not misread).
     pub newer_records: u64,
 }
 
@@ -211,7 +211,7 @@ impl SyncHandle {
         self.shared.state().replica.winner(key).cloned()
     }
 
-    /// Every node's entry for `key` (for the lease rule, [`crate::record::lease_winner`]).
+    /// Every node's entry for `key`, for a rule of the reader's own beyond [`crate::merge`].
     pub fn entries(&self, key: &str) -> Vec<Record> {
         self.shared.state().replica.entries(key).to_vec()
     }

@@ -208,7 +208,7 @@ fn apply_batch(shared: &Shared, batch: Vec<KeyChange>) -> (Vec<Record>, Vec<Reco
         let rec = match Record::decode_value(&key, &value) {
             Ok(rec) => rec,
             Err(RecordError::NewerFormat(format)) => {
-                // A peer on a later release: skipped, not misread; this node keeps the entries
+                // A peer on a later version: skipped, not misread; this node keeps the entries
                 // it has until it is upgraded too. Said once, counted always.
                 if shared.newer_records.fetch_add(1, Ordering::Relaxed) == 0 {
                     tracing::warn!(peer = %node.node_id, key, format, "record in a newer format skipped; upgrade this node");

@@ -1,26 +1,26 @@
 //! Replicated records: a key, opaque value bytes, an HLC stamp, the origin node and a
 //! deleted flag; the last-writer-wins merge; and their string encoding as chitchat values.
 //!
-//! Keys name what a record describes, not who wrote it: `l/<subnet>/<client-id>` for a lease,
-//! `c/<kind>/<name>` for a site-config record. Every node may hold an entry for the same key;
-//! readers pick the winner with [`merge`] (or [`lease_winner`] for leases).
+//! Keys name what a record describes, not who wrote it (the daemon's prefixes are listed in
+//! docs/ARCHITECTURE.md §7). Every node may hold an entry for the same key; readers pick the
+//! winner with [`merge`], or apply a rule of their own to every node's entry.
 //!
-//! # Format versions (rolling upgrades: each node reads what the previous release wrote)
+//! # Format versions (rolling upgrades: each node reads what the previous version wrote)
 //!
 //! The encoding ([`Record::encode_value`]) is format [`RECORD_FORMAT`]. Format 1 is unmarked
-//! (it starts with a digit) and is what every release so far writes, so a pair mid-upgrade
+//! (it starts with a digit) and is what every version so far writes, so a pair mid-upgrade
 //! keeps replicating both ways. A later, incompatible encoding is written as `v<N>|<rest>`:
-//! the previous release refuses it as [`RecordError::NewerFormat`] (the sync node skips and
+//! the previous version refuses it as [`RecordError::NewerFormat`] (the sync node skips and
 //! counts it, and keeps the entries it has) instead of misreading it, and reads format 1 on.
 //! Bump the format only when an older reader would misread the new encoding. New data goes
-//! into the values, whose readers ignore fields they do not know (lease values also carry a
-//! `format` of their own, see [`crate::lease`]). Golden encodings of every format live in
-//! `sync/tests/golden/`; keep the old ones when adding a format.
+//! into the values, whose readers ignore fields they do not know (values may carry a
+//! `format` of their own). Golden encodings of every format live in `sync/tests/golden/`;
+//! keep the old ones when adding a format.
 
 use crate::hlc::Hlc;
 
-/// Largest value accepted, in bytes (DESIGN §5: values stay ≤ 4 KB so a record always fits a
-/// gossip datagram with room to spare).
+/// Largest value accepted, in bytes (docs/ARCHITECTURE.md §7: values stay ≤ 4 KB so a record
+/// always fits a gossip datagram with room to spare).
 pub const MAX_VALUE_BYTES: usize = 4096;
 /// Largest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
@@ -28,7 +28,7 @@ pub const MAX_KEY_BYTES: usize = 256;
 /// may resurrect a deleted record when it returns.
 pub const TOMBSTONE_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 
-/// The record encoding this release writes and the newest it reads (see the module docs).
+/// The record encoding this version writes and the newest it reads (see the module docs).
 pub const RECORD_FORMAT: u32 = 1;
 
 /// Why a record was refused.
@@ -47,15 +47,15 @@ pub enum RecordError {
     /// A chitchat value that is not a record encoding.
     #[error("malformed record encoding")]
     Malformed,
-    /// A record in a format newer than [`RECORD_FORMAT`], written by a later release.
-    #[error("record in format {0}; this release reads up to format {RECORD_FORMAT}")]
+    /// A record in a format newer than [`RECORD_FORMAT`], written by a later version.
+    #[error("record in format {0}; this version reads up to format {RECORD_FORMAT}")]
     NewerFormat(u32),
 }
 
 /// One version of one key, as written by `origin`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// What the record describes (`l/...`, `c/...`).
+    /// What the record describes (`c/...`, ...).
     pub key: String,
     /// Opaque value (JSON by convention); empty for tombstones.
     pub value: Vec<u8>,
@@ -113,8 +113,8 @@ impl Record {
         s
     }
 
-    /// Decodes a chitchat value written by [`Record::encode_value`] of this release or an
-    /// earlier one; a later release's format is refused as [`RecordError::NewerFormat`].
+    /// Decodes a chitchat value written by [`Record::encode_value`] of this version or an
+    /// earlier one; a later version's format is refused as [`RecordError::NewerFormat`].
     pub fn decode_value(key: &str, encoded: &str) -> Result<Self, RecordError> {
         if let Some(marked) = encoded.strip_prefix('v') {
             // No marked format exists yet: `v<N>|` is only ever a newer one.
@@ -149,20 +149,6 @@ pub fn merge<'a>(local: &'a Record, remote: &'a Record) -> &'a Record {
     if remote.order() > local.order() { remote } else { local }
 }
 
-/// DESIGN §5 lease rule: among one client's entries from every node, the highest
-/// (HLC, node id) entry that is neither deleted nor expired at `now_ms` wins. `expiry` reads
-/// the expiry (ms since the epoch) from a value; see [`crate::lease::lease_expiry_ms`].
-pub fn lease_winner<'a, I, F>(entries: I, now_ms: u64, expiry: F) -> Option<&'a Record>
-where
-    I: IntoIterator<Item = &'a Record>,
-    F: Fn(&[u8]) -> Option<u64>,
-{
-    entries
-        .into_iter()
-        .filter(|r| !r.deleted && expiry(&r.value).is_some_and(|e| e > now_ms))
-        .max_by(|a, b| a.order().cmp(&b.order()))
-}
-
 /// Checks a record key: 1..=256 bytes, printable, no `|`, not starting with `~`.
 pub fn check_key(key: &str) -> Result<(), RecordError> {
     let ok = !key.is_empty()
@@ -195,7 +181,6 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, RecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lease::lease_expiry_ms;
 
     fn rec(key: &str, v: &str, wall: u64, origin: &str) -> Record {
         Record::new(key, v.as_bytes().to_vec(), Hlc::new(wall, 0), origin).unwrap()
@@ -255,7 +240,7 @@ mod tests {
 
     #[test]
     fn encoding_round_trips_text_binary_and_tombstones() {
-        let text = rec("l/10.0.1.0/aa", r#"{"ip":"10.0.1.5"}"#, 77, "node-a");
+        let text = rec("c/10.0.1.0/aa", r#"{"ip":"10.0.1.5"}"#, 77, "node-a");
         let bin = Record::new("c/b/x", vec![0, 255, 10, b'|'], Hlc::new(5, 9), "b").unwrap();
         let tomb = Record::tombstone("c/b/y", Hlc::new(6, 1), "b").unwrap();
         for r in [text, bin, tomb] {
@@ -277,26 +262,5 @@ mod tests {
         let crash = "5.9|/rfco$rd/oj184461<.2|x00fff7cФf7cФ80";
         assert!(Record::decode_value("c/bin/x", crash).is_err());
         assert_eq!(Record::decode_value("c/bin/x", "5.9|a|x00fF7c").unwrap().value, [0, 0xff, 0x7c]);
-    }
-
-    #[test]
-    fn lease_rule_highest_unexpired_wins() {
-        let lease = |exp: u64, wall: u64, node: &str| rec("l/s/c", &format!(r#"{{"expires_ms":{exp}}}"#), wall, node);
-        let old_long = lease(10_000, 100, "a");
-        let new_expired = lease(500, 200, "b");
-        let newest_long = lease(9_000, 150, "b");
-        let all = [old_long.clone(), new_expired.clone(), newest_long.clone()];
-        // At 1000 the HLC-newest entry has expired: the newest unexpired one wins.
-        assert_eq!(lease_winner(&all, 1000, lease_expiry_ms), Some(&newest_long));
-        // Before its expiry the newest entry wins.
-        assert_eq!(lease_winner(&all, 400, lease_expiry_ms), Some(&new_expired));
-        // Past every expiry nothing holds the client.
-        assert_eq!(lease_winner(&all, 20_000, lease_expiry_ms), None);
-        // Ties on HLC go to the higher node id; tombstones never hold a lease.
-        let tie = [lease(5_000, 100, "a"), lease(5_000, 100, "c")];
-        assert_eq!(lease_winner(&tie, 1, lease_expiry_ms).unwrap().origin, "c");
-        let dead = [Record::tombstone("l/s/c", Hlc::new(999, 0), "a").unwrap()];
-        assert_eq!(lease_winner(&dead, 1, lease_expiry_ms), None);
-        assert_eq!(lease_expiry_ms(b"not json"), None);
     }
 }

@@ -1,10 +1,10 @@
 //! The merged view of every node's records (sans-IO). Each key keeps one entry per origin
 //! node; the winner is the highest (HLC, node id). [`Replica::apply`] reports when a key's
-//! winner changes, which is what the daemon acts on (update its lease table or config).
+//! winner changes, which is what the daemon acts on.
 
 use std::collections::HashMap;
 
-use crate::record::{Record, lease_winner};
+use crate::record::Record;
 
 /// Every node's entries for every key, and the current winners.
 #[derive(Debug, Default, Clone)]
@@ -64,14 +64,9 @@ impl Replica {
         self.winner(key).filter(|r| !r.deleted)
     }
 
-    /// Every node's entry for `key` (for the lease rule or diagnostics).
+    /// Every node's entry for `key` (for a reader's own rule, or diagnostics).
     pub fn entries(&self, key: &str) -> &[Record] {
         self.entries.get(key).map_or(&[], Vec::as_slice)
-    }
-
-    /// The lease rule of DESIGN §5 applied to `key`: the highest unexpired entry.
-    pub fn lease(&self, key: &str, now_ms: u64, expiry: impl Fn(&[u8]) -> Option<u64>) -> Option<&Record> {
-        lease_winner(self.entries(key), now_ms, expiry)
     }
 
     /// The live winners (no tombstones), in no particular order.
@@ -113,7 +108,6 @@ fn winner_index(slot: &[Record]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::hlc::Hlc;
-    use crate::lease::lease_expiry_ms;
     use crate::record::TOMBSTONE_TTL_MS;
 
     fn rec(key: &str, v: &str, wall: u64, origin: &str) -> Record {
@@ -158,15 +152,5 @@ mod tests {
         assert!(r.purge(20 + TOMBSTONE_TTL_MS).is_empty());
         assert_eq!(r.purge(21 + TOMBSTONE_TTL_MS), vec!["c/a/x".to_string()]);
         assert!(r.is_empty());
-    }
-
-    #[test]
-    fn lease_view_uses_expiry() {
-        let mut r = Replica::new();
-        r.apply(rec("l/s/c", r#"{"expires_ms":100}"#, 50, "b"));
-        r.apply(rec("l/s/c", r#"{"expires_ms":900}"#, 40, "a"));
-        assert_eq!(r.lease("l/s/c", 60, lease_expiry_ms).unwrap().origin, "b");
-        assert_eq!(r.lease("l/s/c", 200, lease_expiry_ms).unwrap().origin, "a");
-        assert!(r.lease("l/s/c", 1000, lease_expiry_ms).is_none());
     }
 }

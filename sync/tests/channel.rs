@@ -33,7 +33,7 @@ impl Transport for Delayed {
 
 type Msg = (SocketAddr, ChitchatMessage);
 
-/// Owns the real socket: receives into `in_tx`, sends what the delay timers release.
+/// Owns the real socket: receives into `in_tx`, sends what the delay timers let go.
 async fn pump(
     mut inner: Box<dyn Socket>,
     mut out_rx: mpsc::UnboundedReceiver<Msg>,

@@ -1,7 +1,7 @@
 //! Format versions of what the nodes of a pair exchange (rolling upgrades, issue 10): golden
-//! record encodings and a golden sealed datagram, written by a release and kept in
-//! `tests/golden/`, must read back to exact values in every later release; and a peer on a
-//! newer release whose records this one cannot read is skipped and counted, never misread.
+//! record encodings and a golden sealed datagram, written by a version and kept in
+//! `tests/golden/`, must read back to exact values in every later version; and a peer on a
+//! newer version whose records this one cannot read is skipped and counted, never misread.
 //!
 //! A golden file of the current format is written when missing and `RAVENS_WRITE_GOLDEN` is
 //! set; files of older formats are never rewritten.
@@ -13,12 +13,9 @@ use std::time::Duration;
 
 use chitchat::transport::ChannelTransport;
 use chitchat::{ChitchatConfig, ChitchatId, FailureDetectorConfig, spawn_chitchat};
-use ravens_sync::lease::LEASE_VALUE_FORMAT;
 use ravens_sync::record::RECORD_FORMAT;
 use ravens_sync::seal::{FragHeader, Keyring};
-use ravens_sync::{
-    CancellationToken, Hlc, LeaseValue, Record, RecordError, SealStats, SyncConfig, SyncNode, lease_expiry_ms,
-};
+use ravens_sync::{CancellationToken, Hlc, Record, RecordError, SealStats, SyncConfig, SyncNode};
 use serde::{Deserialize, Serialize};
 
 fn golden(name: &str) -> PathBuf {
@@ -39,12 +36,12 @@ struct GoldenRecord {
     encoded: String,
 }
 
-/// The records of every golden record file: a lease, a site-config record (newlines and `|`
+/// The records of every golden record file: a JSON value, a site-config record (newlines and `|`
 /// in the value), a binary value, an empty value and a tombstone.
 fn expected_records() -> Vec<Record> {
-    let lease = r#"{"ip":"10.0.1.23","mac":"02:00:00:00:0a:17","client_id":null,"hostname":"laptop","expires_ms":1700000600000,"node":"node-a","key":"0001020000000a17","released":false}"#;
+    let json = r#"{"ip":"10.0.1.23","mac":"02:00:00:00:0a:17","client_id":null,"hostname":"laptop","expires_ms":1700000600000,"node":"node-a","key":"0001020000000a17","released":false}"#;
     vec![
-        Record::new("l/lan/0001020000000a17", lease.as_bytes().to_vec(), Hlc::new(1_700_000_000_000, 3), "node-a")
+        Record::new("l/lan/0001020000000a17", json.as_bytes().to_vec(), Hlc::new(1_700_000_000_000, 3), "node-a")
             .unwrap(),
         Record::new(
             "c/record/nas.lan A 10.0.0.5",
@@ -88,61 +85,6 @@ fn a_newer_record_format_is_refused_not_misread() {
     }
     let err = RecordError::NewerFormat(2).to_string();
     assert!(err.contains("format 2") && err.contains(&format!("up to format {RECORD_FORMAT}")), "{err}");
-}
-
-/// The lease of every golden lease value file.
-fn expected_lease() -> LeaseValue {
-    LeaseValue {
-        format: 1,
-        ip: [10, 0, 1, 23].into(),
-        mac: "02:00:00:00:0a:17".into(),
-        client_id: Some("01020000000a17".into()),
-        hostname: Some("laptop".into()),
-        expires_ms: 1_700_000_600_000,
-        node: "node-a".into(),
-        key: "0001020000000a17".into(),
-        released: false,
-    }
-}
-
-#[test]
-fn golden_lease_values_of_every_format_read_back_exactly() {
-    let name = format!("lease-value-{LEASE_VALUE_FORMAT}.json");
-    write_if_asked(&name, &expected_lease().encode());
-    // "-1-unmarked" was written by the release before lease values carried a format.
-    let mut files = vec!["lease-value-1-unmarked.json".to_owned()];
-    files.extend((1..=LEASE_VALUE_FORMAT).map(|f| format!("lease-value-{f}.json")));
-    for file in files {
-        let bytes = std::fs::read(golden(&file)).unwrap();
-        assert_eq!(LeaseValue::decode(&bytes), Some(expected_lease()), "{file}");
-        assert_eq!(lease_expiry_ms(&bytes), Some(1_700_000_600_000), "{file}");
-    }
-    let on_disk = std::fs::read_to_string(golden(&name)).unwrap();
-    assert_eq!(
-        String::from_utf8(expected_lease().encode()).unwrap(),
-        on_disk,
-        "the lease value format changed: add a format and a golden file, keep this one"
-    );
-}
-
-#[test]
-fn unknown_lease_value_fields_are_ignored() {
-    let text = r#"{"format":1,"ip":"10.0.1.23","mac":"02:00:00:00:0a:17","client_id":"01020000000a17",
-        "hostname":"laptop","expires_ms":1700000600000,"node":"node-a","key":"0001020000000a17",
-        "vendor_class":"MSFT 5.0","options":{"81":[0,1]}}"#;
-    assert_eq!(LeaseValue::decode(text.as_bytes()), Some(expected_lease()));
-    assert!(!LeaseValue::is_newer(text.as_bytes()));
-}
-
-#[test]
-fn a_newer_lease_value_format_is_not_misread() {
-    // Parses as format 1 field by field: only the format says the fields mean something else.
-    let mut newer = expected_lease();
-    newer.format = LEASE_VALUE_FORMAT + 1;
-    let bytes = serde_json::to_vec(&newer).unwrap();
-    assert_eq!(LeaseValue::decode(&bytes), None);
-    assert_eq!(lease_expiry_ms(&bytes), None, "counts as expired in the lease rule");
-    assert!(LeaseValue::is_newer(&bytes));
 }
 
 #[derive(Serialize, Deserialize)]
@@ -193,9 +135,9 @@ fn the_golden_sealed_datagram_opens() {
     assert_eq!(hex(&sealed[..16]), g.datagram_hex[..32], "the sealed header changed: add a golden file");
 }
 
-/// A bare chitchat node standing in for a peer on a later release: it writes one record this
-/// release reads and one in a newer format.
-async fn newer_release_peer(
+/// A bare chitchat node standing in for a peer on a later version: it writes one record this
+/// version reads and one in a newer format.
+async fn newer_version_peer(
     transport: &ChannelTransport,
     me: SocketAddr,
     seed: SocketAddr,
@@ -220,7 +162,7 @@ async fn newer_release_peer(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn records_from_a_newer_release_are_skipped_and_counted() {
+async fn records_from_a_newer_version_are_skipped_and_counted() {
     let transport = ChannelTransport::with_mtu(65_507);
     let (a, b): (SocketAddr, SocketAddr) = (([127, 0, 0, 1], 42_001).into(), ([127, 0, 0, 1], 42_002).into());
     let cancel = CancellationToken::new();
@@ -229,7 +171,7 @@ async fn records_from_a_newer_release_are_skipped_and_counted() {
     cfg.gossip_interval = Duration::from_millis(50);
     let (node, _events) =
         SyncNode::start_with_transport(cfg, &transport, Arc::new(SealStats::default()), cancel.clone()).await.unwrap();
-    let _peer = newer_release_peer(&transport, b, a).await;
+    let _peer = newer_version_peer(&transport, b, a).await;
     let mut seen = false;
     for _ in 0..500 {
         if node.get("l/s/old").is_some() && node.stats().newer_records > 0 {

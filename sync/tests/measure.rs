@@ -1,8 +1,8 @@
-//! Measurements, not assertions on speed (run them on purpose, in release):
+//! Measurements, not assertions on speed (run them on purpose, optimised):
 //! `cargo test -p ravens-sync --release --test measure -- --ignored --nocapture`
 //!
 //! - replication lag (publish on A → event on B) p50/p99 at ~100 and ~5000 records/s;
-//! - full resync of 50k lease records to a node that (re)starts with an empty state.
+//! - full resync of 50k records to a node that (re)starts with an empty state.
 
 mod common;
 
@@ -57,7 +57,7 @@ fn collect(ev: &SyncEvent, prefix: &str, base: Instant, lags: &mut Vec<Duration>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement; run with --ignored --nocapture in release"]
+#[ignore = "measurement; run optimised with --ignored --nocapture"]
 async fn replication_lag_and_full_resync() {
     let dir = tempfile::tempdir().unwrap();
     let key = secret(dir.path());
@@ -84,7 +84,7 @@ async fn replication_lag_and_full_resync() {
     let mut events = std::mem::replace(&mut b.events, dummy);
     tokio::spawn(async move { while events.recv().await.is_some() {} });
 
-    // 50k leases on A (with the ~10k lag records already there), then a node with an empty
+    // 50k records on A (with the ~10k lag records already there), then a node with an empty
     // state joins: the restart-with-empty-disk case.
     let t = Instant::now();
     for i in 0..50_000u32 {
@@ -98,7 +98,7 @@ async fn replication_lag_and_full_resync() {
         a.handle.publish(&format!("l/10.0.{}.0/c{i}", (i / 250) % 4), v.into_bytes()).await.unwrap();
     }
     let total = a.handle.snapshot().len();
-    println!("published 50k leases on A in {:?} (A holds {total} records)", t.elapsed());
+    println!("published 50k records on A in {:?} (A holds {total} records)", t.elapsed());
     let ok = wait_until(Duration::from_secs(60), || b.handle.snapshot().len() == total).await;
     println!("B (live) caught up with the 50k burst after {ok:?} from the end of publishing");
 

@@ -21,7 +21,10 @@ use std::collections::HashMap;
 use std::io;
 use std::net::Ipv4Addr;
 
-use crate::lease::{LeaseRecord, RecordKind};
+use std::sync::Arc;
+
+use crate::lease::{Lease, RecordKind};
+use crate::packet::ClientKey;
 
 /// The format this release writes.
 pub const VERSION: u16 = 1;
@@ -37,7 +40,7 @@ const MAX_PAYLOAD: usize = 2048;
 #[derive(Debug, Default)]
 pub struct Recovery {
     /// The latest record per (subnet, address).
-    pub records: Vec<LeaseRecord>,
+    pub records: Vec<Lease>,
     /// Bytes cut off the end (a torn final write).
     pub torn_bytes: u64,
     /// Records skipped because their CRC did not match.
@@ -144,7 +147,7 @@ fn next_frame(bytes: &[u8], at: usize) -> Result<Option<(usize, Frame<'_>)>, Opt
         }
         Some(1..=3) => {
             let rec = decode(payload).ok_or(Some(n))?;
-            Frame::Record(&bytes[at..at + n], (rec.subnet, rec.ip))
+            Frame::Record(&bytes[at..at + n], (rec.subnet.to_string(), rec.ip))
         }
         _ => Frame::Unknown,
     };
@@ -164,16 +167,16 @@ pub fn header(out: &mut Vec<u8>) {
 }
 
 /// Appends one framed record to `out`.
-pub fn encode(r: &LeaseRecord, out: &mut Vec<u8>) {
+pub fn encode(r: &Lease, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 8]);
-    out.push(r.kind as u8);
+    out.push(r.kind() as u8);
     out.extend_from_slice(&r.expires.to_le_bytes());
     out.extend_from_slice(&r.ip.octets());
     let empty: &[u8] = &[];
     for field in [
         r.subnet.as_bytes(),
-        &r.key,
+        &r.key.0,
         &r.mac,
         r.client_id.as_deref().unwrap_or(empty),
         r.hostname.as_deref().map_or(empty, str::as_bytes),
@@ -190,7 +193,7 @@ pub fn encode(r: &LeaseRecord, out: &mut Vec<u8>) {
 }
 
 /// A record payload; bytes after the last known field are ignored (a newer format's fields).
-fn decode(p: &[u8]) -> Option<LeaseRecord> {
+fn decode(p: &[u8]) -> Option<Lease> {
     let kind = match *p.first()? {
         1 => RecordKind::Bound,
         2 => RecordKind::Released,
@@ -208,17 +211,19 @@ fn decode(p: &[u8]) -> Option<LeaseRecord> {
     };
     let subnet = String::from_utf8(field()?).ok()?;
     let (key, mac, cid, host, node) = (field()?, field()?, field()?, field()?, field()?);
-    Some(LeaseRecord {
-        kind,
-        subnet,
+    let lease = Lease {
+        subnet: Arc::from(subnet),
         ip,
-        expires,
-        key,
+        key: ClientKey(key.into()),
         mac,
         client_id: (!cid.is_empty()).then_some(cid),
         hostname: (!host.is_empty()).then(|| String::from_utf8_lossy(&host).into_owned()),
-        node: String::from_utf8(node).ok()?,
-    })
+        expires,
+        state: kind.state(),
+        node: Arc::from(String::from_utf8(node).ok()?),
+        seq: 0,
+    };
+    Some(lease)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub struct TestNode {
     pub addr: SocketAddr,
 }
 
-/// A free UDP port on `ip` (bound then released; tests use distinct 127.x addresses so the
+/// A free UDP port on `ip` (bound then closed; tests use distinct 127.x addresses so the
 /// tiny reuse race does not matter).
 pub fn free_addr(ip: [u8; 4]) -> SocketAddr {
     let s = std::net::UdpSocket::bind(SocketAddr::from((ip, 0))).unwrap();
@@ -66,4 +66,23 @@ pub fn secret(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("cluster.key");
     ravens_sync::generate_secret(&p).unwrap();
     p
+}
+
+/// Starts one sealed node per address in `ips` (ids `n0`, `n1`, ...), each seeded with the
+/// others, and waits until every node sees every other live.
+pub async fn cluster(ips: &[[u8; 4]], secret: &Path) -> Vec<TestNode> {
+    let addrs: Vec<SocketAddr> = ips.iter().map(|ip| free_addr(*ip)).collect();
+    let mut nodes = Vec::new();
+    for (i, a) in addrs.iter().enumerate() {
+        let seeds: Vec<SocketAddr> = addrs.iter().filter(|x| *x != a).copied().collect();
+        nodes.push(start(config(&format!("n{i}"), *a, &seeds, secret)).await);
+    }
+    let all_live = wait_until(Duration::from_secs(5), || {
+        nodes.iter().all(|n| {
+            (0..ips.len()).all(|j| n.handle.node_id() == format!("n{j}") || sees_live(&n.handle, &format!("n{j}")))
+        })
+    })
+    .await;
+    assert!(all_live.is_some(), "cluster never became fully live");
+    nodes
 }

@@ -1,4 +1,5 @@
-//! DISCOVERs left to a peer, kept for a moment so a takeover can answer them at once.
+//! DISCOVERs left to a peer, kept for a moment so a takeover can answer them at once
+//! (docs/ARCHITECTURE.md §7).
 //!
 //! While a peer owns a client's bucket this node stays silent for it. When the peer dies, the
 //! survivor takes its buckets over `takeover_after` later, but the client that asked in

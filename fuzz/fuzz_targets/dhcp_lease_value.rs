@@ -2,7 +2,7 @@
 //! decodes to itself, and the lax expiry reader of the lease rule agrees with it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use ravens_sync::{LeaseValue, lease_expiry_ms};
+use ravens_dhcp::failover::{LeaseValue, lease_expiry_ms};
 
 fuzz_target!(|data: &[u8]| {
     let expiry = lease_expiry_ms(data);

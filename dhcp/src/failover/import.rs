@@ -1,93 +1,37 @@
-//! The pair's hooks into the sans-IO core (DESIGN §5): the "who answers" filter consulted
-//! before a DISCOVER or a broadcast REQUEST is answered, and the import of leases granted by
-//! the other nodes, so allocation never hands their addresses out again and their clients can
-//! be renewed in place. The cluster glue decides *what* the filter says (RFC 3074 buckets,
-//! takeover) and which node slice this node allocates from ([`crate::pool::Slice`]); this
-//! module only applies it.
+//! Leases granted by the other nodes, applied to this node's core (docs/ARCHITECTURE.md §5):
+//! the address is never handed out again here, and the client can be renewed in place. Which
+//! records win the merge is [`super::merge`]'s; this module only applies the winner.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
-
-use dhcproto::v4::MessageType;
 
 use crate::lease::{Lease, LeaseEvent, LeaseEventKind, LeaseState};
-use crate::machine::{Context, Core};
-use crate::packet::{ClientKey, Request};
+use crate::machine::Core;
+use crate::packet::ClientKey;
 use crate::state::SubnetState;
 
-/// Decides whether this node answers a client: called with the RFC 3074 hash input (option 61
-/// when present, else chaddr) and the DHCP `secs` field.
-#[derive(Clone)]
-pub struct AnswerFilter(pub Arc<AnswerFn>);
-
-/// The function behind an [`AnswerFilter`]: (client id or chaddr, `secs`) → answer?
-pub type AnswerFn = dyn Fn(&[u8], u16) -> bool + Send + Sync;
-
-impl std::fmt::Debug for AnswerFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AnswerFilter")
-    }
-}
-
-/// A lease as another node published it (the merged winner for one client).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteLease {
-    pub subnet: String,
-    pub ip: Ipv4Addr,
-    /// [`ClientKey`] bytes.
-    pub key: Vec<u8>,
-    pub mac: Vec<u8>,
-    pub client_id: Option<Vec<u8>>,
-    pub hostname: Option<String>,
-    /// Unix seconds.
-    pub expires: u64,
-    /// Node that granted it.
-    pub node: String,
-    /// Released or expired cluster-wide: the client holds no address any more.
-    pub released: bool,
-}
-
 impl Core {
-    /// Whether the answer filter lets this node answer `req`. Only DISCOVER and broadcast
-    /// REQUESTs (INIT-REBOOT, REBINDING) are load-balanced: a SELECTING REQUEST is decided by
-    /// its server identifier, a unicast RENEWING REQUEST was sent to us on purpose, and
-    /// RELEASE / DECLINE / INFORM change or reveal nothing another node would do differently.
-    pub fn may_answer(&self, req: &Request, ctx: &Context<'_>) -> bool {
-        let Some(filter) = &self.answer else { return true };
-        let m = &req.msg;
-        let broadcast = !m.giaddr().is_unspecified() || ctx.dst.is_unspecified() || ctx.dst.is_broadcast();
-        let balanced = match req.msg_type {
-            MessageType::Discover => true,
-            MessageType::Request => req.server_id.is_none() && broadcast,
-            _ => false,
-        };
-        if !balanced {
-            return true;
-        }
-        let id = req.client_id.as_deref().unwrap_or(&req.chaddr);
-        (filter.0)(id, m.secs())
-    }
-
     /// Applies another node's lease for one client at `now`: a live lease takes its address
     /// out of the pool and binds it to the client (moving the client off any older address);
     /// a released one frees the address. Never journaled (the granting node keeps it durable).
     /// A conflicting active lease granted by this node is kept (split brain: our own slice
     /// rules make this impossible for new addresses). Returns the events for the daemon, with
     /// `node` set to the granting node so they are not published again.
-    pub fn import(&mut self, r: &RemoteLease, now: u64) -> Vec<LeaseEvent> {
+    ///
+    /// `r` is the merged winner ([`super::merge::remote_lease`]): `Bound` until `expires`, or
+    /// `Released` when the client holds no address any more cluster-wide.
+    pub fn import(&mut self, r: &Lease, now: u64) -> Vec<LeaseEvent> {
         let me = self.node.clone();
         let mut out = Vec::new();
-        let Some(s) = self.subnets.iter_mut().find(|s| s.cfg.name == r.subnet && s.cfg.cidr.contains(&r.ip)) else {
+        let Some(s) = self.subnets.iter_mut().find(|s| *s.cfg.name == *r.subnet && s.cfg.cidr.contains(&r.ip)) else {
             return out;
         };
-        let key = ClientKey(r.key.clone().into());
-        let name = s.cfg.name.clone();
+        let key = r.key.clone();
         let remote_event = |l: &Lease, kind| {
-            let mut e = l.event(&name, kind);
-            e.node.clone_from(&r.node);
+            let mut e = l.event(kind);
+            e.lease.node.clone_from(&r.node);
             e
         };
-        let live = !r.released && r.expires > now;
+        let live = r.state == LeaseState::Bound && r.expires > now;
         // The client moved (or was released) away from its previous address here.
         if let Some(&old) = s.by_client.get(&key)
             && (old != r.ip || !live)
@@ -117,17 +61,7 @@ impl Core {
             }
         }
         let renewed = prev.is_some_and(|p| p.key == key && p.state == LeaseState::Bound && p.active(now));
-        let lease = Lease {
-            ip: r.ip,
-            key,
-            mac: r.mac.clone(),
-            client_id: r.client_id.clone(),
-            hostname: r.hostname.clone(),
-            expires: r.expires,
-            state: LeaseState::Bound,
-            node: Arc::from(r.node.as_str()),
-            seq: 0,
-        };
+        let lease = Lease { subnet: s.name.clone(), key, state: LeaseState::Bound, seq: 0, ..r.clone() };
         let kind = if renewed { LeaseEventKind::Renewed } else { LeaseEventKind::Bound };
         out.push(remote_event(&lease, kind));
         s.restore(lease, now);
@@ -165,7 +99,13 @@ impl SubnetState {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use dhcproto::v4::MessageType;
+
     use super::*;
+    use crate::failover::AnswerFilter;
+    use crate::machine::Context;
 
     fn core() -> Core {
         let toml = r#"
@@ -180,17 +120,18 @@ pools = ["10.9.0.100-10.9.0.199"]
         Core::new(&cfg, crate::pool::Slice::for_node(&["a", "b"], "b"), &[], 1000)
     }
 
-    fn remote(ip: [u8; 4], key: &[u8], expires: u64, released: bool) -> RemoteLease {
-        RemoteLease {
+    fn remote(ip: [u8; 4], key: &[u8], expires: u64, released: bool) -> Lease {
+        Lease {
             subnet: "lan".into(),
             ip: Ipv4Addr::from(ip),
-            key: key.to_vec(),
+            key: ClientKey(key.into()),
             mac: vec![2, 0, 0, 0, 0, 1],
             client_id: None,
             hostname: Some("pc".into()),
             expires,
+            state: if released { LeaseState::Released } else { LeaseState::Bound },
             node: "a".into(),
-            released,
+            seq: 0,
         }
     }
 
@@ -199,7 +140,7 @@ pools = ["10.9.0.100-10.9.0.199"]
         let mut c = core();
         let ev = c.import(&remote([10, 9, 0, 120], b"\x01\x01k1", 2000, false), 1000);
         assert_eq!(ev.len(), 1);
-        assert_eq!((ev[0].kind, ev[0].node.as_str()), (LeaseEventKind::Bound, "a"));
+        assert_eq!((ev[0].kind, &*ev[0].lease.node), (LeaseEventKind::Bound, "a"));
         let s = &c.subnets[0];
         assert_eq!(s.leases[&Ipv4Addr::new(10, 9, 0, 120)].state, LeaseState::Bound);
         // The client moved: old address freed, new one bound.
@@ -251,7 +192,7 @@ pools = ["10.9.0.100-10.9.0.199"]
         use crate::machine::{Action, DropReason};
         let mut c = core();
         // Answers only clients that have been trying for 3 s (the peer owns every bucket).
-        c.answer = Some(AnswerFilter(Arc::new(|_id: &[u8], secs: u16| secs >= 3)));
+        c.set_answer_filter(Some(AnswerFilter(Arc::new(|_id: &[u8], secs: u16| secs >= 3))));
         let ctx = Context { dst: Ipv4Addr::new(192, 0, 2, 1), iface_addrs: &[], direct: false };
         let mac = [2, 0, 0, 0, 0, 7];
         let d = request(MessageType::Discover, mac, 0, Ipv4Addr::UNSPECIFIED, vec![]);
@@ -266,9 +207,9 @@ pools = ["10.9.0.100-10.9.0.199"]
         let rebind = request(MessageType::Request, mac, 3, ip, vec![]);
         match c.handle(&rebind, &ctx, 1001) {
             Action::Durable { record, reply: Some(out), event: Some(ev), .. } => {
-                assert_eq!((record.ip, record.node.as_str()), (ip, "b"), "renewed in place by this node");
+                assert_eq!((record.ip, &*record.node), (ip, "b"), "renewed in place by this node");
                 assert_eq!(out.kind, MessageType::Ack);
-                assert_eq!((ev.kind, ev.node.as_str()), (LeaseEventKind::Renewed, "b"));
+                assert_eq!((ev.kind, &*ev.lease.node), (LeaseEventKind::Renewed, "b"));
             }
             other => panic!("{other:?}"),
         }

@@ -1,7 +1,7 @@
-//! The value of a replicated lease record (DESIGN §5): JSON under `l/<subnet>/<client key
-//! hex>`, written by the node that granted or released the lease and read by every node's
-//! DHCP side; [`lease_expiry_ms`] is the lax reader the lease rule ([`crate::lease_winner`])
-//! uses.
+//! The replication wire form of a lease (docs/ARCHITECTURE.md §5, §8): JSON under
+//! `l/<subnet>/<client key hex>`, written by the node that granted or released the lease and
+//! read by every node's DHCP side. The replication layer carries it as opaque bytes;
+//! [`lease_expiry_ms`] is the lax reader the lease rule ([`super::merge::lease_winner`]) uses.
 //!
 //! # Format versions (rolling upgrades: each node reads what the previous release wrote)
 //!
@@ -10,14 +10,19 @@
 //! field added later with a serde default needs no new format; bump the format only when an
 //! older reader would misread a value. A value in a newer format is never misread:
 //! [`LeaseValue::decode`] refuses it and [`lease_expiry_ms`] treats it as expired. Golden
-//! values of every format live in `sync/tests/golden/`; keep the old ones when adding one.
+//! values of every format live in `dhcp/tests/golden/`; keep the old ones when adding one.
 
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lease::{Lease, LeaseEvent, LeaseEventKind};
+
 /// The lease value format this release writes and the newest it reads.
 pub const LEASE_VALUE_FORMAT: u32 = 1;
+
+/// Prefix of every replicated lease key.
+pub const KEY_PREFIX: &str = "l/";
 
 /// The format of a value written before formats were marked.
 pub fn first_format() -> u32 {
@@ -67,6 +72,42 @@ impl LeaseValue {
         }
         serde_json::from_slice::<Format>(bytes).is_ok_and(|f| f.format > LEASE_VALUE_FORMAT)
     }
+
+    /// The value of `lease` as granted by `node`, dead after `expires_ms`.
+    fn of(lease: &Lease, node: &str, expires_ms: u64, released: bool) -> Self {
+        LeaseValue {
+            format: LEASE_VALUE_FORMAT,
+            ip: lease.ip,
+            mac: hex(&lease.mac, ":"),
+            client_id: lease.client_id.as_deref().map(|c| hex(c, "")),
+            hostname: lease.hostname.clone(),
+            expires_ms,
+            node: node.to_owned(),
+            key: hex(&lease.key.0, ""),
+            released,
+        }
+    }
+
+    /// The record (key, value) to publish for one of this node's lease events, released ones
+    /// stamped `now_ms`; `None` for expiries (the published `expires_ms` already says it).
+    pub fn of_event(ev: &LeaseEvent, now_ms: u64) -> Option<(String, LeaseValue)> {
+        let l = &ev.lease;
+        let value = match ev.kind {
+            LeaseEventKind::Bound | LeaseEventKind::Renewed => Self::of(l, &l.node, l.expires * 1000, false),
+            LeaseEventKind::Released => Self::of(l, &l.node, now_ms, true),
+            LeaseEventKind::Expired => return None,
+        };
+        Some((record_key(&l.subnet, &l.key.0), value))
+    }
+
+    /// A journal lease of this node (`me`) as (key, value, grant time in ms) for the republish
+    /// after a restart: stamped at its grant time (expiry − lease time), so a newer renewal by
+    /// a peer keeps winning over it.
+    pub fn of_own_lease(l: &Lease, lease_secs: u64, me: &str) -> (String, Vec<u8>, u64) {
+        let expires_ms = l.expires * 1000;
+        let bytes = Self::of(l, me, expires_ms, false).encode();
+        (record_key(&l.subnet, &l.key.0), bytes, expires_ms.saturating_sub(lease_secs * 1000))
+    }
 }
 
 /// Reads the top-level `"expires_ms"` number from a JSON lease value. `None` when absent, not
@@ -81,4 +122,22 @@ pub fn lease_expiry_ms(value: &[u8]) -> Option<u64> {
         format: u32,
     }
     serde_json::from_slice::<Expiry>(value).ok().filter(|e| e.format <= LEASE_VALUE_FORMAT).map(|e| e.expires_ms)
+}
+
+/// The record key of a client's lease: the client key bytes, so two nodes always name one
+/// client alike.
+pub fn record_key(subnet: &str, key: &[u8]) -> String {
+    format!("{KEY_PREFIX}{subnet}/{}", hex(key, ""))
+}
+
+pub(crate) fn hex(bytes: &[u8], sep: &str) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(sep)
+}
+
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| *c != ':').collect();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }

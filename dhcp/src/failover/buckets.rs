@@ -1,7 +1,8 @@
 //! Who answers a DHCP client: the RFC 3074 load-balancing hash maps a client id to one of 256
 //! buckets, and rendezvous (highest-random-weight) hashing gives each bucket to one of the
 //! serving nodes. Rendezvous hashing moves only the buckets of a node that leaves, so a
-//! takeover or hand-back never reshuffles the clients of the other nodes.
+//! takeover or hand-back never reshuffles the clients of the other nodes (docs/ARCHITECTURE.md
+//! §7).
 
 /// Number of buckets (RFC 3074 hashes to one byte).
 pub const BUCKETS: usize = 256;
@@ -57,7 +58,7 @@ fn score(node: &str, bucket: u8) -> u64 {
 pub const ANSWER_ANYWAY_SECS: u16 = 3;
 
 /// Pure "who answers" rule: `me` answers when `secs` ≥ 3, or when it owns the client's bucket
-/// among `serving` (the nodes that currently own buckets; see [`crate::failover`]).
+/// among `serving` (the nodes that currently own buckets; see [`super::takeover`]).
 pub fn should_answer_among(me: &str, serving: &[&str], client_id: &[u8], secs: u16) -> bool {
     secs >= ANSWER_ANYWAY_SECS || bucket_owner(bucket_of(client_id), serving) == Some(me)
 }

@@ -1,4 +1,5 @@
-//! The takeover state machine (sans-IO, injected `Instant`): which nodes own buckets now.
+//! The takeover state machine (sans-IO, injected `Instant`): which nodes own buckets now
+//! (docs/ARCHITECTURE.md §7). The daemon runs it with [`super::TAKEOVER_AFTER`].
 //!
 //! While every node is live, each owns its rendezvous share of the 256 buckets. A peer that
 //! stops being live keeps its buckets (and the others stay silent for its clients) for
@@ -15,10 +16,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::buckets::should_answer_among;
-
-/// Default for `takeover_after` (issue 5: at most two seconds of DHCP service lost).
-pub const DEFAULT_TAKEOVER_AFTER: Duration = Duration::from_secs(2);
+use super::buckets::should_answer_among;
 
 /// Where one peer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,5 +170,5 @@ fn transition(peer: &str, before: PeerPhase, after: PeerPhase) -> Option<Transit
 }
 
 #[cfg(test)]
-#[path = "failover_tests.rs"]
+#[path = "takeover_tests.rs"]
 mod tests;
