@@ -12,12 +12,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 pub mod listen;
 mod openapi;
 mod site;
 mod stats;
+pub mod status;
 
 type Shared = Arc<Daemon>;
 
@@ -80,11 +81,11 @@ async fn not_found() -> Response {
 }
 
 async fn status(State(d): State<Shared>) -> axum::Json<Status> {
-    axum::Json(d.status())
+    axum::Json(status::status(&d))
 }
 
 async fn metrics(State(d): State<Shared>) -> Response {
-    let body = crate::metrics::render(&d);
+    let body = crate::metrics::render(&d, &status::status(&d));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -100,7 +101,7 @@ fn dhcp(d: &Daemon) -> Result<&ravens_dhcp::DhcpHandle, Fail> {
 async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<axum::Json<Vec<Lease>>, Fail> {
     let h = dhcp(&d)?;
     if let Some(name) = &q.subnet
-        && !d.resolver.state().config.subnets.iter().any(|s| &s.name == name)
+        && !d.dns.resolver().state().config.subnets.iter().any(|s| &s.name == name)
     {
         return Err(fail(StatusCode::NOT_FOUND, format!("no subnet named '{name}'")));
     }
@@ -123,12 +124,12 @@ async fn release(State(d): State<Shared>, Path(ip): Path<String>) -> Response {
 }
 
 async fn lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
-    axum::Json(d.lists.status())
+    axum::Json(status::lists(&d))
 }
 
 async fn refresh_lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
-    d.lists.apply(d.resolver.state().config.clone(), &d.cancel).await;
-    axum::Json(d.lists.status())
+    d.dns.refresh_lists().await;
+    axum::Json(status::lists(&d))
 }
 
 fn group_arg(d: &Daemon, group: &Option<String>) -> Result<Option<ravens_dns::blocklist::GroupId>, Fail> {
@@ -156,7 +157,7 @@ async fn pause(
     if secs == 0 || secs > 7 * 86_400 {
         return error(StatusCode::BAD_REQUEST, "seconds must be between 1 and 604800");
     }
-    d.resolver.blocking.pause(group, std::time::Duration::from_secs(secs), std::time::Instant::now());
+    d.dns.resolver().blocking.pause(group, std::time::Duration::from_secs(secs), std::time::Instant::now());
     tracing::info!(group = req.group.as_deref().unwrap_or("all"), secs, "blocking paused");
     axum::Json(serde_json::json!({ "paused": req.group.as_deref().unwrap_or("all"), "seconds": secs })).into_response()
 }
@@ -167,7 +168,7 @@ async fn resume(State(d): State<Shared>, body: Option<axum::Json<PauseRequest>>)
         Ok(g) => g,
         Err(r) => return r.into_response(),
     };
-    d.resolver.blocking.resume(group);
+    d.dns.resolver().blocking.resume(group);
     tracing::info!(group = req.group.as_deref().unwrap_or("all"), "blocking resumed");
     axum::Json(serde_json::json!({ "resumed": req.group.as_deref().unwrap_or("all") })).into_response()
 }
@@ -215,6 +216,6 @@ async fn log(
         limit: a.limit.unwrap_or(100).min(10_000),
         since_ms: a.since_ms,
     };
-    let engine = d.resolver.blocking.engine.load();
-    Ok(axum::Json(d.resolver.querylog.query(&filter, |id| engine.list_name(id).to_string())))
+    let engine = d.dns.resolver().blocking.engine.load();
+    Ok(axum::Json(d.dns.resolver().querylog.query(&filter, |id| engine.list_name(id).to_string())))
 }

@@ -1,4 +1,4 @@
-//! Site-config replication (DESIGN §6): the config file's site sections as versioned
+//! Site-config replication (docs/ARCHITECTURE.md §6): the config file's site sections as versioned
 //! records, gossiped to the other nodes and written back into each node's own file.
 //!
 //! Every successful load of the file is diffed against the versions this node last applied:
@@ -13,10 +13,6 @@
 //! A node whose file holds no site config (only `[node]` and `[cluster]`) and whose data_dir
 //! is empty has nothing to publish: it takes the whole site config from its peers.
 
-#[path = "site/file.rs"]
-pub mod file;
-#[path = "site/load.rs"]
-pub mod load;
 #[path = "site/state.rs"]
 mod state;
 

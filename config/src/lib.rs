@@ -5,6 +5,7 @@
 //! names the file, line and column and what was expected. [`embedded_default`] is the config a
 //! bare `ravensd` runs with.
 
+pub mod clock;
 pub mod dns;
 pub mod error;
 pub mod node;

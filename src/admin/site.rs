@@ -1,7 +1,7 @@
 //! Site-config endpoints (DESIGN §6): custom block/allow entries, local records,
 //! reservations, list sources and config export/import. Every change is validated, written
 //! into the config file with `toml_edit` and replicated, the same path as a hand edit
-//! ([`crate::site::file::edit`]).
+//! ([`crate::config_file::edit`]).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -14,7 +14,7 @@ use super::{Fail, Shared, fail};
 
 mod config;
 use crate::api::site::{Change, CustomEntry, ListSpec, RecordSpec, ReservationSpec};
-use crate::site::file::EditError;
+use crate::config_file::EditError;
 
 type Json<T> = axum::Json<T>;
 type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
@@ -50,7 +50,7 @@ async fn edit(
     d: Shared,
     f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError> + Send + 'static,
 ) -> Result<Json<Change>, Fail> {
-    tokio::task::spawn_blocking(move || crate::site::file::edit(&d, f))
+    tokio::task::spawn_blocking(move || crate::config_file::edit(&d, f))
         .await
         .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("edit task failed: {e}")))?
         .map(axum::Json)

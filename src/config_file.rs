@@ -9,7 +9,7 @@ use ravens_config::Config;
 use ravens_config::site::{SiteFile, SiteRecords};
 
 use crate::api::site::Change;
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 /// Why a change was refused; nothing was written.
 #[derive(Debug, thiserror::Error)]
