@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
+use crate::api::{ApiError, Lease, ListStatus, LogEntry, PauseRequest, QueryExplanation, Status};
 use crate::state::Daemon;
 
 pub mod listen;
@@ -201,10 +201,7 @@ struct LogArgs {
     since_ms: u64,
 }
 
-async fn log(
-    State(d): State<Shared>,
-    Query(a): Query<LogArgs>,
-) -> Result<axum::Json<Vec<ravens_dns::querylog::LogEntry>>, Fail> {
+async fn log(State(d): State<Shared>, Query(a): Query<LogArgs>) -> Result<axum::Json<Vec<LogEntry>>, Fail> {
     let client = match a.client.as_deref() {
         None => None,
         Some(c) => Some(c.parse().map_err(|_| fail(StatusCode::BAD_REQUEST, format!("'{c}' is not an IP address")))?),
@@ -217,5 +214,6 @@ async fn log(
         since_ms: a.since_ms,
     };
     let engine = d.dns.resolver().blocking.engine.load();
-    Ok(axum::Json(d.dns.resolver().querylog.query(&filter, |id| engine.list_name(id).to_string())))
+    let entries = d.dns.resolver().querylog.query(&filter, |id| engine.list_name(id).to_string());
+    Ok(axum::Json(entries.into_iter().map(status::log_entry).collect()))
 }

@@ -78,7 +78,8 @@ pub fn render(d: &Daemon, s: &Status) -> String {
 }
 
 fn dns(out: &mut String, d: &Daemon, s: &Status) {
-    let q = &s.queries;
+    // The engine's own snapshot: it knows its outcomes' names.
+    let q = &d.dns.resolver().stats.snapshot();
     Family::new(out, "ravens_dns_queries_total", "counter", "DNS queries answered (or dropped), by outcome.")
         .each("outcome", q.by_outcome().map(|(o, v)| (o.name(), v)));
     Family::new(out, "ravens_dns_queries_by_type_total", "counter", "DNS queries by query type.")

@@ -15,6 +15,7 @@ pub mod record;
 pub mod resolv;
 pub mod site;
 pub mod subnet;
+pub mod text;
 pub mod units;
 pub mod upstream;
 pub mod validate;

@@ -44,7 +44,7 @@ async fn stats(
     if !(1..=100).contains(&top) {
         return Err(fail(StatusCode::BAD_REQUEST, "top must be between 1 and 100"));
     }
-    let mut s = d.dns.window().stats(ravens_config::clock::unix_ms(), since, top);
+    let mut s = super::status::window_stats(d.dns.window().stats(ravens_config::clock::unix_ms(), since, top));
     s.nodes = vec![d.dns.resolver().state().config.node.name.clone()];
     Ok(Json(s))
 }

@@ -4,7 +4,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::api::{CacheStatus, DhcpStatus, ListStatus, PoolUsage, RejectedLine, Status};
+use crate::api::{
+    CacheStatus, DhcpCounters, DhcpStatus, Latency, ListStatus, LogEntry, PoolUsage, RejectedLine, StatsSnapshot,
+    Status, Top, UpstreamStatus, WindowStats,
+};
 use crate::state::Daemon;
 
 /// The status of this node.
@@ -20,7 +23,7 @@ pub fn status(d: &Daemon) -> Status {
         uptime_secs: d.started.elapsed().as_secs(),
         config: d.config_state.lock().clone(),
         listeners: d.listeners.clone(),
-        upstreams: state.pool.status(),
+        upstreams: state.pool.status().into_iter().map(upstream).collect(),
         upstreams_from_system: state.config.dns.upstreams_from_system,
         cache: CacheStatus {
             entries,
@@ -32,7 +35,7 @@ pub fn status(d: &Daemon) -> Status {
             inserts: l(&c.stats.inserts),
             evictions: l(&c.stats.evictions),
         },
-        queries: resolver.stats.snapshot(),
+        queries: queries(resolver.stats.snapshot()),
         local_names: resolver.zone_names(),
         lists: lists(d),
         blocklist_entries: resolver.blocking.engine.load().len(),
@@ -41,7 +44,7 @@ pub fn status(d: &Daemon) -> Status {
         dhcp: d.dhcp.as_ref().map(|h| DhcpStatus {
             listen: state.config.node.dhcp_listen.to_string(),
             pools: h.pool_usage().into_iter().map(|(subnet, used, total)| PoolUsage { subnet, used, total }).collect(),
-            counters: h.counters(),
+            counters: dhcp_counters(h.counters()),
         }),
     }
 }
@@ -68,4 +71,78 @@ fn list(s: ravens_dns::lists::ListStatus) -> ListStatus {
         last_refresh: s.last_refresh,
         last_error: s.last_error,
     }
+}
+
+fn upstream(u: ravens_dns::upstream::UpstreamStatus) -> UpstreamStatus {
+    UpstreamStatus {
+        url: u.url,
+        healthy: u.healthy,
+        srtt_ms: u.srtt_ms,
+        queries: u.queries,
+        errors: u.errors,
+        latency: Latency { buckets: u.latency.buckets, sum_ms: u.latency.sum_ms },
+    }
+}
+
+fn queries(q: ravens_dns::stats::StatsSnapshot) -> StatsSnapshot {
+    StatsSnapshot {
+        queries: q.queries,
+        cached: q.cached,
+        stale: q.stale,
+        forwarded: q.forwarded,
+        local: q.local,
+        blocked: q.blocked,
+        refused: q.refused,
+        servfail: q.servfail,
+        formerr: q.formerr,
+        notimp: q.notimp,
+        dropped: q.dropped,
+        truncated: q.truncated,
+        tcp_connections: q.tcp_connections,
+        tcp_rejected: q.tcp_rejected,
+    }
+}
+
+fn dhcp_counters(c: ravens_dhcp::Counters) -> DhcpCounters {
+    DhcpCounters {
+        discover: c.discover,
+        request: c.request,
+        release: c.release,
+        decline: c.decline,
+        inform: c.inform,
+        offer: c.offer,
+        ack: c.ack,
+        nak: c.nak,
+        malformed: c.malformed,
+        unanswered: c.unanswered,
+        pool_exhausted: c.pool_exhausted,
+        send_errors: c.send_errors,
+        journal_errors: c.journal_errors,
+        events_dropped: c.events_dropped,
+        held_replayed: c.held_replayed,
+    }
+}
+
+/// A statistics window (`GET /api/v1/stats`).
+pub fn window_stats(w: ravens_dns::stats::window::WindowStats) -> WindowStats {
+    let tops =
+        |t: Vec<ravens_dns::stats::window::Top>| t.into_iter().map(|t| Top { name: t.name, count: t.count }).collect();
+    WindowStats {
+        nodes: w.nodes,
+        since_secs: w.since_secs,
+        from_ms: w.from_ms,
+        queries: w.queries,
+        blocked: w.blocked,
+        blocked_percent: w.blocked_percent,
+        outcomes: w.outcomes,
+        top_domains: tops(w.top_domains),
+        top_blocked: tops(w.top_blocked),
+        top_clients: tops(w.top_clients),
+        sampled: w.sampled,
+    }
+}
+
+/// A query log entry (`GET /api/v1/log`).
+pub fn log_entry(e: ravens_dns::querylog::LogEntry) -> LogEntry {
+    LogEntry { time_ms: e.time_ms, client: e.client, name: e.name, qtype: e.qtype, outcome: e.outcome, list: e.list }
 }

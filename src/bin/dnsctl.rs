@@ -4,9 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ravens::api::{Lease, Status};
+use ravens::api::{Lease, LogEntry, Status};
 use ravens::ctl::{self, urlencode};
-use ravens_dns::querylog::LogEntry;
 
 #[derive(Debug, Parser)]
 #[command(name = "dnsctl", version, about = "Administer ravens nodes through their HTTP API")]
@@ -262,7 +261,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             let mut since = 0u64;
             loop {
                 let path = log_path(limit, since, blocked, client, name.as_deref());
-                let entries: Vec<ravens_dns::querylog::LogEntry> = rt.block_on(ctl::get(&target, &path))?;
+                let entries: Vec<LogEntry> = rt.block_on(ctl::get(&target, &path))?;
                 if let Some(last) = entries.last() {
                     since = last.time_ms;
                 }
