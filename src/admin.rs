@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, Lease, ListStatus, LogEntry, PauseRequest, QueryExplanation, Status};
 use crate::state::Daemon;
 
+mod edits;
 pub mod listen;
 mod openapi;
-mod site;
 mod stats;
 pub mod status;
 
@@ -33,7 +33,7 @@ pub fn router(daemon: Shared) -> Router {
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/query", get(query))
         .route("/api/v1/log", get(log))
-        .merge(site::routes())
+        .merge(edits::routes())
         .merge(stats::routes())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
     Router::new()

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 mod dns;
-pub mod site;
+pub mod edits;
 
 pub use dns::{Latency, LogEntry, StatsSnapshot, Top, UpstreamStatus, WindowStats};
 

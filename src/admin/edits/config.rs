@@ -11,7 +11,7 @@ use ravens_config::site::{self, SiteRecords};
 
 use super::{Body, EditError, Json, body, edit, invalid};
 use crate::admin::{Fail, Shared, fail};
-use crate::api::site::{Change, SiteToml};
+use crate::api::edits::{Change, SiteToml};
 
 /// The largest import body: an exported config of 200k records is about 13 MB (16 MB as
 /// JSON), so this leaves room for real configs while bounding one request's memory.
