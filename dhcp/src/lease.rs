@@ -119,12 +119,7 @@ pub fn system_time(secs: u64) -> SystemTime {
 
 /// The current time in Unix seconds.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// `aa:bb:cc:dd:ee:ff`.
-pub fn fmt_mac(mac: &[u8]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    ravens_config::clock::unix_secs()
 }
 
 impl Lease {

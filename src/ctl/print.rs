@@ -90,7 +90,7 @@ pub fn print_status(s: &Status) {
 
 /// The human form of `dnsctl leases`.
 pub fn print_leases(leases: &[Lease]) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = ravens_config::clock::unix_secs();
     println!(
         "{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} CLIENT-ID",
         "ADDRESS", "MAC", "HOSTNAME", "SUBNET", "EXPIRES", "NODE"
@@ -116,7 +116,7 @@ pub fn print_lists(lists: &[ListStatus]) {
         "{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} SOURCE",
         "LIST", "KIND", "ENTRIES", "LINES", "REJECTED", "REFRESHED"
     );
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = ravens_config::clock::unix_secs();
     for l in lists {
         let refreshed =
             l.last_refresh.map_or_else(|| "-".to_string(), |t| format!("{} ago", duration(now.saturating_sub(t))));
@@ -249,7 +249,7 @@ fn qtype_name(t: u16) -> String {
 
 /// The cluster block of `dnsctl status`.
 fn print_cluster(c: &serde_json::Value) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = ravens_config::clock::unix_secs();
     println!(
         "\ncluster     {} (this node {}, gossip {}), bucket owners: {}",
         shown(c["cluster"].as_str().unwrap_or("?")),
