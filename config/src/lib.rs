@@ -1,6 +1,6 @@
 //! ravens-config: the configuration of a ravens node.
 //!
-//! Data flows in two layers (DESIGN §8.3): TOML text → serde wire structs ([`wire`], unknown keys
+//! Data flows in two layers (docs/ARCHITECTURE.md §2): TOML text → serde wire structs ([`wire`], unknown keys
 //! rejected, values kept with their spans) → validated runtime types ([`Config`]). Every error
 //! names the file, line and column and what was expected. [`embedded_default`] is the config a
 //! bare `ravensd` runs with.

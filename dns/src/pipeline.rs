@@ -1,4 +1,4 @@
-//! The query pipeline (DESIGN §3): decode → ACL → local zone → cache → upstream.
+//! The query pipeline (docs/ARCHITECTURE.md §3): decode → ACL → local zone → cache → upstream.
 //!
 //! [`Resolver::handle`] is synchronous and allocation-free on the cache-hit path: it
 //! either writes the reply into the caller's buffer, drops the message, or hands back a

@@ -38,7 +38,7 @@ const CONVERGE_WITHIN: Duration = Duration::from_secs(5);
 const SESSION_SECS: u32 = 240;
 /// B's log when it owns every bucket: the owners line is what the answer filter follows.
 /// ("taking over the peer's DHCP clients" was often missing before `observe_since` compared
-/// against the stored phase; tests/netns_failover.rs now counts it.)
+/// against the stored phase; tests/netns/failover.rs now counts it.)
 const TAKEOVER: &str = "owners=[\"b\"]";
 const HANDBACK: &str = "handing DHCP clients back";
 
