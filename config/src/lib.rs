@@ -25,9 +25,9 @@ use std::path::Path;
 
 pub use dns::{BlockResponse, Dns, Strategy};
 pub use error::{ConfigError, SourceMap};
-pub use node::{Cluster, Node};
+pub use node::{ClusterConfig, Node};
 pub use policy::Policy;
-pub use record::{Record, RecordData};
+pub use record::{LocalRecord, RecordData};
 pub use subnet::Subnet;
 pub use upstream::{Protocol, Upstream};
 
@@ -40,9 +40,9 @@ pub struct Config {
     /// Where it came from: a path, or `<embedded default>`.
     pub origin: String,
     pub node: Node,
-    pub cluster: Option<Cluster>,
+    pub cluster: Option<ClusterConfig>,
     pub dns: Dns,
-    pub records: Vec<Record>,
+    pub records: Vec<LocalRecord>,
     pub policy: Policy,
     pub subnets: Vec<Subnet>,
 }
@@ -95,4 +95,5 @@ fn config_dir(origin: &str) -> Option<std::path::PathBuf> {
 }
 
 #[cfg(test)]
+#[path = "lib_tests.rs"]
 mod tests;

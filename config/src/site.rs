@@ -242,4 +242,5 @@ pub(crate) fn reservation_id(t: &Table) -> Result<String, SiteError> {
 }
 
 #[cfg(test)]
+#[path = "site_tests.rs"]
 mod tests;
