@@ -11,16 +11,17 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, Lease, ListStatus, LogEntry, PauseRequest, QueryExplanation, Status};
+use crate::api::{Lease, ListStatus, LogEntry, PauseRequest, QueryExplanation, Status};
 use crate::state::Daemon;
 
 mod edits;
 pub mod listen;
 mod openapi;
+mod reply;
 mod stats;
 pub mod status;
 
-type Shared = Arc<Daemon>;
+use reply::{Fail, Shared, error, fail};
 
 pub fn router(daemon: Shared) -> Router {
     let api = Router::new()
@@ -47,17 +48,6 @@ pub fn router(daemon: Shared) -> Router {
 /// Serves until cancelled, with the caps and timeouts of [`listen`].
 pub async fn serve(listener: TcpListener, daemon: Shared, limits: listen::Limits, cancel: CancellationToken) {
     listen::serve(listener, router(daemon), limits, cancel).await;
-}
-
-/// A failed request: small enough to travel in a `Result` (a `Response` is not).
-type Fail = (StatusCode, axum::Json<ApiError>);
-
-fn fail(status: StatusCode, msg: impl Into<String>) -> Fail {
-    (status, axum::Json(ApiError { error: msg.into() }))
-}
-
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    fail(status, msg).into_response()
 }
 
 async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Response {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::{Fail, Shared, fail};
+use super::reply::{Fail, Shared, fail};
 use crate::api::WindowStats;
 
 pub(super) fn routes() -> Router<Shared> {

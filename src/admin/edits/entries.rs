@@ -6,8 +6,8 @@ use axum::routing::get;
 use ravens_config::site;
 use toml::{Table, Value};
 
-use super::{Body, EditError, Json, body, edit, invalid, items, s};
-use crate::admin::{Fail, Shared};
+use super::common::{Body, EditError, Json, body, edit, invalid, items, s};
+use crate::admin::reply::{Fail, Shared};
 use crate::api::edits::{Change, CustomEntry};
 
 pub(super) fn routes() -> Router<Shared> {

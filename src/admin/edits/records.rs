@@ -8,8 +8,8 @@ use axum::routing::{delete, get, post};
 use ravens_config::site::{self, SiteRecords};
 use toml::{Table, Value};
 
-use super::{Body, EditError, Json, body, edit, invalid, items, s};
-use crate::admin::{Fail, Shared, fail};
+use super::common::{Body, EditError, Json, body, edit, invalid, items, s};
+use crate::admin::reply::{Fail, Shared, fail};
 use crate::api::edits::{Change, ListSpec, RecordSpec, ReservationSpec};
 
 pub(super) fn routes() -> Router<Shared> {
