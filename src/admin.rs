@@ -11,15 +11,17 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, Lease, ListStatus, PauseRequest, QueryExplanation, Status};
-use crate::daemon::Daemon;
+use crate::api::{Lease, ListStatus, LogEntry, PauseRequest, QueryExplanation, Status};
+use crate::state::Daemon;
 
+mod edits;
 pub mod listen;
 mod openapi;
-mod site;
+mod reply;
 mod stats;
+pub mod status;
 
-type Shared = Arc<Daemon>;
+use reply::{Fail, Shared, error, fail};
 
 pub fn router(daemon: Shared) -> Router {
     let api = Router::new()
@@ -32,7 +34,7 @@ pub fn router(daemon: Shared) -> Router {
         .route("/api/v1/resume", post(resume))
         .route("/api/v1/query", get(query))
         .route("/api/v1/log", get(log))
-        .merge(site::routes())
+        .merge(edits::routes())
         .merge(stats::routes())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
     Router::new()
@@ -46,17 +48,6 @@ pub fn router(daemon: Shared) -> Router {
 /// Serves until cancelled, with the caps and timeouts of [`listen`].
 pub async fn serve(listener: TcpListener, daemon: Shared, limits: listen::Limits, cancel: CancellationToken) {
     listen::serve(listener, router(daemon), limits, cancel).await;
-}
-
-/// A failed request: small enough to travel in a `Result` (a `Response` is not).
-type Fail = (StatusCode, axum::Json<ApiError>);
-
-fn fail(status: StatusCode, msg: impl Into<String>) -> Fail {
-    (status, axum::Json(ApiError { error: msg.into() }))
-}
-
-fn error(status: StatusCode, msg: impl Into<String>) -> Response {
-    fail(status, msg).into_response()
 }
 
 async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Response {
@@ -80,11 +71,11 @@ async fn not_found() -> Response {
 }
 
 async fn status(State(d): State<Shared>) -> axum::Json<Status> {
-    axum::Json(d.status())
+    axum::Json(status::status(&d))
 }
 
 async fn metrics(State(d): State<Shared>) -> Response {
-    let body = crate::metrics::render(&d);
+    let body = crate::metrics::render(&d, &status::status(&d));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -100,7 +91,7 @@ fn dhcp(d: &Daemon) -> Result<&ravens_dhcp::DhcpHandle, Fail> {
 async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<axum::Json<Vec<Lease>>, Fail> {
     let h = dhcp(&d)?;
     if let Some(name) = &q.subnet
-        && !d.resolver.state().config.subnets.iter().any(|s| &s.name == name)
+        && !d.dns.resolver().state().config.subnets.iter().any(|s| &s.name == name)
     {
         return Err(fail(StatusCode::NOT_FOUND, format!("no subnet named '{name}'")));
     }
@@ -123,12 +114,12 @@ async fn release(State(d): State<Shared>, Path(ip): Path<String>) -> Response {
 }
 
 async fn lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
-    axum::Json(d.lists.status())
+    axum::Json(status::lists(&d))
 }
 
 async fn refresh_lists(State(d): State<Shared>) -> axum::Json<Vec<ListStatus>> {
-    d.lists.apply(d.resolver.state().config.clone(), &d.cancel).await;
-    axum::Json(d.lists.status())
+    d.dns.refresh_lists().await;
+    axum::Json(status::lists(&d))
 }
 
 fn group_arg(d: &Daemon, group: &Option<String>) -> Result<Option<ravens_dns::blocklist::GroupId>, Fail> {
@@ -156,7 +147,7 @@ async fn pause(
     if secs == 0 || secs > 7 * 86_400 {
         return error(StatusCode::BAD_REQUEST, "seconds must be between 1 and 604800");
     }
-    d.resolver.blocking.pause(group, std::time::Duration::from_secs(secs), std::time::Instant::now());
+    d.dns.resolver().blocking.pause(group, std::time::Duration::from_secs(secs), std::time::Instant::now());
     tracing::info!(group = req.group.as_deref().unwrap_or("all"), secs, "blocking paused");
     axum::Json(serde_json::json!({ "paused": req.group.as_deref().unwrap_or("all"), "seconds": secs })).into_response()
 }
@@ -167,7 +158,7 @@ async fn resume(State(d): State<Shared>, body: Option<axum::Json<PauseRequest>>)
         Ok(g) => g,
         Err(r) => return r.into_response(),
     };
-    d.resolver.blocking.resume(group);
+    d.dns.resolver().blocking.resume(group);
     tracing::info!(group = req.group.as_deref().unwrap_or("all"), "blocking resumed");
     axum::Json(serde_json::json!({ "resumed": req.group.as_deref().unwrap_or("all") })).into_response()
 }
@@ -200,10 +191,7 @@ struct LogArgs {
     since_ms: u64,
 }
 
-async fn log(
-    State(d): State<Shared>,
-    Query(a): Query<LogArgs>,
-) -> Result<axum::Json<Vec<ravens_dns::querylog::LogEntry>>, Fail> {
+async fn log(State(d): State<Shared>, Query(a): Query<LogArgs>) -> Result<axum::Json<Vec<LogEntry>>, Fail> {
     let client = match a.client.as_deref() {
         None => None,
         Some(c) => Some(c.parse().map_err(|_| fail(StatusCode::BAD_REQUEST, format!("'{c}' is not an IP address")))?),
@@ -215,6 +203,7 @@ async fn log(
         limit: a.limit.unwrap_or(100).min(10_000),
         since_ms: a.since_ms,
     };
-    let engine = d.resolver.blocking.engine.load();
-    Ok(axum::Json(d.resolver.querylog.query(&filter, |id| engine.list_name(id).to_string())))
+    let engine = d.dns.resolver().blocking.engine.load();
+    let entries = d.dns.resolver().querylog.query(&filter, |id| engine.list_name(id).to_string());
+    Ok(axum::Json(entries.into_iter().map(status::log_entry).collect()))
 }

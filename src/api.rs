@@ -1,12 +1,12 @@
-//! Types of the admin HTTP API (`/api/v1/...`), shared by ravensd and dnsctl.
+//! Types of the admin HTTP API (`/api/v1/...`), shared by ravensd and dnsctl. They are the
+//! API's own: the admin handlers map the engines' types into them, so dnsctl imports no engine.
 
 use serde::{Deserialize, Serialize};
 
-pub mod site;
+mod dns;
+pub mod edits;
 
-pub use ravens_dns::stats::StatsSnapshot;
-pub use ravens_dns::stats::window::{Top, WindowStats};
-pub use ravens_dns::upstream::UpstreamStatus;
+pub use dns::{Latency, LogEntry, StatsSnapshot, Top, UpstreamStatus, WindowStats};
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,7 +70,32 @@ pub struct RejectedLine {
 pub struct DhcpStatus {
     pub listen: String,
     pub pools: Vec<PoolUsage>,
-    pub counters: ravens_dhcp::Counters,
+    pub counters: DhcpCounters,
+}
+
+/// The DHCP service's counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhcpCounters {
+    pub discover: u64,
+    pub request: u64,
+    pub release: u64,
+    pub decline: u64,
+    pub inform: u64,
+    pub offer: u64,
+    pub ack: u64,
+    pub nak: u64,
+    /// Datagrams that were not well-formed DHCP requests.
+    pub malformed: u64,
+    /// Well-formed requests that got no answer (no subnet, silence, other server, pool full).
+    pub unanswered: u64,
+    pub pool_exhausted: u64,
+    pub send_errors: u64,
+    pub journal_errors: u64,
+    /// Lease events dropped because the daemon's channel was full.
+    pub events_dropped: u64,
+    /// DISCOVERs left to a silent peer and answered again when this node took its clients over.
+    #[serde(default)]
+    pub held_replayed: u64,
 }
 
 /// Addresses in use of what this node may hand out, per subnet.

@@ -7,8 +7,9 @@ use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 
 pub mod all;
+pub mod args;
+pub mod edits;
 mod print;
-pub mod site;
 
 pub use print::{
     print_explanation, print_leases, print_lists, print_log, print_log_line, print_stats, print_status, shown,

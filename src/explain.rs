@@ -8,14 +8,14 @@ use ravens_config::policy::ListSource;
 use ravens_dns::blocklist::{GroupId, RuleMatch, Verdict};
 
 use crate::api::{QueryExplanation, RuleInfo};
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 /// Explains the verdict for `name` asked by `client`.
 pub fn explain(d: &Daemon, name: &str, client: IpAddr) -> QueryExplanation {
-    let state = d.resolver.state();
+    let state = d.dns.resolver().state();
     let policy = &state.policy;
-    let group = d.resolver.blocking.group_of(policy, client);
-    let engine = d.resolver.blocking.engine.load();
+    let group = d.dns.resolver().blocking.group_of(policy, client);
+    let engine = d.dns.resolver().blocking.engine.load();
     let e = engine.explain(name, group);
     let group_names = |mask: u64| -> Vec<String> {
         policy.groups.iter().enumerate().filter(|(i, _)| mask & (1u64 << i) != 0).map(|(_, g)| g.name.clone()).collect()
@@ -29,8 +29,8 @@ pub fn explain(d: &Daemon, name: &str, client: IpAddr) -> QueryExplanation {
         groups: group_names(r.groups),
     };
     let gp = policy.groups.get(group.index());
-    let paused = d.resolver.blocking.paused_for(Some(group), Instant::now()).is_some()
-        || d.resolver.blocking.paused_for(None, Instant::now()).is_some();
+    let paused = d.dns.resolver().blocking.paused_for(Some(group), Instant::now()).is_some()
+        || d.dns.resolver().blocking.paused_for(None, Instant::now()).is_some();
     QueryExplanation {
         name: name.to_string(),
         client: client.to_string(),
@@ -50,15 +50,15 @@ pub fn explain(d: &Daemon, name: &str, client: IpAddr) -> QueryExplanation {
 /// The text of line `n` (1-based) of a list, read from its file or stored copy.
 fn line_text(d: &Daemon, list: &str, n: u32) -> Option<String> {
     if list == "builtin" {
-        return crate::lists::BUILTIN.lines().nth(n.checked_sub(1)? as usize).map(String::from);
+        return ravens_dns::lists::BUILTIN.lines().nth(n.checked_sub(1)? as usize).map(String::from);
     }
-    let cfg = &d.resolver.state().config;
+    let cfg = &d.dns.resolver().state().config;
     let l = cfg.policy.lists.iter().find(|l| l.name == list)?;
     let path = match &l.source {
         // Never a line of a file outside node.list_dirs (a symlink may point elsewhere now).
         ListSource::Path(p) if !cfg.node.allows_list_file(p) => return None,
         ListSource::Path(p) => p.clone(),
-        ListSource::Url(_) => d.lists.copy_path(list),
+        ListSource::Url(_) => d.dns.lists().copy_path(list),
         ListSource::Inline(rules) => return rules.get(n.checked_sub(1)? as usize).cloned(),
     };
     let f = std::fs::File::open(path).ok()?;
@@ -75,6 +75,6 @@ fn line_text(d: &Daemon, list: &str, n: u32) -> Option<String> {
 
 /// A group id by name.
 pub fn group_by_name(d: &Daemon, name: &str) -> Option<GroupId> {
-    let state = d.resolver.state();
+    let state = d.dns.resolver().state();
     state.policy.groups.iter().position(|g| g.name == name).map(|i| GroupId(u8::try_from(i).unwrap_or(u8::MAX)))
 }

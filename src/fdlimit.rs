@@ -45,7 +45,7 @@ pub fn connection_limits(dns: &ravens_config::Dns) -> (tcp::Limits, admin::liste
         max_per_client: dns.tcp_max_connections_per_client,
         idle: dns.tcp_idle_timeout,
     };
-    let admin = admin::listen::Limits::for_fd_limit(nofile);
+    let admin = admin::listen::Limits::for_connections(admin_connections(nofile));
     tracing::info!(open_files = nofile, dns_tcp = tcp.max_conns, admin = admin.max_conns, "connection caps");
     if tcp.max_conns < dns.tcp_max_connections {
         tracing::warn!(

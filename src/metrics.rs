@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use crate::api::Status;
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 /// Writes one metric family: `# HELP`, `# TYPE`, then its samples.
 struct Family<'a> {
@@ -60,14 +60,13 @@ impl<'a> Family<'a> {
     }
 }
 
-/// Renders the daemon's metrics.
-pub fn render(d: &Daemon) -> String {
-    let s = d.status();
+/// Renders the daemon's metrics from its status `s` and its counters.
+pub fn render(d: &Daemon, s: &Status) -> String {
     let mut out = String::with_capacity(8192);
-    dns(&mut out, d, &s);
-    upstreams(&mut out, &s);
-    lists(&mut out, &s);
-    dhcp(&mut out, d, &s);
+    dns(&mut out, d, s);
+    upstreams(&mut out, s);
+    lists(&mut out, s);
+    dhcp(&mut out, d, s);
     if let Some(c) = &s.cluster {
         cluster(&mut out, c);
     }
@@ -79,18 +78,19 @@ pub fn render(d: &Daemon) -> String {
 }
 
 fn dns(out: &mut String, d: &Daemon, s: &Status) {
-    let q = &s.queries;
+    // The engine's own snapshot: it knows its outcomes' names.
+    let q = &d.dns.resolver().stats.snapshot();
     Family::new(out, "ravens_dns_queries_total", "counter", "DNS queries answered (or dropped), by outcome.")
         .each("outcome", q.by_outcome().map(|(o, v)| (o.name(), v)));
     Family::new(out, "ravens_dns_queries_by_type_total", "counter", "DNS queries by query type.")
-        .each("qtype", d.resolver.querylog.qtypes.snapshot());
+        .each("qtype", d.dns.resolver().querylog.qtypes.snapshot());
     let mut f = Family::new(
         out,
         "ravens_dns_queries_by_group_total",
         "counter",
         "DNS queries by client group (read from the query log: a sample when it overflows between reads).",
     );
-    for (g, v) in d.window.groups() {
+    for (g, v) in d.dns.window().groups() {
         f.labelled("group", &g, v as f64);
     }
     let counters = [

@@ -1,4 +1,4 @@
-//! Site-config replication (DESIGN §6): the config file's site sections as versioned
+//! Site-config replication (docs/ARCHITECTURE.md §6): the config file's site sections as versioned
 //! records, gossiped to the other nodes and written back into each node's own file.
 //!
 //! Every successful load of the file is diffed against the versions this node last applied:
@@ -13,19 +13,16 @@
 //! A node whose file holds no site config (only `[node]` and `[cluster]`) and whose data_dir
 //! is empty has nothing to publish: it takes the whole site config from its peers.
 
-#[path = "site/file.rs"]
-pub mod file;
-#[path = "site/load.rs"]
-pub mod load;
 #[path = "site/state.rs"]
 mod state;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use parking_lot::Mutex;
+use ravens_config::clock::{ms_of, unix_ms};
 use ravens_config::site::{SiteFile, SiteRecords};
 use ravens_sync::{Hlc, HlcClock, Record, SyncHandle};
 use serde::{Deserialize, Serialize};
@@ -91,10 +88,6 @@ impl std::fmt::Debug for Site {
     }
 }
 
-fn wall_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl Site {
     /// Opens the state of `data_dir` (an unreadable state file counts as empty: the peers and
     /// the file then supply everything again).
@@ -105,7 +98,7 @@ impl Site {
             tracing::warn!("site-config state not used ({e}); starting empty");
         }
         let mut clock = HlcClock::new();
-        let now = wall_ms(SystemTime::now());
+        let now = unix_ms();
         for v in applied.records.values() {
             clock.observe(v.hlc(), now);
         }
@@ -147,11 +140,11 @@ impl Site {
             let mut inner = self.inner.lock();
             inner.loaded = Some(Arc::clone(&loaded));
             let file = loaded.records();
-            let now = wall_ms(SystemTime::now());
+            let now = unix_ms();
             let stamp = |inner: &mut Inner, prev: Option<Hlc>| match mtime {
                 // Never below the previous version of the key: that would lose the edit.
                 Some(t) => {
-                    let at = prev.map_or(Hlc::new(wall_ms(t), 0), |p| Hlc::new(wall_ms(t), 0).max(bump(p)));
+                    let at = prev.map_or(Hlc::new(ms_of(t), 0), |p| Hlc::new(ms_of(t), 0).max(bump(p)));
                     inner.clock.observe(at, now);
                     at
                 }
@@ -180,7 +173,7 @@ impl Site {
     /// Applies remote versions (keys with the `c/` prefix); true when the file must change.
     pub fn on_remote(&self, records: &[Record]) -> bool {
         let mut inner = self.inner.lock();
-        let now = wall_ms(SystemTime::now());
+        let now = unix_ms();
         let (mut changed, mut applied) = (false, false);
         for r in records {
             let Some(key) = r.key.strip_prefix(PREFIX) else { continue };

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 const DEBOUNCE: Duration = Duration::from_millis(300);
 /// The longest a reload waits for the file to be quiet.
@@ -63,7 +63,7 @@ pub fn spawn(path: PathBuf, daemon: Arc<Daemon>, cancel: CancellationToken) -> a
     .context("starting the config file watcher")?;
     let mut watched = Watched { watcher, dirs: HashSet::new(), names };
     watched.add(&path)?;
-    watched.add(&crate::site::file::target(&path))?;
+    watched.add(&crate::config_file::target(&path))?;
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -80,7 +80,7 @@ pub fn spawn(path: PathBuf, daemon: Arc<Daemon>, cancel: CancellationToken) -> a
                 _ = tokio::task::spawn_blocking(move || d.reload_if_changed()) => {}
             }
             // The link may point elsewhere now.
-            if let Err(e) = watched.add(&crate::site::file::target(&path)) {
+            if let Err(e) = watched.add(&crate::config_file::target(&path)) {
                 tracing::warn!("{e:#}");
             }
         }

@@ -1,4 +1,4 @@
-//! Site-config replication between real ravensd nodes on loopback (issue 5, DESIGN §6): an
+//! Site-config replication between real ravensd nodes on loopback (issue 5, docs/ARCHITECTURE.md §6): an
 //! edit on one node (by hand in its file, or by dnsctl) is live on the other and written into
 //! the other's file with its own comments and node sections kept; a node that starts with an
 //! empty data_dir and a file holding only [node] and [cluster] takes the site config from its

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::client::dig;
 use common::daemon::Daemon;
-use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
+use dhcproto::v4::{DhcpOption, Message, MessageType, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
 use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
@@ -85,15 +85,7 @@ struct Relay {
 }
 
 fn msg(kind: MessageType, xid: u32, mac: [u8; 6], secs: u16, opts: Vec<DhcpOption>) -> Message {
-    let z = Ipv4Addr::UNSPECIFIED;
-    let mut m = Message::new_with_id(xid, z, z, z, GIADDR, &mac);
-    m.set_opcode(Opcode::BootRequest);
-    m.set_secs(secs);
-    m.opts_mut().insert(DhcpOption::MessageType(kind));
-    for o in opts {
-        m.opts_mut().insert(o);
-    }
-    m
+    common::dhcp::request(kind, xid, mac, GIADDR, Ipv4Addr::UNSPECIFIED, secs, opts)
 }
 
 impl Relay {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use common::client::dig;
 use common::daemon::Daemon;
-use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
+use dhcproto::v4::{DhcpOption, Message, MessageType, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
 use harness::wait_for;
 use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
@@ -134,14 +134,7 @@ impl Relay {
 }
 
 fn message(kind: MessageType, xid: u32, mac: [u8; 6], ciaddr: Ipv4Addr, opts: &[DhcpOption]) -> Message {
-    let z = Ipv4Addr::UNSPECIFIED;
-    let mut m = Message::new_with_id(xid, ciaddr, z, z, Ipv4Addr::from(RELAY_IP), &mac);
-    m.set_opcode(Opcode::BootRequest);
-    m.opts_mut().insert(DhcpOption::MessageType(kind));
-    for o in opts {
-        m.opts_mut().insert(o.clone());
-    }
-    m
+    common::dhcp::request(kind, xid, mac, Ipv4Addr::from(RELAY_IP), ciaddr, 0, opts.iter().cloned())
 }
 
 /// DISCOVER to every node in `to`, then REQUEST (to all, as a relay forwards it) for the first

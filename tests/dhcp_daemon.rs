@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::client::{dig, dig_status};
 use common::daemon::Daemon;
-use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
+use dhcproto::v4::{DhcpOption, Message, MessageType};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
 
 const GIADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
@@ -36,14 +36,7 @@ fn start() -> (Daemon, Relay) {
 }
 
 fn msg(kind: MessageType, xid: u32, mac: [u8; 6], opts: Vec<DhcpOption>) -> Message {
-    let z = Ipv4Addr::UNSPECIFIED;
-    let mut m = Message::new_with_id(xid, z, z, z, GIADDR, &mac);
-    m.set_opcode(Opcode::BootRequest);
-    m.opts_mut().insert(DhcpOption::MessageType(kind));
-    for o in opts {
-        m.opts_mut().insert(o);
-    }
-    m
+    common::dhcp::request(kind, xid, mac, GIADDR, Ipv4Addr::UNSPECIFIED, 0, opts)
 }
 
 impl Relay {

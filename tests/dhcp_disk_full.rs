@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::daemon::{Daemon, node_section};
-use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
+use dhcproto::v4::{DhcpOption, Message, MessageType, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
 
 const GIADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
@@ -83,14 +83,7 @@ struct Relay {
 }
 
 fn msg(kind: MessageType, xid: u32, mac: [u8; 6], opts: Vec<DhcpOption>) -> Message {
-    let z = Ipv4Addr::UNSPECIFIED;
-    let mut m = Message::new_with_id(xid, z, z, z, GIADDR, &mac);
-    m.set_opcode(Opcode::BootRequest);
-    m.opts_mut().insert(DhcpOption::MessageType(kind));
-    for o in opts {
-        m.opts_mut().insert(o);
-    }
-    m
+    common::dhcp::request(kind, xid, mac, GIADDR, Ipv4Addr::UNSPECIFIED, 0, opts)
 }
 
 fn mac_of(m: &Message) -> [u8; 6] {

@@ -1,10 +1,11 @@
 //! ravens-config: the configuration of a ravens node.
 //!
-//! Data flows in two layers (DESIGN §8.3): TOML text → serde wire structs ([`wire`], unknown keys
+//! Data flows in two layers (docs/ARCHITECTURE.md §2): TOML text → serde wire structs ([`wire`], unknown keys
 //! rejected, values kept with their spans) → validated runtime types ([`Config`]). Every error
 //! names the file, line and column and what was expected. [`embedded_default`] is the config a
 //! bare `ravensd` runs with.
 
+pub mod clock;
 pub mod dns;
 pub mod error;
 pub mod node;
@@ -14,6 +15,7 @@ pub mod record;
 pub mod resolv;
 pub mod site;
 pub mod subnet;
+pub mod text;
 pub mod units;
 pub mod upstream;
 pub mod validate;
@@ -23,9 +25,9 @@ use std::path::Path;
 
 pub use dns::{BlockResponse, Dns, Strategy};
 pub use error::{ConfigError, SourceMap};
-pub use node::{Cluster, Node};
+pub use node::{ClusterConfig, Node};
 pub use policy::Policy;
-pub use record::{Record, RecordData};
+pub use record::{LocalRecord, RecordData};
 pub use subnet::Subnet;
 pub use upstream::{Protocol, Upstream};
 
@@ -38,9 +40,9 @@ pub struct Config {
     /// Where it came from: a path, or `<embedded default>`.
     pub origin: String,
     pub node: Node,
-    pub cluster: Option<Cluster>,
+    pub cluster: Option<ClusterConfig>,
     pub dns: Dns,
-    pub records: Vec<Record>,
+    pub records: Vec<LocalRecord>,
     pub policy: Policy,
     pub subnets: Vec<Subnet>,
 }
@@ -93,4 +95,5 @@ fn config_dir(origin: &str) -> Option<std::path::PathBuf> {
 }
 
 #[cfg(test)]
+#[path = "lib_tests.rs"]
 mod tests;

@@ -37,8 +37,9 @@ impl Node {
     }
 }
 
+/// The `[cluster]` section: the node's membership in a pair (or more).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cluster {
+pub struct ClusterConfig {
     pub name: String,
     pub gossip_listen: SocketAddr,
     pub peers: Vec<SocketAddr>,
@@ -121,8 +122,8 @@ pub fn check_list_paths(
     Ok(())
 }
 
-pub fn validate_cluster(w: &ClusterWire, map: &SourceMap<'_>) -> Result<Cluster, ConfigError> {
-    Ok(Cluster {
+pub fn validate_cluster(w: &ClusterWire, map: &SourceMap<'_>) -> Result<ClusterConfig, ConfigError> {
+    Ok(ClusterConfig {
         name: w.name.get_ref().clone(),
         gossip_listen: validate::socket_addr(&w.gossip_listen, "cluster.gossip_listen", map)?,
         peers: w.peers.iter().map(|p| validate::socket_addr(p, "cluster.peers", map)).collect::<Result<_, _>>()?,

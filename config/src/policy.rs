@@ -355,7 +355,7 @@ mod tests {
     use super::*;
     use crate::tests::{err, parse_t};
 
-    /// DESIGN's reference network: Home full blocking, IoT none, Guest malware only,
+    /// A reference home network: Home full blocking, IoT none, Guest malware only,
     /// Work its own lists.
     const REFERENCE: &str = r#"
 [[group]]

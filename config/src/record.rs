@@ -18,19 +18,19 @@ pub enum RecordData {
     Srv { priority: u16, weight: u16, port: u16, target: String },
 }
 
-/// A local record: lower-case name without trailing dot.
+/// A local DNS record (`[[record]]`): lower-case name without trailing dot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Record {
+pub struct LocalRecord {
     pub name: String,
     pub ttl: u32,
     pub data: RecordData,
 }
 
-pub fn validate(records: &[RecordWire], map: &SourceMap<'_>) -> Result<Vec<Record>, ConfigError> {
+pub fn validate(records: &[RecordWire], map: &SourceMap<'_>) -> Result<Vec<LocalRecord>, ConfigError> {
     records.iter().map(|r| validate_one(r, map)).collect()
 }
 
-fn validate_one(r: &RecordWire, map: &SourceMap<'_>) -> Result<Record, ConfigError> {
+fn validate_one(r: &RecordWire, map: &SourceMap<'_>) -> Result<LocalRecord, ConfigError> {
     let name = validate::dns_name(&r.name, "record.name", map)?;
     let ttl = validate::opt_ttl(&r.ttl, 300, "record.ttl", map)?;
     let value = r.value.get_ref().trim();
@@ -77,5 +77,5 @@ fn validate_one(r: &RecordWire, map: &SourceMap<'_>) -> Result<Record, ConfigErr
             ));
         }
     };
-    Ok(Record { name, ttl, data })
+    Ok(LocalRecord { name, ttl, data })
 }

@@ -1,4 +1,4 @@
-//! The site config as records (DESIGN §6).
+//! The site config as records (docs/ARCHITECTURE.md §6).
 //!
 //! Everything but `[node]` and `[cluster]` is site config, identical on every node. It is cut
 //! into records with stable keys (kind + name), so two nodes editing different things never
@@ -242,4 +242,5 @@ pub(crate) fn reservation_id(t: &Table) -> Result<String, SiteError> {
 }
 
 #[cfg(test)]
+#[path = "site_tests.rs"]
 mod tests;

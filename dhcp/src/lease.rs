@@ -107,10 +107,10 @@ pub struct LeaseEvent {
 
 /// The current time in Unix seconds.
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    ravens_config::clock::unix_secs()
 }
 
 /// The current time in Unix milliseconds.
 pub fn unix_now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    ravens_config::clock::unix_ms()
 }

@@ -1,4 +1,4 @@
-//! The query pipeline (DESIGN §3): decode → ACL → local zone → cache → upstream.
+//! The query pipeline (docs/ARCHITECTURE.md §3): decode → ACL → local zone → cache → upstream.
 //!
 //! [`Resolver::handle`] is synchronous and allocation-free on the cache-hit path: it
 //! either writes the reply into the caller's buffer, drops the message, or hands back a
@@ -35,7 +35,7 @@ pub struct Clock {
 
 impl Clock {
     pub fn now() -> Self {
-        Clock { mono: Instant::now(), wall_ms: crate::querylog::now_ms() }
+        Clock { mono: Instant::now(), wall_ms: ravens_config::clock::unix_ms() }
     }
 }
 
@@ -310,12 +310,12 @@ impl Resolver {
                 self.cache.insert(&key[..klen], &reply, Instant::now());
                 out = cache::strip_opt(&reply).unwrap_or(reply);
                 if let Some(list) = self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
-                    self.logged(crate::querylog::now_ms(), &q, client, Outcome::Blocked, Some(list), Step::Reply);
+                    self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Blocked, Some(list), Step::Reply);
                     return out;
                 }
                 out[2] &= !0x04; // we are not authoritative for forwarded data
                 self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                self.logged(crate::querylog::now_ms(), &q, client, Outcome::Forwarded, None, Step::Reply);
+                self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Forwarded, None, Step::Reply);
             }
             Err(e) => {
                 tracing::debug!(name = %q.name_text(), error = %e, "upstream resolution failed");
@@ -323,10 +323,10 @@ impl Resolver {
                     && self.cache.get(&key[..klen], Instant::now(), true, &mut out) == Some(Hit::Stale)
                 {
                     self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                    self.logged(crate::querylog::now_ms(), &q, client, Outcome::Stale, None, Step::Reply);
+                    self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Stale, None, Step::Reply);
                 } else {
                     wire::reply_skeleton(&msg, &q, rcode::SERVFAIL, 0, ours, &mut out);
-                    self.logged(crate::querylog::now_ms(), &q, client, Outcome::Servfail, None, Step::Reply);
+                    self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Servfail, None, Step::Reply);
                 }
             }
         }

@@ -13,7 +13,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -24,11 +23,6 @@ pub mod file;
 
 const STRIPES: usize = 4;
 const NAME_MAX: usize = 96;
-
-/// Unix time in milliseconds, as the query log stamps entries.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -214,7 +208,7 @@ impl QueryLog {
 
     /// Records one query now; `name` is the case-folded question name in wire form.
     pub fn record(&self, client: IpAddr, name: &[u8], qtype: u16, outcome: Outcome, list: Option<u16>) {
-        self.record_at(now_ms(), client, name, qtype, outcome, list);
+        self.record_at(ravens_config::clock::unix_ms(), client, name, qtype, outcome, list);
     }
 
     /// Records one query answered at `ms` (Unix milliseconds; the UDP threads read the clock

@@ -1,8 +1,9 @@
 //! Names between wire form and text: the presentation form every shown name goes through,
 //! and the wire form of a dotted name typed by a person or a test; and [`printable`], the
-//! same escaping for text that did not come as a name.
+//! same escaping for text that did not come as a name (in `ravens-config`, which dnsctl
+//! shares).
 
-use std::borrow::Cow;
+pub use ravens_config::text::printable;
 
 /// A wire-format name (no compression) in presentation form, as `dig` prints it, without
 /// the trailing dot (`"."` for the root): a `.` inside a label is `\.`, the characters
@@ -51,27 +52,6 @@ pub fn write_name_text(wire: &[u8], out: &mut String) {
     if out.is_empty() {
         out.push('.');
     }
-}
-
-/// `text` with every control character (C0, DEL, C1: an escape byte starts a terminal
-/// command) written as `\DDD`, its UTF-8 bytes in decimal as [`name_to_text`] writes them.
-/// Borrowed when there is none, which is nearly always.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            let mut utf8 = [0u8; 4];
-            for b in c.encode_utf8(&mut utf8).bytes() {
-                out.push_str(&format!("\\{b:03}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Wire form of a dotted name (`"a.example"` → `\x01a\x07example\x00`), lower-cased.

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use ravens_config::{Record, RecordData};
+use ravens_config::{LocalRecord, RecordData};
 
 use crate::wire::{self, AA, CD, QR, Query, RA, RD};
 
@@ -85,7 +85,7 @@ pub fn reverse_name(addr: IpAddr) -> String {
 
 impl LocalZone {
     /// Builds the zone from static records and dynamic host names.
-    pub fn build(local_domain: &str, records: &[Record], hosts: &[HostName]) -> Self {
+    pub fn build(local_domain: &str, records: &[LocalRecord], hosts: &[HostName]) -> Self {
         let mut zone = LocalZone::default();
         let mut apex_texts = vec![local_domain.to_string()];
         apex_texts.extend(private_reverse_zones());
@@ -117,7 +117,7 @@ impl LocalZone {
         }
     }
 
-    fn add_record(&mut self, r: &Record) {
+    fn add_record(&mut self, r: &LocalRecord) {
         let (rtype, rdata) = encode_rdata(&r.data);
         self.add(&r.name, Rr { rtype, ttl: r.ttl, rdata });
         match r.data {
@@ -132,7 +132,7 @@ impl LocalZone {
             IpAddr::V4(ip) => RecordData::A(ip),
             IpAddr::V6(ip) => RecordData::Aaaa(ip),
         };
-        self.add_record(&Record { name: h.fqdn.clone(), ttl: h.ttl, data });
+        self.add_record(&LocalRecord { name: h.fqdn.clone(), ttl: h.ttl, data });
     }
 
     /// Automatic PTR; the first name given for an address wins.

@@ -5,7 +5,7 @@ use hickory_proto::rr::{RData, RecordType};
 
 use super::*;
 
-fn cfg_records() -> Vec<Record> {
+fn cfg_records() -> Vec<LocalRecord> {
     let text = r#"
 [[record]]
 name = "nas.lan"

@@ -35,9 +35,9 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The limits for a process allowed `nofile` open files.
-    pub fn for_fd_limit(nofile: u64) -> Limits {
-        let max_conns = crate::fdlimit::admin_connections(nofile);
+    /// The limits for at most `max_conns` connections (`fdlimit` sets it from the open-file
+    /// limit).
+    pub fn for_connections(max_conns: usize) -> Limits {
         Limits {
             max_conns,
             max_per_client: (max_conns / 4).max(1),

@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::Shared;
+use super::reply::Shared;
 
 /// The document, as served.
 pub const DOCUMENT: &str = include_str!("openapi.json");

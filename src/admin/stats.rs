@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::{Fail, Shared, fail};
+use super::reply::{Fail, Shared, fail};
 use crate::api::WindowStats;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -44,7 +44,7 @@ async fn stats(
     if !(1..=100).contains(&top) {
         return Err(fail(StatusCode::BAD_REQUEST, "top must be between 1 and 100"));
     }
-    let mut s = d.window.stats(ravens_dns::querylog::now_ms(), since, top);
-    s.nodes = vec![d.resolver.state().config.node.name.clone()];
+    let mut s = super::status::window_stats(d.dns.window().stats(ravens_config::clock::unix_ms(), since, top));
+    s.nodes = vec![d.dns.resolver().state().config.node.name.clone()];
     Ok(Json(s))
 }

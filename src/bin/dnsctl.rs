@@ -1,150 +1,11 @@
 //! dnsctl: the ravens admin CLI (talks to ravensd's HTTP API).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use ravens::api::{Lease, Status};
+use clap::Parser;
+use ravens::api::{Lease, LogEntry, Status};
+use ravens::ctl::args::{Args, Command, LeaseAction, ListsAction};
 use ravens::ctl::{self, urlencode};
-use ravens_dns::querylog::LogEntry;
-
-#[derive(Debug, Parser)]
-#[command(name = "dnsctl", version, about = "Administer ravens nodes through their HTTP API")]
-struct Args {
-    /// The node's own config file (gives admin_listen and the token in its data_dir).
-    #[arg(long, global = true, value_name = "FILE", env = "RAVENS_CONFIG")]
-    config: Option<PathBuf>,
-    /// The node to talk to: its admin API address (host:port, then give --token-file or
-    /// RAVENS_TOKEN), or its name in the cluster of the configured node (same token).
-    #[arg(long, global = true, value_name = "NAME|ADDR", env = "RAVENS_NODE")]
-    node: Option<String>,
-    /// Run against every node of the cluster and merge the answers: status side by side,
-    /// stats summed, logs interleaved by time, leases and lists of all nodes.
-    #[arg(long, global = true)]
-    all: bool,
-    /// File holding the admin token (with --node; or set RAVENS_TOKEN).
-    #[arg(long, global = true, value_name = "FILE", env = "RAVENS_TOKEN_FILE")]
-    token_file: Option<PathBuf>,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
-    /// How long to wait for each node's answer (e.g. 10s, 2m). A change whose answer does not
-    /// come in time may still have been applied: dnsctl says so and how to check.
-    #[arg(long, global = true, value_name = "DURATION", env = "RAVENS_TIMEOUT", default_value = "60s", value_parser = timeout_arg)]
-    timeout: std::time::Duration,
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// `--timeout`: a duration above zero.
-fn timeout_arg(s: &str) -> Result<std::time::Duration, String> {
-    match ravens_config::units::parse_duration(s)? {
-        d if d.is_zero() => Err("must be more than 0".into()),
-        d => Ok(d),
-    }
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Node, version, uptime, listeners, config state, upstream health, cache and query counters.
-    Status,
-    /// Active DHCP leases: address, MAC, client-id, hostname, expiry, granting node.
-    Leases {
-        /// Only this subnet.
-        #[arg(long)]
-        subnet: Option<String>,
-    },
-    /// Recent queries from the in-memory query log, with verdict and blocking list.
-    Log {
-        /// Keep printing new queries (every second) until interrupted.
-        #[arg(long)]
-        follow: bool,
-        #[arg(long)]
-        client: Option<std::net::IpAddr>,
-        /// Only blocked queries.
-        #[arg(long)]
-        blocked: bool,
-        /// Only names containing TEXT.
-        #[arg(long, value_name = "TEXT")]
-        name: Option<String>,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-    },
-    /// Queries, blocked share, top domains, top blocked and top clients over a window.
-    Stats {
-        /// The window: 1h, 24h, or any duration from 1m to 24h.
-        #[arg(long, default_value = "24h")]
-        since: String,
-        /// Entries per top list (1 to 100).
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-    },
-    /// Block and allow lists: entries, rejected lines, last refresh and errors.
-    Lists {
-        #[command(subcommand)]
-        action: Option<ListsAction>,
-    },
-    /// Is NAME blocked for a client, and by which list and line?
-    Query {
-        name: String,
-        /// The client whose group decides (default 127.0.0.1).
-        #[arg(long)]
-        client: Option<std::net::IpAddr>,
-    },
-    /// Pause blocking for a while (all groups, or one); it resumes by itself.
-    Pause {
-        #[arg(long)]
-        group: Option<String>,
-        /// How long: 30s, 10m, 1h (default 5m).
-        #[arg(long = "for", default_value = "5m")]
-        duration: String,
-    },
-    /// End a pause now.
-    Resume {
-        #[arg(long)]
-        group: Option<String>,
-    },
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions { shell: clap_complete::Shell },
-    /// Print the manual page (roff) to standard output.
-    Man,
-    /// Act on one lease.
-    Lease {
-        #[command(subcommand)]
-        action: LeaseAction,
-    },
-    #[command(flatten)]
-    Site(ctl::site::SiteCommand),
-}
-
-#[derive(Debug, Subcommand)]
-enum ListsAction {
-    /// Re-download URL lists (when changed) and recompile now.
-    Refresh,
-    /// Add a list source (a URL or a file on the nodes), replicated to every node.
-    Add {
-        name: String,
-        /// `http(s)://...` to download, or a path on each node's disk.
-        source: String,
-        /// Allow list instead of block list.
-        #[arg(long)]
-        allow: bool,
-        /// Groups it applies to (default: default).
-        #[arg(long, value_delimiter = ',')]
-        groups: Option<Vec<String>>,
-        /// Refresh interval (default 24h).
-        #[arg(long)]
-        refresh: Option<String>,
-    },
-    /// Remove a list source.
-    Remove { name: String },
-}
-
-#[derive(Debug, Subcommand)]
-enum LeaseAction {
-    /// Free the lease of ADDR now (the client is not told; it will renew or rebind).
-    Release { addr: std::net::Ipv4Addr },
-}
 
 /// `dnsctl status | head` closes the pipe early. Rust ignores SIGPIPE, so the next `println!`
 /// panics with a backtrace; stop quietly instead, as other command-line tools do.
@@ -241,16 +102,16 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Lists { action: Some(ListsAction::Add { name, source, allow, groups, refresh }) } => {
             let (url, path) = if source.contains("://") { (Some(source), None) } else { (None, Some(source)) };
             let kind = Some(if allow { "allow" } else { "block" }.to_string());
-            let spec = ravens::api::site::ListSpec { name, url, path, kind, groups, refresh };
-            let c: ravens::api::site::Change = rt.block_on(ctl::post_json(&target, "/api/v1/lists", &spec))?;
+            let spec = ravens::api::edits::ListSpec { name, url, path, kind, groups, refresh };
+            let c: ravens::api::edits::Change = rt.block_on(ctl::post_json(&target, "/api/v1/lists", &spec))?;
             print_change(&c, args.json)?;
         }
         Command::Lists { action: Some(ListsAction::Remove { name }) } => {
             let path = format!("/api/v1/lists/{}", urlencode(&name));
-            let c: ravens::api::site::Change = rt.block_on(ctl::delete(&target, &path))?;
+            let c: ravens::api::edits::Change = rt.block_on(ctl::delete(&target, &path))?;
             print_change(&c, args.json)?;
         }
-        Command::Site(cmd) => rt.block_on(ctl::site::run(&target, cmd, args.json))?,
+        Command::Site(cmd) => rt.block_on(ctl::edits::run(&target, cmd, args.json))?,
         Command::Lists { action } => {
             let lists: Vec<ravens::api::ListStatus> = match action {
                 Some(ListsAction::Refresh) => rt.block_on(ctl::post(&target, "/api/v1/lists/refresh"))?,
@@ -262,7 +123,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             let mut since = 0u64;
             loop {
                 let path = log_path(limit, since, blocked, client, name.as_deref());
-                let entries: Vec<ravens_dns::querylog::LogEntry> = rt.block_on(ctl::get(&target, &path))?;
+                let entries: Vec<LogEntry> = rt.block_on(ctl::get(&target, &path))?;
                 if let Some(last) = entries.last() {
                     since = last.time_ms;
                 }
@@ -436,7 +297,7 @@ async fn run_all(nodes: &[ctl::all::Node], command: Command, json: bool) -> anyh
     Ok(())
 }
 
-fn print_change(c: &ravens::api::site::Change, json: bool) -> anyhow::Result<()> {
+fn print_change(c: &ravens::api::edits::Change, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(c)?);
     } else {

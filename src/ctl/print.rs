@@ -4,13 +4,13 @@
 
 use std::borrow::Cow;
 
-use crate::api::{Lease, ListStatus, QueryExplanation, Status, WindowStats};
+use crate::api::{Lease, ListStatus, LogEntry, QueryExplanation, Status, WindowStats};
 
 /// `text` for a terminal: every control character written as `\DDD`
-/// ([`ravens_dns::wire::printable`]). Names arrive already in presentation form, so this
+/// ([`ravens_config::text::printable`]). Names arrive already in presentation form, so this
 /// only catches what a node did not escape (host names, list lines, errors, older nodes).
 pub fn shown(text: &str) -> Cow<'_, str> {
-    ravens_dns::wire::printable(text)
+    ravens_config::text::printable(text)
 }
 
 /// [`shown`] for an optional cell, `-` when absent.
@@ -90,7 +90,7 @@ pub fn print_status(s: &Status) {
 
 /// The human form of `dnsctl leases`.
 pub fn print_leases(leases: &[Lease]) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = ravens_config::clock::unix_secs();
     println!(
         "{:<15} {:<17} {:<20} {:<12} {:>10} {:<8} CLIENT-ID",
         "ADDRESS", "MAC", "HOSTNAME", "SUBNET", "EXPIRES", "NODE"
@@ -116,7 +116,7 @@ pub fn print_lists(lists: &[ListStatus]) {
         "{:<16} {:<6} {:>9} {:>9} {:>8}  {:<10} SOURCE",
         "LIST", "KIND", "ENTRIES", "LINES", "REJECTED", "REFRESHED"
     );
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = ravens_config::clock::unix_secs();
     for l in lists {
         let refreshed =
             l.last_refresh.map_or_else(|| "-".to_string(), |t| format!("{} ago", duration(now.saturating_sub(t))));
@@ -181,14 +181,14 @@ pub fn print_explanation(e: &QueryExplanation) {
 }
 
 /// The human form of `dnsctl log`.
-pub fn print_log(entries: &[ravens_dns::querylog::LogEntry]) {
+pub fn print_log(entries: &[LogEntry]) {
     for e in entries {
         print_log_line(e, None);
     }
 }
 
 /// One line of `dnsctl log`; `node` first with `--all`.
-pub fn print_log_line(e: &ravens_dns::querylog::LogEntry, node: Option<&str>) {
+pub fn print_log_line(e: &LogEntry, node: Option<&str>) {
     let secs = e.time_ms / 1000;
     let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
     let list = e.list.as_deref().map_or_else(String::new, |l| format!(" (list {})", shown(l)));
@@ -249,7 +249,7 @@ fn qtype_name(t: u16) -> String {
 
 /// The cluster block of `dnsctl status`.
 fn print_cluster(c: &serde_json::Value) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = ravens_config::clock::unix_secs();
     println!(
         "\ncluster     {} (this node {}, gossip {}), bucket owners: {}",
         shown(c["cluster"].as_str().unwrap_or("?")),

@@ -55,9 +55,8 @@ impl Loop {
 }
 
 /// The loops of a running daemon: each DNS listener thread, and the DHCP loop if it runs.
-pub fn loops(threads: &[ravens_dns::server::udp::UdpThread], dhcp: Option<&ravens_dhcp::DhcpHandle>) -> Vec<Loop> {
-    let dns = threads.iter().enumerate().map(|(i, t)| {
-        let probe = t.probe();
+pub fn loops(dns: Vec<ravens_dns::server::udp::Probe>, dhcp: Option<&ravens_dhcp::DhcpHandle>) -> Vec<Loop> {
+    let dns = dns.into_iter().enumerate().map(|(i, probe)| {
         let addr = probe.sock.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
         Loop::dns(format!("dns-udp {addr} #{i}"), probe)
     });

@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -29,7 +29,7 @@ const PARTIAL_TTL: Duration = Duration::from_secs(2);
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn wall_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    ravens_config::clock::unix_ms()
 }
 
 /// Key material for a [`SealedTransport`].

@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod daemon;
+pub mod dhcp;
 pub mod http;
 pub mod upstream;

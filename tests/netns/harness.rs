@@ -56,8 +56,8 @@ pub fn skip_reason(tools: &[&str]) -> Option<String> {
 #[macro_export]
 macro_rules! skip_unless_lab {
     ($test:expr, $tools:expr) => {
-        if let Some(why) = harness::skip_reason($tools) {
-            harness::say(&format!("SKIPPED {}: {why}", $test));
+        if let Some(why) = $crate::harness::skip_reason($tools) {
+            $crate::harness::say(&format!("SKIPPED {}: {why}", $test));
             return;
         }
     };

@@ -124,4 +124,5 @@ pub fn compile(inputs: &[CompileInput]) -> (Engine, Vec<ListReport>) {
 }
 
 #[cfg(test)]
+#[path = "mod_tests.rs"]
 mod tests;

@@ -38,7 +38,7 @@ impl Feed {
         let state = resolver.state();
         // The anonymise option follows the config; reading it here keeps reloads free.
         resolver.querylog.set_anonymize(state.config.dns.query_log_anonymize);
-        let now = crate::querylog::now_ms();
+        let now = ravens_config::clock::unix_ms();
         let snap = resolver.stats.snapshot();
         window.add_counts(now, &snap.since(&self.last));
         self.last = snap;

@@ -136,12 +136,14 @@ pub async fn tcp(
     q: &Question,
     deadline: Instant,
 ) -> Result<Vec<u8>, UpstreamError> {
-    let connect = || async move {
-        let s = TcpStream::connect(addr).await?;
-        s.set_nodelay(true)?;
-        Ok(s)
-    };
-    pooled(pool, connect, query, id, q, deadline).await
+    pooled(pool, || tcp_connect(addr), query, id, q, deadline).await
+}
+
+/// A TCP connection for DNS (TCP and DoT): small messages, sent at once (no Nagle delay).
+async fn tcp_connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    Ok(s)
 }
 
 /// A DoT upstream: where to connect and whom to expect.
@@ -159,11 +161,7 @@ pub async fn tls(
     q: &Question,
     deadline: Instant,
 ) -> Result<Vec<u8>, UpstreamError> {
-    let connect = || async move {
-        let tcp = TcpStream::connect(t.addr).await?;
-        tcp.set_nodelay(true)?;
-        t.connector.connect(t.name.clone(), tcp).await
-    };
+    let connect = || async move { t.connector.connect(t.name.clone(), tcp_connect(t.addr).await?).await };
     pooled(&t.pool, connect, query, id, q, deadline).await
 }
 

@@ -4,11 +4,12 @@
 //! the running config again (an edit undone by hand).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ravens_config::Config;
 use ravens_config::site::SiteFile;
 
-use crate::daemon::Daemon;
+use crate::state::Daemon;
 
 impl Daemon {
     /// Re-reads the config file. A file that fails to parse or validate changes nothing.
@@ -82,11 +83,48 @@ impl Daemon {
 
     fn loaded_ok(&self) {
         let mut st = self.config_state.lock();
-        st.loaded_at = crate::daemon::epoch_secs();
+        st.loaded_at = ravens_config::clock::unix_secs();
         st.last_error = None;
         st.reloads += 1;
         if let Some(path) = &self.config_path {
             tracing::info!(file = %path.display(), "config reloaded");
         }
     }
+
+    /// Runs a validated config: new upstreams, lists, zone and DHCP settings.
+    pub(crate) fn apply(&self, cfg: Config) -> anyhow::Result<()> {
+        let cfg = Arc::new(cfg);
+        self.dns.reload(Arc::clone(&cfg))?;
+        if let Some(dhcp) = &self.dhcp {
+            dhcp.reload(&cfg);
+        } else if !cfg.subnets.is_empty() {
+            // The DHCP service and its cluster wiring are built at start only; a node that
+            // gains its first subnet (a re-seed from a peer, an edit) restarts itself.
+            tracing::warn!("DHCP subnets were added: restarting ravensd to start the DHCP service");
+            let dns = Arc::clone(&self.dns);
+            tokio::spawn(async move {
+                // Let the answer to the request that caused it go out first.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                // Into the data_dir this process started with (a new one takes effect at the
+                // restart).
+                if let Err(e) = dns.save_stats().await {
+                    tracing::warn!("saving the statistics before the restart failed: {e}");
+                }
+                reexec();
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Replaces this process with a fresh ravensd on the same arguments (same PID, so a
+/// supervisor sees no exit). Sockets are close-on-exec; the new image reads everything again
+/// from the config file and data_dir.
+fn reexec() {
+    use std::os::unix::process::CommandExt as _;
+    let err = match std::env::current_exe() {
+        Ok(exe) => std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec(),
+        Err(e) => e,
+    };
+    tracing::error!("restarting ravensd failed ({err}); DHCP starts at the next restart");
 }

@@ -1,4 +1,4 @@
-//! Types of the site-config endpoints (DESIGN §6): custom block/allow entries, local
+//! Types of the site-config endpoints (docs/ARCHITECTURE.md §6): custom block/allow entries, local
 //! records, reservations, list sources, config export/import.
 
 use serde::{Deserialize, Serialize};

@@ -1,205 +1,23 @@
-//! Site-config endpoints (DESIGN §6): custom block/allow entries, local records,
-//! reservations, list sources and config export/import. Every change is validated, written
-//! into the config file with `toml_edit` and replicated, the same path as a hand edit
-//! ([`crate::site::file::edit`]).
+//! Local records, DHCP reservations and list sources (`/api/v1/records`,
+//! `/api/v1/reservations`, `/api/v1/lists`).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use ravens_config::site::{self, SiteRecords};
 use toml::{Table, Value};
 
-use super::{Fail, Shared, fail};
-
-mod config;
-use crate::api::site::{Change, CustomEntry, ListSpec, RecordSpec, ReservationSpec};
-use crate::site::file::EditError;
-
-type Json<T> = axum::Json<T>;
-type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
+use super::common::{Body, EditError, Json, body, edit, invalid, items, s};
+use crate::admin::reply::{Fail, Shared, fail};
+use crate::api::edits::{Change, ListSpec, RecordSpec, ReservationSpec};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/api/v1/block", get(block_list).post(block_add).delete(block_remove))
-        .route("/api/v1/allow", get(allow_list).post(allow_add).delete(allow_remove))
         .route("/api/v1/records", get(records_list).post(records_add).delete(records_remove))
         .route("/api/v1/reservations", get(res_list).post(res_add).delete(res_remove))
-        .route("/api/v1/lists", axum::routing::post(lists_add))
+        .route("/api/v1/lists", post(lists_add))
         .route("/api/v1/lists/{name}", delete(lists_remove))
-        .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))
-}
-
-fn edit_fail(e: EditError) -> Fail {
-    let status = match e {
-        EditError::NoFile | EditError::Conflict(_) => StatusCode::CONFLICT,
-        EditError::Invalid(_) => StatusCode::BAD_REQUEST,
-        EditError::NotFound(_) => StatusCode::NOT_FOUND,
-        EditError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    fail(status, e.to_string())
-}
-
-fn body<T>(b: Body<T>) -> Result<T, Fail> {
-    b.map(|j| j.0).map_err(|e| fail(StatusCode::BAD_REQUEST, format!("bad request body: {e}")))
-}
-
-/// Runs a site edit off the async threads (it reads, validates, fsyncs and renames the
-/// file, which takes a while for a large one).
-async fn edit(
-    d: Shared,
-    f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError> + Send + 'static,
-) -> Result<Json<Change>, Fail> {
-    tokio::task::spawn_blocking(move || crate::site::file::edit(&d, f))
-        .await
-        .map_err(|e| fail(StatusCode::INTERNAL_SERVER_ERROR, format!("edit task failed: {e}")))?
-        .map(axum::Json)
-        .map_err(edit_fail)
-}
-
-/// The decoded records whose key starts with `prefix`.
-fn items(d: &Shared, prefix: &str) -> Vec<(String, Table)> {
-    d.site
-        .desired()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(prefix))
-        .filter_map(|(k, v)| site::decode(&k, &v).ok().map(|t| (k, t)))
-        .collect()
-}
-
-fn s(t: &Table, k: &str) -> Option<String> {
-    t.get(k).and_then(Value::as_str).map(str::to_string)
-}
-
-fn invalid(msg: impl Into<String>) -> EditError {
-    EditError::Invalid(msg.into())
-}
-
-// ---- custom block / allow entries: rules of inline lists ----
-
-#[derive(Debug, serde::Deserialize)]
-struct EntryArgs {
-    name: String,
-    list: Option<String>,
-}
-
-fn entries(d: &Shared, allow: bool) -> Vec<CustomEntry> {
-    let kind_of: std::collections::BTreeMap<String, bool> = items(d, "list/")
-        .into_iter()
-        .filter_map(|(_, t)| Some((s(&t, "name")?, s(&t, "kind").as_deref() == Some("allow"))))
-        .collect();
-    items(d, "entry/")
-        .into_iter()
-        .filter_map(|(_, t)| Some((s(&t, "list")?, s(&t, "rule")?)))
-        .filter(|(l, _)| kind_of.get(l) == Some(&allow))
-        .map(|(list, name)| CustomEntry { name, list: Some(list) })
-        .collect()
-}
-
-/// A rule as `dnsctl block add` takes it: one line that the list parser keeps.
-fn check_rule(rule: &str, allow: bool) -> Result<String, EditError> {
-    let rule = rule.trim();
-    if rule.is_empty() || rule.len() > 1024 || rule.contains(['\n', '\r']) {
-        return Err(invalid("name must be one rule of 1 to 1024 characters"));
-    }
-    let input = ravens_dns::blocklist::CompileInput {
-        name: "check".into(),
-        data: ravens_dns::blocklist::ListData::Text(rule.to_string()),
-        groups: 1,
-        allow_list: allow,
-    };
-    let (_, reports) = ravens_dns::blocklist::compile(&[input]);
-    match reports.first() {
-        Some(r) if r.entries == 1 => Ok(rule.trim_end_matches('.').to_string()),
-        Some(r) => {
-            let why = r.first_rejected.first().map_or("not a rule ravens uses", |l| l.reason);
-            Err(invalid(format!("'{rule}' is not a usable rule: {why}")))
-        }
-        None => Err(invalid(format!("'{rule}' is not a usable rule"))),
-    }
-}
-
-fn entry_add(d: Shared, req: CustomEntry, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
-    let kind = if allow { "allow" } else { "block" };
-    let list = req.list.clone().unwrap_or_else(|| format!("custom-{kind}"));
-    edit(d, move |recs| {
-        let rule = check_rule(&req.name, allow)?;
-        let list_key = site::key("list", &list);
-        match recs.get(&list_key).map(|v| site::decode(&list_key, v)) {
-            None => {
-                let mut t = Table::new();
-                t.insert("name".into(), Value::String(list.clone()));
-                t.insert("kind".into(), Value::String(kind.into()));
-                t.insert("entries".into(), Value::Array(Vec::new()));
-                let (k, v) = site::list(&t).map_err(|e| invalid(e.to_string()))?;
-                recs.insert(k, v);
-            }
-            Some(Ok(t)) => {
-                if !t.contains_key("entries") {
-                    return Err(invalid(format!(
-                        "list '{list}' reads a file or URL; custom entries go to inline lists"
-                    )));
-                }
-                if (s(&t, "kind").as_deref() == Some("allow")) != allow {
-                    return Err(invalid(format!("list '{list}' is not an {kind} list")));
-                }
-            }
-            Some(Err(e)) => return Err(EditError::Conflict(e.to_string())),
-        }
-        let (k, v) = site::entry(&list, &rule);
-        let msg = if recs.contains_key(&k) {
-            format!("{rule} is already in {list}")
-        } else {
-            format!("{kind}ed {rule} (list {list})")
-        };
-        recs.insert(k, v);
-        Ok(msg)
-    })
-}
-
-fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
-    let kind = if allow { "allow" } else { "block" };
-    let name = a.name.trim().trim_end_matches('.').to_string();
-    let found: Vec<(String, String)> = entries(&d, allow)
-        .into_iter()
-        .filter(|e| e.name.trim_end_matches('.').eq_ignore_ascii_case(&name))
-        .filter_map(|e| Some((e.list?, e.name)))
-        .filter(|(l, _)| a.list.as_ref().is_none_or(|want| want == l))
-        .collect();
-    edit(d, move |recs| {
-        if found.is_empty() {
-            return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
-        }
-        for (list, rule) in &found {
-            recs.remove(&site::entry(list, rule).0);
-        }
-        let lists: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
-        Ok(format!("removed {kind} entry {name} from {}", lists.join(", ")))
-    })
-}
-
-async fn block_list(State(d): State<Shared>) -> Json<Vec<CustomEntry>> {
-    axum::Json(entries(&d, false))
-}
-
-async fn allow_list(State(d): State<Shared>) -> Json<Vec<CustomEntry>> {
-    axum::Json(entries(&d, true))
-}
-
-async fn block_add(State(d): State<Shared>, b: Body<CustomEntry>) -> Result<Json<Change>, Fail> {
-    entry_add(d, body(b)?, false).await
-}
-
-async fn allow_add(State(d): State<Shared>, b: Body<CustomEntry>) -> Result<Json<Change>, Fail> {
-    entry_add(d, body(b)?, true).await
-}
-
-async fn block_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
-    entry_remove(d, a, false).await
-}
-
-async fn allow_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
-    entry_remove(d, a, true).await
 }
 
 // ---- local records ----

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::{Target, delete, get, post_json, put_json, urlencode};
-use crate::api::site::{Change, CustomEntry, RecordSpec, ReservationSpec, SiteToml};
+use crate::api::edits::{Change, CustomEntry, RecordSpec, ReservationSpec, SiteToml};
 
 /// Site-config subcommands, flattened into dnsctl's top level.
 #[derive(Debug, Subcommand)]

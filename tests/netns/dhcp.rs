@@ -31,16 +31,11 @@
 //! with SIGKILL twice mid-run and restarted on the same data dir each time; afterwards every
 //! ACKed (MAC, address) must be in `dnsctl --json leases`.
 
-#[path = "netns/clients.rs"]
-mod clients;
-#[path = "netns/harness.rs"]
-mod harness;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use clients::{Udhcpc, dhclient_get, dhclient_release, events, udhcpc_once, write_hooks};
-use harness::{Lab, Proc, Ravensd, must, say, wait_for};
+use crate::clients::{Udhcpc, dhclient_get, dhclient_release, events, udhcpc_once, write_hooks};
+use crate::harness::{Lab, Proc, Ravensd, must, say, wait_for};
 
 const VLANS: [u8; 2] = [10, 20];
 
@@ -58,10 +53,10 @@ struct Expect {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
-    harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    crate::harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn check_received(who: &str, ev: &clients::Event, v: u8, exp: &Expect) -> String {
+fn check_received(who: &str, ev: &crate::clients::Event, v: u8, exp: &Expect) -> String {
     let ip = ev.get("ip").to_string();
     let last: Option<u8> = ip.strip_prefix(&format!("10.{v}.0.")).and_then(|s| s.parse().ok());
     assert!(last.is_some_and(|o| (100..=199).contains(&o)), "{who}: address {ip} is not in VLAN {v}'s pool: {ev:?}");

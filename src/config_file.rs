@@ -8,8 +8,8 @@ use std::sync::Arc;
 use ravens_config::Config;
 use ravens_config::site::{SiteFile, SiteRecords};
 
-use crate::api::site::Change;
-use crate::daemon::Daemon;
+use crate::api::edits::Change;
+use crate::state::Daemon;
 
 /// Why a change was refused; nothing was written.
 #[derive(Debug, thiserror::Error)]

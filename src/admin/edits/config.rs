@@ -9,9 +9,9 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use ravens_config::site::{self, SiteRecords};
 
-use super::{Body, EditError, Json, body, edit, invalid};
-use crate::admin::{Fail, Shared, fail};
-use crate::api::site::{Change, SiteToml};
+use super::common::{Body, EditError, Json, body, edit, invalid};
+use crate::admin::reply::{Fail, Shared, fail};
+use crate::api::edits::{Change, SiteToml};
 
 /// The largest import body: an exported config of 200k records is about 13 MB (16 MB as
 /// JSON), so this leaves room for real configs while bounding one request's memory.

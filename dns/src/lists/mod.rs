@@ -1,23 +1,36 @@
-//! Block and allow lists in the daemon: compile the engine off the query path (a blocking
+//! The blocklist service: compile the engine off the query path (a blocking
 //! task, one compile at a time so peak memory stays bounded), swap it in with arc-swap, and
 //! refresh URL lists on their schedule (ETag / If-Modified-Since, last good copy on disk).
 //! The copies of lists no longer configured are deleted at start and at each change, and a
 //! list file outside `node.list_dirs` is never read (see [`Lists::compile`]).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use ravens_config::Config;
+use ravens_config::clock::unix_secs;
 use ravens_config::policy::{ListKind, ListSource};
-use ravens_dns::Resolver;
-use ravens_dns::blocklist::{self, CompileInput, FetchStatus, ListData, ListReport, ListStore};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::ListStatus;
+use crate::Resolver;
+use crate::blocklist::{self, CompileInput, FetchStatus, ListData, ListReport, ListStore};
+
+mod status;
+
+pub use status::{ListStatus, RejectedLine};
 
 /// The built-in starter blocklist (`dns.builtin_blocklist`), for the `default` group.
-pub const BUILTIN: &str = include_str!("builtin/blocklist.txt");
+pub const BUILTIN: &str = include_str!("builtin.txt");
+
+/// Why the blocklist service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ListsError {
+    #[error("creating the list directory {dir}: {source}")]
+    Dir { dir: String, source: std::io::Error },
+    #[error("building the HTTP client for list downloads: {0}")]
+    Client(#[from] reqwest::Error),
+}
 
 /// List state shared with the admin API.
 pub struct Lists {
@@ -37,14 +50,10 @@ impl std::fmt::Debug for Lists {
     }
 }
 
-fn epoch_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 impl Lists {
-    pub fn new(cfg: &Config, resolver: Arc<Resolver>) -> anyhow::Result<Arc<Self>> {
+    pub fn new(cfg: &Config, resolver: Arc<Resolver>) -> Result<Arc<Self>, ListsError> {
         let dir = cfg.node.data_dir.join("lists");
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|source| ListsError::Dir { dir: dir.display().to_string(), source })?;
         let client = reqwest::Client::builder()
             .use_rustls_tls()
             .timeout(Duration::from_secs(60))
@@ -219,7 +228,7 @@ impl Lists {
                 s.first_rejected = r
                     .first_rejected
                     .iter()
-                    .map(|l| crate::api::RejectedLine { line: l.line, text: l.text.clone(), reason: l.reason.into() })
+                    .map(|l| RejectedLine { line: l.line, text: l.text.clone(), reason: l.reason.into() })
                     .collect();
                 if let Some(e) = &r.error {
                     s.last_error = Some(e.clone());
@@ -286,7 +295,7 @@ impl Lists {
                 if let Some(s) = st.iter_mut().find(|s| s.name == name) {
                     match &result {
                         Ok(_) => {
-                            s.last_refresh = Some(epoch_secs());
+                            s.last_refresh = Some(unix_secs());
                             s.last_error = None;
                         }
                         Err(e) => {

@@ -19,18 +19,13 @@
 //! - after healing, both nodes list the same lease set within 5 s, and every address a client
 //!   holds is in it under that client's MAC.
 
-#[path = "netns/clients.rs"]
-mod clients;
-#[path = "netns/harness.rs"]
-mod harness;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use clients::{Event, Udhcpc, dhclient_hold, dhclient_release, events, write_hooks};
-use harness::{Lab, Proc, Ravensd, say, wait_for};
+use crate::clients::{Event, Udhcpc, dhclient_hold, dhclient_release, events, write_hooks};
+use crate::harness::{Lab, Proc, Ravensd, say, wait_for};
 
 const PARTITION: Duration = Duration::from_secs(60);
 /// Upper bound on client operations per client thread during the partition.
@@ -259,6 +254,8 @@ fn cut(lab: &Lab, rtr: &str) {
 
 #[test]
 fn netns_partition_60s_no_address_twice_then_converge() {
+    // One lab at a time: the tests of this program share the host's namespaces and nftables.
+    let _serial = crate::harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     skip_unless_lab!("netns_partition", &["dhclient", "dhcrelay", "busybox", "nft", "timeout"]);
     let seed = std::env::var("RAVENS_PARTITION_SEED")
         .ok()

@@ -16,15 +16,10 @@
 //! - A's first client runs dhclient again on its lease file (INIT-REBOOT) while A is down: B
 //!   ACKs the same address.
 
-#[path = "netns/clients.rs"]
-mod clients;
-#[path = "netns/harness.rs"]
-mod harness;
-
 use std::time::{Duration, Instant};
 
-use clients::{dhclient_get, dhclient_lease_file, write_hooks};
-use harness::{Lab, Proc, Ravensd, say, wait_for};
+use crate::clients::{dhclient_get, dhclient_lease_file, write_hooks};
+use crate::harness::{Lab, Proc, Ravensd, say, wait_for};
 use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 fn config(name: &str, ip: &str, peer: &str, secret: &str) -> String {
@@ -55,6 +50,8 @@ fn wait_log(d: &Ravensd, needle: &str, n: usize, secs: u64) -> bool {
 
 #[test]
 fn netns_pair_kill_9_failover_and_rebind() {
+    // One lab at a time: the tests of this program share the host's namespaces and nftables.
+    let _serial = crate::harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     skip_unless_lab!("netns_failover", &["dhclient", "dhcrelay", "timeout"]);
     let mut lab = Lab::new("f");
     let cli = lab.add_ns("cli");

@@ -22,17 +22,12 @@
 //!   allocates in ascending order, so an A that forgot its leases would offer c1's address
 //!   again first.
 
-#[path = "netns/clients.rs"]
-mod clients;
-#[path = "netns/harness.rs"]
-mod harness;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::clients::{Event, Udhcpc, dhclient_hold, events, write_hooks};
+use crate::harness::{Lab, Proc, Ravensd, say, wait_for};
 use anyhow::{Context as _, anyhow, ensure};
-use clients::{Event, Udhcpc, dhclient_hold, events, write_hooks};
-use harness::{Lab, Proc, Ravensd, say, wait_for};
 use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 const A_IP: &str = "10.99.0.2";
@@ -43,7 +38,7 @@ const CONVERGE_WITHIN: Duration = Duration::from_secs(5);
 const SESSION_SECS: u32 = 240;
 /// B's log when it owns every bucket: the owners line is what the answer filter follows.
 /// ("taking over the peer's DHCP clients" was often missing before `observe_since` compared
-/// against the stored phase; tests/netns_failover.rs now counts it.)
+/// against the stored phase; tests/netns/failover.rs now counts it.)
 const TAKEOVER: &str = "owners=[\"b\"]";
 const HANDBACK: &str = "handing DHCP clients back";
 
@@ -380,7 +375,7 @@ fn restart_on_empty_disk() -> anyhow::Result<()> {
 #[test]
 fn netns_restart_with_journal_leases_return() {
     // Serial from the start: the lab probe in `skip_unless_lab` uses one namespace name per process.
-    let _serial = harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     skip_unless_lab!("netns_restart journal", &["dhclient", "dhcrelay", "busybox", "dig", "timeout"]);
     restart_on_journal().unwrap_or_else(|e| panic!("{e:#}"));
 }
@@ -388,7 +383,7 @@ fn netns_restart_with_journal_leases_return() {
 #[test]
 fn netns_restart_with_empty_disk_reseeds_from_peer() {
     // Serial from the start: the lab probe in `skip_unless_lab` uses one namespace name per process.
-    let _serial = harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::harness::SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     skip_unless_lab!("netns_restart empty disk", &["dhclient", "dhcrelay", "busybox", "dig", "timeout"]);
     restart_on_empty_disk().unwrap_or_else(|e| panic!("{e:#}"));
 }

@@ -1,0 +1,21 @@
+//! Site-config edit endpoints (docs/ARCHITECTURE.md §6): custom block/allow entries, local records,
+//! reservations, list sources and config export/import. Every change is validated, written
+//! into the config file with `toml_edit` and replicated, the same path as a hand edit
+//! ([`crate::config_file::edit`]).
+
+use axum::Router;
+use axum::routing::get;
+
+use super::reply::Shared;
+
+mod common;
+mod config;
+mod entries;
+mod records;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .merge(entries::routes())
+        .merge(records::routes())
+        .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))
+}
