@@ -5,7 +5,6 @@
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::packet::ClientKey;
 

@@ -29,7 +29,8 @@ const PARTIAL_TTL: Duration = Duration::from_secs(2);
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn wall_ms() -> u64 {
-    ravens_config::clock::unix_ms()
+    // Its own clock read: ravens-sync depends on none of the other ravens crates.
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Key material for a [`SealedTransport`].
