@@ -87,10 +87,15 @@ fn open_faulty(dir: &Path, opts: JournalOptions) -> (Journal, Arc<Fault>) {
 fn batch(j: &Journal, recs: &[Lease]) -> Vec<bool> {
     let (tx, rx) = mpsc::channel();
     let (gate_tx, gate_rx) = mpsc::channel::<()>();
-    // Hold the writer thread in a completion so the records below queue up as one batch.
+    // Hold the writer thread in a completion so the records below queue up as one batch. Wait
+    // until it is held: a writer that had not yet taken the barrier took the first record
+    // with it, and that record was written alone (the test failed at random).
+    let (held_tx, held_rx) = mpsc::channel::<()>();
     j.barrier(Box::new(move |_| {
+        let _ = held_tx.send(());
         let _ = gate_rx.recv_timeout(Duration::from_secs(10));
     }));
+    held_rx.recv_timeout(Duration::from_secs(10)).expect("the writer runs the barrier");
     for (i, r) in recs.iter().enumerate() {
         let tx = tx.clone();
         j.append(r, Some(Box::new(move |ok| tx.send((i, ok)).unwrap())));
