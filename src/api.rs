@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cluster;
 mod dns;
 pub mod edits;
 
+pub use cluster::{ClusterPeer, ClusterStatus, PoolSlice, SealCounters, SiteReplication};
 pub use dns::{Latency, LogEntry, StatsSnapshot, Top, UpstreamStatus, WindowStats};
 
 /// `GET /api/v1/status`.
@@ -30,7 +32,7 @@ pub struct Status {
     pub paused_secs: Option<u64>,
     /// Gossip membership, peers and seal counters; absent for a single node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<serde_json::Value>,
+    pub cluster: Option<ClusterStatus>,
 }
 
 /// One block or allow list.

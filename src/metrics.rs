@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::api::Status;
+use crate::api::{ClusterStatus, Status};
 use crate::state::Daemon;
 
 /// Writes one metric family: `# HELP`, `# TYPE`, then its samples.
@@ -240,46 +240,44 @@ fn dhcp(out: &mut String, d: &Daemon, s: &Status) {
     );
 }
 
-fn cluster(out: &mut String, c: &serde_json::Value) {
-    let peers = c["peers"].as_array().cloned().unwrap_or_default();
-    let live = peers.iter().filter(|p| p["live"].as_bool() == Some(true)).count();
+fn cluster(out: &mut String, c: &ClusterStatus) {
+    let peers = &c.peers;
+    let live = peers.iter().filter(|p| p.live).count();
     Family::new(out, "ravens_cluster_peers", "gauge", "Peers known to the gossip.").value(peers.len() as f64);
     Family::new(out, "ravens_cluster_peers_live", "gauge", "Peers the failure detector calls live.").value(live as f64);
-    Family::new(out, "ravens_cluster_peer_live", "gauge", "1 when the peer is live.").per("peer", &peers, |p| {
-        (p["id"].as_str().unwrap_or("?"), Some(f64::from(u8::from(p["live"].as_bool() == Some(true)))))
-    });
+    Family::new(out, "ravens_cluster_peer_live", "gauge", "1 when the peer is live.")
+        .per("peer", peers, |p| (p.id.as_str(), Some(f64::from(u8::from(p.live)))));
     Family::new(
         out,
         "ravens_cluster_replication_lag_seconds",
         "gauge",
         "Delivery delay of the newest record each peer wrote.",
     )
-    .per("peer", &peers, |p| (p["id"].as_str().unwrap_or("?"), p["lag_ms"].as_u64().map(|l| l as f64 / 1000.0)));
-    let seal = &c["seal"];
-    let n = |k: &str| seal[k].as_u64().unwrap_or(0) as f64;
+    .per("peer", peers, |p| (p.id.as_str(), p.lag_ms.map(|l| l as f64 / 1000.0)));
     Family::new(out, "ravens_gossip_datagrams_sealed_total", "counter", "Gossip datagrams sealed and sent.")
-        .value(n("sealed"));
+        .value(c.seal.sealed as f64);
     Family::new(out, "ravens_gossip_datagrams_opened_total", "counter", "Gossip datagrams received and opened.")
-        .value(n("opened"));
+        .value(c.seal.opened as f64);
     let mut f =
         Family::new(out, "ravens_gossip_datagrams_rejected_total", "counter", "Gossip datagrams rejected, by reason.");
-    for r in ["truncated", "malformed", "wrong_key", "bad_tag", "too_old", "too_new", "replay"] {
-        f.labelled("reason", r, n(r));
+    for (r, v) in c.seal.rejected() {
+        f.labelled("reason", r, v as f64);
     }
-    let m = |k: &str| c[k].as_u64().unwrap_or(0) as f64;
-    Family::new(out, "ravens_cluster_records", "gauge", "Replicated records held.").value(m("records"));
-    Family::new(out, "ravens_cluster_published_total", "counter", "Records this node published.").value(m("published"));
-    Family::new(out, "ravens_cluster_applied_total", "counter", "Remote record versions applied.").value(m("applied"));
+    Family::new(out, "ravens_cluster_records", "gauge", "Replicated records held.").value(c.records as f64);
+    Family::new(out, "ravens_cluster_published_total", "counter", "Records this node published.")
+        .value(c.published as f64);
+    Family::new(out, "ravens_cluster_applied_total", "counter", "Remote record versions applied.")
+        .value(c.applied as f64);
     Family::new(out, "ravens_cluster_bad_records_total", "counter", "Remote values that were not valid records.")
-        .value(m("bad_records"));
+        .value(c.bad_records as f64);
     let mut f = Family::new(
         out,
         "ravens_cluster_newer_format_total",
         "counter",
         "Remote records or lease values in a newer release's format, skipped: upgrade this node.",
     );
-    f.labelled("kind", "record", m("newer_records"));
-    f.labelled("kind", "lease_value", m("newer_lease_values"));
+    f.labelled("kind", "record", c.newer_records as f64);
+    f.labelled("kind", "lease_value", c.newer_lease_values as f64);
 }
 
 fn escape(s: &str) -> String {

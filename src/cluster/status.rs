@@ -5,6 +5,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use ravens_dhcp::failover::PeerPhase;
 
 use super::Cluster;
+use crate::api::{ClusterPeer, ClusterStatus, PoolSlice, SealCounters, SiteReplication};
 
 fn epoch(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -26,42 +27,40 @@ impl Cluster {
     /// Membership and replication state for `dnsctl status`: peers (id, gossip address, live,
     /// since, last heard, lag, caught up, failover phase), seal counters, record counts, this
     /// node's pool slice and the nodes currently owning buckets.
-    pub fn status(&self) -> serde_json::Value {
+    pub fn status(&self) -> ClusterStatus {
         let i = &self.inner;
         let now = Instant::now();
         let pair = i.pair.lock();
-        let peers: Vec<serde_json::Value> = i
+        let peers = i
             .sync
             .peers()
             .iter()
-            .map(|p| {
-                let phase = match pair.phase(&p.id, now) {
+            .map(|p| ClusterPeer {
+                id: p.id.clone(),
+                addr: p.addr.to_string(),
+                live: p.live,
+                since: epoch(p.since),
+                last_heard: p.last_heard.map(epoch),
+                silent_ms: p.silent_for().as_millis() as u64,
+                lag_ms: p.lag.map(|l| l.as_millis() as u64),
+                caught_up: p.caught_up,
+                phase: match pair.phase(&p.id, now) {
                     Some(PeerPhase::Serving) => "serving",
                     Some(PeerPhase::Silent(_)) => "silent",
                     Some(PeerPhase::TakenOver) => "taken_over",
                     Some(PeerPhase::Returning) => "returning",
                     None => "unknown",
-                };
-                serde_json::json!({
-                    "id": p.id,
-                    "addr": p.addr.to_string(),
-                    "live": p.live,
-                    "since": epoch(p.since),
-                    "last_heard": p.last_heard.map(epoch),
-                    "silent_ms": p.silent_for().as_millis() as u64,
-                    "lag_ms": p.lag.map(|l| l.as_millis() as u64),
-                    "caught_up": p.caught_up,
-                    "phase": phase,
-                })
+                }
+                .to_string(),
             })
             .collect();
-        let owners: Vec<String> = pair.owners(now).into_iter().map(String::from).collect();
-        let slice = pair.slice().map(|s| serde_json::json!({ "index": s.index, "count": s.count }));
-        let known: Vec<String> = pair.known().map(String::from).collect();
+        let bucket_owners = pair.owners(now).into_iter().map(String::from).collect();
+        let slice = pair.slice().map(|s| PoolSlice { index: s.index, count: s.count });
+        let nodes = pair.known().map(String::from).collect();
         drop(pair);
         let st = i.sync.stats();
         let s = st.seal;
-        let (records, leases, admin) = i.sync.with_replica(|r| {
+        let (records, lease_records, admin) = i.sync.with_replica(|r| {
             let snap = r.snapshot();
             (
                 snap.len(),
@@ -70,32 +69,38 @@ impl Cluster {
             )
         });
         let (site_live, site_tombstones) = i.site.counts();
-        serde_json::json!({
-            "node": i.me,
-            "cluster": i.cluster,
-            "gossip_listen": i.gossip_listen.to_string(),
-            "peers": peers,
-            "nodes": known,
-            "bucket_owners": owners,
-            "admin": admin,
-            "slice": slice,
-            "records": records,
-            "lease_records": leases,
-            "published": st.published,
-            "applied": st.applied,
-            "bad_records": st.bad_records,
-            "newer_records": st.newer_records,
-            "newer_lease_values": ravens_dhcp::failover::newer_values(),
-            "site_config": {
-                "records": site_live,
-                "tombstones": site_tombstones,
-                "write_back_error": i.site.last_error.lock().clone(),
+        ClusterStatus {
+            node: i.me.clone(),
+            cluster: i.cluster.clone(),
+            gossip_listen: i.gossip_listen.to_string(),
+            peers,
+            nodes,
+            bucket_owners,
+            admin,
+            slice,
+            records,
+            lease_records,
+            published: st.published,
+            applied: st.applied,
+            bad_records: st.bad_records,
+            newer_records: st.newer_records,
+            newer_lease_values: ravens_dhcp::failover::newer_values(),
+            site_config: SiteReplication {
+                records: site_live,
+                tombstones: site_tombstones,
+                write_back_error: i.site.last_error.lock().clone(),
             },
-            "seal": {
-                "sealed": s.sealed, "opened": s.opened, "truncated": s.truncated, "malformed": s.malformed,
-                "wrong_key": s.wrong_key, "bad_tag": s.bad_tag, "too_old": s.too_old, "too_new": s.too_new,
-                "replay": s.replay,
+            seal: SealCounters {
+                sealed: s.sealed,
+                opened: s.opened,
+                truncated: s.truncated,
+                malformed: s.malformed,
+                wrong_key: s.wrong_key,
+                bad_tag: s.bad_tag,
+                too_old: s.too_old,
+                too_new: s.too_new,
+                replay: s.replay,
             },
-        })
+        }
     }
 }

@@ -22,17 +22,16 @@ pub struct Node {
 pub async fn nodes(base: &Target) -> anyhow::Result<Vec<Node>> {
     let status: Status = get(base, "/api/v1/status").await?;
     let mut out = vec![Node { name: status.node.clone(), target: base.clone() }];
-    let admin = status.cluster.as_ref().and_then(|c| c["admin"].as_object().cloned()).unwrap_or_default();
+    let admin = status.cluster.as_ref().map(|c| c.admin.clone()).unwrap_or_default();
     for (name, addr) in admin {
-        let Some(addr) = addr.as_str() else { continue };
         if name == status.node {
             continue; // reached already, by the address we were given
         }
         let source = format!("node {name}, admin address from the gossip of {}", base.addr);
-        let target = Target { addr: addr.to_string(), token: base.token.clone(), source, timeout: base.timeout };
+        let target = Target { addr, token: base.token.clone(), source, timeout: base.timeout };
         out.push(Node { name, target });
     }
-    let configured = status.cluster.as_ref().and_then(|c| c["peers"].as_array().map(Vec::len)).unwrap_or(0);
+    let configured = status.cluster.as_ref().map_or(0, |c| c.peers.len());
     if out.len() < configured + 1 {
         eprintln!(
             "dnsctl: {} of {} node(s) have published an admin address yet (is admin_listen reachable, are they up?)",
@@ -146,11 +145,7 @@ pub fn print_status_side_by_side(all: &[(String, Status)]) {
             col(&|s| {
                 s.cluster.as_ref().map_or_else(
                     || "-".into(),
-                    |c| {
-                        let peers = c["peers"].as_array().cloned().unwrap_or_default();
-                        let live = peers.iter().filter(|p| p["live"].as_bool() == Some(true)).count();
-                        format!("{live}/{}", peers.len())
-                    },
+                    |c| format!("{}/{}", c.peers.iter().filter(|p| p.live).count(), c.peers.len()),
                 )
             }),
         ),

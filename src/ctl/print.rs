@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::api::{Lease, ListStatus, LogEntry, QueryExplanation, Status, WindowStats};
+use crate::api::{ClusterStatus, Lease, ListStatus, LogEntry, QueryExplanation, Status, WindowStats};
 
 /// `text` for a terminal: every control character written as `\DDD`
 /// ([`ravens_config::text::printable`]). Names arrive already in presentation form, so this
@@ -248,41 +248,35 @@ fn qtype_name(t: u16) -> String {
 }
 
 /// The cluster block of `dnsctl status`.
-fn print_cluster(c: &serde_json::Value) {
+fn print_cluster(c: &ClusterStatus) {
     let now = ravens_config::clock::unix_secs();
     println!(
         "\ncluster     {} (this node {}, gossip {}), bucket owners: {}",
-        shown(c["cluster"].as_str().unwrap_or("?")),
-        shown(c["node"].as_str().unwrap_or("?")),
-        shown(c["gossip_listen"].as_str().unwrap_or("?")),
-        c["bucket_owners"].as_array().map_or(String::new(), |o| o
-            .iter()
-            .filter_map(|x| x.as_str())
-            .map(shown)
-            .collect::<Vec<_>>()
-            .join(","))
+        shown(&c.cluster),
+        shown(&c.node),
+        shown(&c.gossip_listen),
+        c.bucket_owners.iter().map(|o| shown(o)).collect::<Vec<_>>().join(",")
     );
     println!(
         "{:<12} {:<22} {:<6} {:<11} {:>11} {:>8} {:>9}",
         "PEER", "ADDRESS", "LIVE", "PHASE", "LAST HEARD", "LAG", "CAUGHT-UP"
     );
-    for p in c["peers"].as_array().into_iter().flatten() {
-        let heard =
-            p["last_heard"].as_u64().map_or_else(|| "never".to_string(), |t| format!("{}s ago", now.saturating_sub(t)));
-        let lag = p["lag_ms"].as_u64().map_or_else(|| "-".to_string(), |l| format!("{l}ms"));
+    for p in &c.peers {
+        let heard = p.last_heard.map_or_else(|| "never".to_string(), |t| format!("{}s ago", now.saturating_sub(t)));
+        let lag = p.lag_ms.map_or_else(|| "-".to_string(), |l| format!("{l}ms"));
         println!(
             "{:<12} {:<22} {:<6} {:<11} {:>11} {:>8} {:>9}",
-            shown(p["id"].as_str().unwrap_or("?")),
-            shown(p["addr"].as_str().unwrap_or("?")),
-            if p["live"].as_bool() == Some(true) { "yes" } else { "NO" },
-            shown(p["phase"].as_str().unwrap_or("?")),
+            shown(&p.id),
+            shown(&p.addr),
+            if p.live { "yes" } else { "NO" },
+            shown(&p.phase),
             heard,
             lag,
-            if p["caught_up"].as_bool() == Some(true) { "yes" } else { "no" }
+            if p.caught_up { "yes" } else { "no" }
         );
     }
-    println!("replicated  {} records ({} leases)", c["records"], c["lease_records"]);
-    if let Some(seal) = c.get("seal") {
-        println!("gossip      seal counters: {seal}");
-    }
+    println!("replicated  {} records ({} leases)", c.records, c.lease_records);
+    let seal = c.seal;
+    let rejected: Vec<String> = seal.rejected().iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("gossip      sealed {}, opened {}; rejected: {}", seal.sealed, seal.opened, rejected.join(", "));
 }
