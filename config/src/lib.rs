@@ -21,7 +21,7 @@ pub mod wire;
 
 use std::path::Path;
 
-pub use dns::{BlockResponse, Dns, Strategy};
+pub use dns::{BlockResponse, Chaos, Dns, Strategy};
 pub use error::{ConfigError, SourceMap};
 pub use node::{Cluster, Node};
 pub use policy::Policy;

@@ -137,6 +137,12 @@ pub struct DnsWire {
     pub builtin_blocklist: Option<bool>,
     /// Forwarded queries in flight at most; more get SERVFAIL. Default: `4096`.
     pub max_inflight: Option<usize>,
+    /// Class CH queries (`version.bind`, `hostname.bind`, `id.server`, `version.server`),
+    /// answered here and never forwarded: `refuse` answers every one REFUSED (as unbound
+    /// with `hide-identity` and `hide-version`, and so no upstream's identity leaks);
+    /// `identity` answers `hostname.bind` and `id.server` with `node.name` (which node of a
+    /// pair answered) and still refuses the version. Default: `refuse`.
+    pub chaos: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,12 +6,14 @@
 //! or hands back a pending query that the [`upstream`] pool resolves. Policy cores (cache,
 //! zone, health) are free of I/O and take `now`.
 
+pub mod admission;
 pub mod block;
 pub mod blocklist;
 pub mod cache;
 pub mod pipeline;
 pub mod querylog;
 pub mod server;
+pub mod special;
 pub mod stats;
 pub mod upstream;
 pub mod wire;

@@ -193,7 +193,9 @@ pub fn dhclient_release(lab: &Lab, ns: &str, iface: &str, hostname: &str) -> Res
     // with TERM, whose STOP hook flushed it, and without it the RELEASE (unicast to the
     // server) failed with "Network is unreachable". Put the lease's address and route back.
     if let Some(b) = events(lab, iface).into_iter().rev().find(|e| ["BOUND", "REBOOT", "RENEW"].contains(&e.reason())) {
-        let _ = lab.cmd(ns, &["ip", "addr", "replace", &format!("{}/{}", b.get("ip"), b.get("mask")), "dev", iface]).status();
+        let _ = lab
+            .cmd(ns, &["ip", "addr", "replace", &format!("{}/{}", b.get("ip"), b.get("mask")), "dev", iface])
+            .status();
         // And its route to the server (a relayed server is reached through the router).
         let router = b.get("router").split(',').next().unwrap_or_default().to_string();
         let metric = iface.rsplit('.').next().unwrap_or("0");
