@@ -76,6 +76,7 @@ pub struct Dns {
     pub query_log_file: Option<PathBuf>,
     pub query_log_file_size: u64,
     pub chaos: Chaos,
+    pub rate_limit: crate::ratelimit::RateLimit,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -221,5 +222,6 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         query_log_file: w.query_log_file.as_ref().map(PathBuf::from),
         query_log_file_size: query_log_file_size.max(4096),
         chaos,
+        rate_limit: crate::ratelimit::validate(w, map)?,
     })
 }

@@ -12,6 +12,7 @@ pub mod blocklist;
 pub mod cache;
 pub mod pipeline;
 pub mod querylog;
+pub mod ratelimit;
 pub mod server;
 pub mod special;
 pub mod stats;

@@ -20,6 +20,7 @@ use crate::block::{self, Blocking, Decision, PolicyState};
 use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
 use crate::querylog::QueryLog;
+use crate::ratelimit::{RateLimiter, Verdict};
 use crate::special;
 use crate::stats::{Outcome, Stats};
 use crate::upstream::{Pool, Question, UpstreamError};
@@ -76,6 +77,8 @@ pub struct State {
     acl: Vec<IpNet>,
     pub pool: Arc<Pool>,
     pub policy: PolicyState,
+    /// `None` when `dns.rate_limit = "off"`.
+    pub limiter: Option<RateLimiter>,
 }
 
 /// The DNS service: shared by every listener.
@@ -107,7 +110,8 @@ fn cache_policy(c: &Config) -> CachePolicy {
 impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
         let pool = Arc::new(Pool::new(&config.dns)?);
-        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), config })
+        let limiter = RateLimiter::new(&config.dns.rate_limit);
+        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), limiter, config })
     }
 }
 
@@ -201,6 +205,11 @@ impl Resolver {
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
+        if let Some(Verdict::Limited { log, count }) = state.limiter.as_ref().map(|l| l.check(src.ip(), clock.mono)) {
+            let action = state.config.dns.rate_limit.action;
+            let step = admission::over_limit(action, msg, &q, ours, src.ip(), log, count, out);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Limited, None, step);
+        }
         if q.qtype == 251 || q.qtype == 252 {
             // Zone transfers are not a forwarder's business.
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
@@ -212,7 +221,7 @@ impl Resolver {
             return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
         if self.zone.load().answer(msg, &q, out) {
-            finish_local(out, &q, ours, transport, msg);
+            crate::zone::finish_local(out, &q, ours, transport, msg);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = clock.mono;
@@ -381,14 +390,5 @@ impl Resolver {
             wire::reply_skeleton(msg, q, rcode::NOERROR, wire::TC, ours, out);
             self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-    }
-}
-
-fn finish_local(out: &mut Vec<u8>, q: &Query, ours: u16, transport: Transport, msg: &[u8]) {
-    if q.edns.is_some() {
-        wire::push_opt(out, ours, q.dnssec_ok(), None);
-    }
-    if transport == Transport::Udp && out.len() > q.max_udp_size(ours) {
-        wire::reply_skeleton(msg, q, rcode::NOERROR, wire::TC | wire::AA, ours, out);
     }
 }
