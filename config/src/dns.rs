@@ -31,6 +31,15 @@ pub enum BlockResponse {
     Ip(IpAddr),
 }
 
+/// How class CH (RFC 4892 identity) queries are answered; they are never forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chaos {
+    /// REFUSED to every CH query.
+    Refuse,
+    /// `hostname.bind` and `id.server` answered with the node name; the rest REFUSED.
+    Identity,
+}
+
 /// Validated DNS settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dns {
@@ -66,6 +75,8 @@ pub struct Dns {
     pub query_log_anonymize: bool,
     pub query_log_file: Option<PathBuf>,
     pub query_log_file_size: u64,
+    pub chaos: Chaos,
+    pub rate_limit: crate::ratelimit::RateLimit,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -154,6 +165,17 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
     if edns_udp_size < 512 {
         return Err(map.err(None, format!("dns.edns_udp_size: {edns_udp_size} is below 512")));
     }
+    let chaos = match &w.chaos {
+        None => Chaos::Refuse,
+        Some(s) => match s.get_ref().as_str() {
+            "refuse" => Chaos::Refuse,
+            "identity" => Chaos::Identity,
+            other => {
+                let msg = format!("dns.chaos: '{other}' is not refuse or identity");
+                return Err(map.err(Some(s.span()), msg));
+            }
+        },
+    };
     let tcp_max_connections = w.tcp_max_connections.unwrap_or(256).max(1);
     Ok(Dns {
         upstreams,
@@ -199,5 +221,7 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         query_log_anonymize: w.query_log_anonymize.unwrap_or(false),
         query_log_file: w.query_log_file.as_ref().map(PathBuf::from),
         query_log_file_size: query_log_file_size.max(4096),
+        chaos,
+        rate_limit: crate::ratelimit::validate(w, map)?,
     })
 }

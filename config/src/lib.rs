@@ -11,6 +11,7 @@ pub mod error;
 pub mod node;
 pub mod paths;
 pub mod policy;
+pub mod ratelimit;
 pub mod record;
 pub mod resolv;
 pub mod site;
@@ -23,10 +24,11 @@ pub mod wire;
 
 use std::path::Path;
 
-pub use dns::{BlockResponse, Dns, Strategy};
+pub use dns::{BlockResponse, Chaos, Dns, Strategy};
 pub use error::{ConfigError, SourceMap};
 pub use node::{ClusterConfig, Node};
 pub use policy::Policy;
+pub use ratelimit::{LimitAction, RateLimit};
 pub use record::{LocalRecord, RecordData};
 pub use subnet::Subnet;
 pub use upstream::{Protocol, Upstream};

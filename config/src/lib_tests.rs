@@ -132,3 +132,11 @@ fn issue_10_list_files_only_from_list_dirs() {
     assert!(parse_t(&list("/etc/shadow")).is_ok());
     assert!(parse_t(&format!("[node]\nlist_dirs = [\"/srv\"]\n{}", list("/etc/shadow"))).is_err());
 }
+
+#[test]
+fn chaos_defaults_to_refuse_and_names_its_choices() {
+    assert_eq!(parse_t("").unwrap().dns.chaos, crate::dns::Chaos::Refuse);
+    assert_eq!(parse_t("[dns]\nchaos = \"identity\"\n").unwrap().dns.chaos, crate::dns::Chaos::Identity);
+    let e = err("[dns]\nchaos = \"hide\"\n");
+    assert!(e.starts_with("t.toml:2:9: dns.chaos:") && e.contains("refuse or identity"), "{e}");
+}

@@ -137,6 +137,29 @@ pub struct DnsWire {
     pub builtin_blocklist: Option<bool>,
     /// Forwarded queries in flight at most; more get SERVFAIL. Default: `4096`.
     pub max_inflight: Option<usize>,
+    /// Class CH queries (`version.bind`, `hostname.bind`, `id.server`, `version.server`),
+    /// answered here and never forwarded: `refuse` answers every one REFUSED (as unbound
+    /// with `hide-identity` and `hide-version`, and so no upstream's identity leaks);
+    /// `identity` answers `hostname.bind` and `id.server` with `node.name` (which node of a
+    /// pair answered) and still refuses the version. Default: `refuse`.
+    pub chaos: Option<S<String>>,
+    /// Queries per second per client (IPv4 address, IPv6 /56), e.g. `"50/s"`, or `"off"`.
+    /// Default: `"100/s"` with a bucket of `rate_limit_burst`: a busy household's heaviest
+    /// moment (several pages of a hundred names each, A + AAAA + HTTPS) is a few hundred
+    /// queries in a second, under the bucket, and its average is far below the rate (five
+    /// times AdGuard Home's 20/s, six times Pi-hole's 1000 per 60 s, which users behind a
+    /// forwarding router do hit), while a looping device or a flood at thousands per second
+    /// is held to 100/s within a second or two.
+    pub rate_limit: Option<S<String>>,
+    /// Queries a client may send at once beyond the rate (the bucket). Default: ten seconds
+    /// of `rate_limit` (1000 by default).
+    pub rate_limit_burst: Option<S<u32>>,
+    /// A query over the limit is `drop`ped (nothing sent: no reflection towards a spoofed
+    /// source) or answered `refused` (a real client fails fast). Default: `drop`.
+    pub rate_limit_action: Option<S<String>>,
+    /// Client networks never limited. Default: `["127.0.0.0/8", "::1/128"]` (this host's own
+    /// services); a list replaces it.
+    pub rate_limit_exempt: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,14 +7,17 @@
 //! zone, health) are free of I/O and take `now`. [`DnsService::start`] runs it all: the
 //! listeners, the upstream prober, the blocklist service ([`lists`]) and the statistics.
 
+pub mod admission;
 pub mod block;
 pub mod blocklist;
 pub mod cache;
 pub mod lists;
 pub mod pipeline;
 pub mod querylog;
+pub mod ratelimit;
 pub mod server;
 pub mod service;
+pub mod special;
 pub mod stats;
 pub mod upstream;
 pub mod wire;

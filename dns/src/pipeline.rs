@@ -15,10 +15,13 @@ use parking_lot::Mutex;
 use ravens_config::Config;
 use tokio::sync::Semaphore;
 
+use crate::admission;
 use crate::block::{self, Blocking, Decision, PolicyState};
 use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
 use crate::querylog::QueryLog;
+use crate::ratelimit::{RateLimiter, Verdict};
+use crate::special;
 use crate::stats::{Outcome, Stats};
 use crate::upstream::{Pool, Question, UpstreamError};
 use crate::wire::{self, Query, WireError, rcode};
@@ -74,6 +77,8 @@ pub struct State {
     acl: Vec<IpNet>,
     pub pool: Arc<Pool>,
     pub policy: PolicyState,
+    /// `None` when `dns.rate_limit = "off"`.
+    pub limiter: Option<RateLimiter>,
 }
 
 /// The DNS service: shared by every listener.
@@ -105,7 +110,8 @@ fn cache_policy(c: &Config) -> CachePolicy {
 impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
         let pool = Arc::new(Pool::new(&config.dns)?);
-        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), config })
+        let limiter = RateLimiter::new(&config.dns.rate_limit);
+        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), limiter, config })
     }
 }
 
@@ -195,23 +201,37 @@ impl Resolver {
             out[at] = 1;
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Formerr, None, Step::Reply);
         }
-        if !allowed(&state.acl, src.ip()) {
+        if !admission::allowed(&state.acl, src.ip()) {
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Refused, None, Step::Reply);
+        }
+        if let Some(Verdict::Limited { log, count }) = state.limiter.as_ref().map(|l| l.check(src.ip(), clock.mono)) {
+            let action = state.config.dns.rate_limit.action;
+            let step = admission::over_limit(action, msg, &q, ours, src.ip(), log, count, out);
+            return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Limited, None, step);
         }
         if q.qtype == 251 || q.qtype == 252 {
             // Zone transfers are not a forwarder's business.
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
+        if q.qclass != special::CLASS_IN {
+            let c = &state.config;
+            let o = special::other_class(msg, &q, c.dns.chaos, &c.node.name, ours, out);
+            return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
+        }
         if self.zone.load().answer(msg, &q, out) {
-            finish_local(out, &q, ours, transport, msg);
+            crate::zone::finish_local(out, &q, ours, transport, msg);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = clock.mono;
         let group = self.blocking.group_of(&state.policy, src.ip());
         if let Some(list) = self.block_if_listed(&state, group, name, msg, &q, transport, now, out) {
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
+        }
+        if q.qtype == special::TYPE_ANY {
+            let o = special::any(msg, &q, ours, out);
+            return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
         let mut key = [0u8; 260];
         let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
@@ -313,7 +333,6 @@ impl Resolver {
                     self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Blocked, Some(list), Step::Reply);
                     return out;
                 }
-                out[2] &= !0x04; // we are not authoritative for forwarded data
                 self.finish_for_client(&mut out, &msg, &q, ours, transport);
                 self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Forwarded, None, Step::Reply);
             }
@@ -347,11 +366,13 @@ impl Resolver {
         });
     }
 
-    /// Patches a stored or upstream reply for this client: ID, RD/CD, the question's
+    /// Patches a stored or upstream reply for this client: ID, RD/CD, AA=0 and RA=1 (we are a
+    /// recursive service, not the authority, whatever the upstream was), the question's
     /// letter case, our OPT, and truncation to the client's UDP size.
     fn finish_for_client(&self, out: &mut Vec<u8>, msg: &[u8], q: &Query, ours: u16, transport: Transport) {
         out[0..2].copy_from_slice(&q.id.to_be_bytes());
-        out[2] = (out[2] & !0x01) | ((q.flags >> 8) as u8 & 0x01);
+        out[2] = (out[2] & !0x05) | ((q.flags >> 8) as u8 & 0x01);
+        out[3] |= 0x80;
         out[3] = (out[3] & !0x10) | (q.flags as u8 & 0x10);
         if out.len() >= q.question_end
             && wire::skip_name(out, wire::HEADER_LEN) == wire::skip_name(msg, wire::HEADER_LEN)
@@ -370,22 +391,4 @@ impl Resolver {
             self.stats.truncated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
-}
-
-fn finish_local(out: &mut Vec<u8>, q: &Query, ours: u16, transport: Transport, msg: &[u8]) {
-    if q.edns.is_some() {
-        wire::push_opt(out, ours, q.dnssec_ok(), None);
-    }
-    if transport == Transport::Udp && out.len() > q.max_udp_size(ours) {
-        wire::reply_skeleton(msg, q, rcode::NOERROR, wire::TC | wire::AA, ours, out);
-    }
-}
-
-fn allowed(acl: &[IpNet], ip: IpAddr) -> bool {
-    // IPv4-mapped IPv6 sources (from a dual-stack socket) are checked as IPv4.
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    acl.iter().any(|n| n.contains(&ip))
 }

@@ -164,6 +164,7 @@ pub fn outcome_name(o: Outcome) -> &'static str {
         Outcome::Servfail => "servfail",
         Outcome::Formerr => "formerr",
         Outcome::Notimp => "notimp",
+        Outcome::Limited => "limited",
         Outcome::Dropped => "dropped",
     }
 }

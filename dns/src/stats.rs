@@ -24,13 +24,15 @@ pub enum Outcome {
     Servfail,
     Formerr,
     Notimp,
+    /// Over the client's `dns.rate_limit`: dropped or REFUSED.
+    Limited,
     /// Not answered: no header, a response, or garbage on TCP.
     Dropped,
 }
 
 impl Outcome {
     /// Every outcome, in the order of [`Outcome::index`].
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Cached,
         Outcome::Stale,
         Outcome::Forwarded,
@@ -40,6 +42,7 @@ impl Outcome {
         Outcome::Servfail,
         Outcome::Formerr,
         Outcome::Notimp,
+        Outcome::Limited,
         Outcome::Dropped,
     ];
 
@@ -124,6 +127,7 @@ pub struct Stats {
     pub servfail: AtomicU64,
     pub formerr: AtomicU64,
     pub notimp: AtomicU64,
+    pub limited: AtomicU64,
     pub dropped: AtomicU64,
     pub truncated: AtomicU64,
     pub tcp_connections: AtomicU64,
@@ -143,6 +147,9 @@ pub struct StatsSnapshot {
     pub servfail: u64,
     pub formerr: u64,
     pub notimp: u64,
+    /// Absent from older daemons' answers.
+    #[serde(default)]
+    pub limited: u64,
     pub dropped: u64,
     pub truncated: u64,
     pub tcp_connections: u64,
@@ -151,7 +158,7 @@ pub struct StatsSnapshot {
 
 impl StatsSnapshot {
     /// The count of each outcome, in the order of [`Outcome::ALL`].
-    pub fn by_outcome(&self) -> [(Outcome, u64); 10] {
+    pub fn by_outcome(&self) -> [(Outcome, u64); 11] {
         let v = [
             self.cached,
             self.stale,
@@ -162,6 +169,7 @@ impl StatsSnapshot {
             self.servfail,
             self.formerr,
             self.notimp,
+            self.limited,
             self.dropped,
         ];
         std::array::from_fn(|i| (Outcome::ALL[i], v[i]))
@@ -181,6 +189,7 @@ impl StatsSnapshot {
             servfail: d(self.servfail, earlier.servfail),
             formerr: d(self.formerr, earlier.formerr),
             notimp: d(self.notimp, earlier.notimp),
+            limited: d(self.limited, earlier.limited),
             dropped: d(self.dropped, earlier.dropped),
             truncated: d(self.truncated, earlier.truncated),
             tcp_connections: d(self.tcp_connections, earlier.tcp_connections),
@@ -201,6 +210,7 @@ impl Stats {
             Outcome::Servfail => &self.servfail,
             Outcome::Formerr => &self.formerr,
             Outcome::Notimp => &self.notimp,
+            Outcome::Limited => &self.limited,
             Outcome::Dropped => &self.dropped,
         };
         c.fetch_add(1, Ordering::Relaxed);
@@ -219,6 +229,7 @@ impl Stats {
             servfail: l(&self.servfail),
             formerr: l(&self.formerr),
             notimp: l(&self.notimp),
+            limited: l(&self.limited),
             dropped: l(&self.dropped),
             truncated: l(&self.truncated),
             tcp_connections: l(&self.tcp_connections),

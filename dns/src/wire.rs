@@ -290,6 +290,14 @@ pub fn set_rcode(out: &mut [u8], rcode: u8) {
 /// Builds a reply that carries only the header and question of `msg` (for error
 /// responses and truncated answers): QR set, RD/CD/opcode copied, RA set.
 pub fn reply_skeleton(msg: &[u8], q: &Query, rcode: u8, extra_flags: u16, ours: u16, out: &mut Vec<u8>) {
+    reply_start(msg, q, rcode, extra_flags, out);
+    if q.edns.is_some() {
+        push_opt(out, ours, q.dnssec_ok(), None);
+    }
+}
+
+/// [`reply_skeleton`] without the OPT record, for a caller that appends answers first.
+pub fn reply_start(msg: &[u8], q: &Query, rcode: u8, extra_flags: u16, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&q.id.to_be_bytes());
     let flags = QR | (q.flags & (0x7800 | RD | CD)) | RA | extra_flags;
@@ -297,9 +305,19 @@ pub fn reply_skeleton(msg: &[u8], q: &Query, rcode: u8, extra_flags: u16, ours: 
     out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
     out.extend_from_slice(&msg[HEADER_LEN..q.question_end]);
     set_rcode(out, rcode);
-    if q.edns.is_some() {
-        push_opt(out, ours, q.dnssec_ok(), None);
-    }
+}
+
+/// Appends an answer record owned by the question name (pointer to offset 12) and counts
+/// it in ANCOUNT. Only before any authority or additional record.
+pub fn push_answer(out: &mut Vec<u8>, rtype: u16, class: u16, ttl: u32, rdata: &[u8]) {
+    out.extend_from_slice(&[0xC0, 0x0C]);
+    out.extend_from_slice(&rtype.to_be_bytes());
+    out.extend_from_slice(&class.to_be_bytes());
+    out.extend_from_slice(&ttl.to_be_bytes());
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(rdata);
+    let an = u16::from_be_bytes([out[6], out[7]]).wrapping_add(1);
+    out[6..8].copy_from_slice(&an.to_be_bytes());
 }
 
 /// A header-only error reply for a message whose question could not be parsed.

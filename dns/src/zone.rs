@@ -322,3 +322,13 @@ fn encode_rdata(d: &RecordData) -> (u16, Vec<u8>) {
 #[cfg(test)]
 #[path = "zone_tests.rs"]
 mod tests;
+
+/// Adds our OPT to a local answer and truncates it to the client's UDP size.
+pub fn finish_local(out: &mut Vec<u8>, q: &Query, ours: u16, transport: crate::pipeline::Transport, msg: &[u8]) {
+    if q.edns.is_some() {
+        wire::push_opt(out, ours, q.dnssec_ok(), None);
+    }
+    if transport == crate::pipeline::Transport::Udp && out.len() > q.max_udp_size(ours) {
+        wire::reply_skeleton(msg, q, wire::rcode::NOERROR, wire::TC | wire::AA, ours, out);
+    }
+}

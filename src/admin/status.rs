@@ -96,6 +96,7 @@ fn queries(q: ravens_dns::stats::StatsSnapshot) -> StatsSnapshot {
         servfail: q.servfail,
         formerr: q.formerr,
         notimp: q.notimp,
+        limited: q.limited,
         dropped: q.dropped,
         truncated: q.truncated,
         tcp_connections: q.tcp_connections,

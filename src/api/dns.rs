@@ -19,6 +19,9 @@ pub struct StatsSnapshot {
     pub servfail: u64,
     pub formerr: u64,
     pub notimp: u64,
+    /// Over the client's rate limit (dropped or REFUSED); absent from a node before the limit.
+    #[serde(default)]
+    pub limited: u64,
     pub dropped: u64,
     pub truncated: u64,
     pub tcp_connections: u64,

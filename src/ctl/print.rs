@@ -63,8 +63,8 @@ pub fn print_status(s: &Status) {
     );
     let q = &s.queries;
     println!(
-        "queries     {} total: cached {}, forwarded {}, local {}, stale {}, refused {}, servfail {}, formerr {}, dropped {}",
-        q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.dropped
+        "queries     {} total: cached {}, forwarded {}, local {}, stale {}, refused {}, servfail {}, formerr {}, limited {}, dropped {}",
+        q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.limited, q.dropped
     );
     println!("local zone  {} names", s.local_names);
     let paused = s.paused_secs.map_or_else(String::new, |p| format!(" (PAUSED for all groups, {p}s left)"));

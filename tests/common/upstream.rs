@@ -33,6 +33,7 @@
 //!
 //! Unknown names under `test.` get NXDOMAIN with the SOA in authority; existing names asked
 //! for another type get NODATA (NOERROR, SOA in authority); names outside `test.` get REFUSED.
+//! Any class CH query gets TXT [`CH_IDENTITY`] (as an unhidden BIND or unbound would).
 //! Every answer has AA set; RD is copied; RA is clear.
 
 use std::collections::{HashMap, VecDeque};
@@ -61,6 +62,8 @@ pub const TLS_NAME: &str = "dns.test";
 pub const DOH_PATH: &str = "/dns-query";
 /// Negative TTL: SOA TTL and SOA minimum.
 pub const SOA_TTL: u32 = 60;
+/// The TXT it answers to every class CH query (`version.bind`, `id.server`, ...).
+pub const CH_IDENTITY: &str = "test-upstream";
 /// Number of the `hNNNNN.test` load names.
 pub const LOAD_NAMES: u32 = 10_000;
 
@@ -354,6 +357,12 @@ impl Shared {
             resp.metadata.response_code = ResponseCode::NotImp;
         } else if req.queries.len() != 1 {
             resp.metadata.response_code = ResponseCode::FormErr;
+        } else if req.queries[0].query_class() == DNSClass::CH {
+            // Tells its identity to any CH query, as a BIND or an unbound left at defaults does.
+            let mut r =
+                Record::from_rdata(req.queries[0].name().clone(), 0, RData::TXT(TXT::new(vec![CH_IDENTITY.into()])));
+            r.dns_class = DNSClass::CH;
+            resp.answers.push(r);
         } else if req.queries[0].query_class() != DNSClass::IN {
             resp.metadata.response_code = ResponseCode::Refused;
         } else if mode == Mode::Servfail {
