@@ -16,6 +16,7 @@ pub mod record;
 pub mod resolv;
 pub mod site;
 pub mod subnet;
+mod subnet_wire;
 pub mod text;
 pub mod units;
 pub mod upstream;
