@@ -6,7 +6,6 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
-use serde::Deserialize;
 
 use crate::error::{ConfigError, SourceMap};
 use crate::validate;
