@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::tests::{err, parse_t};
 
