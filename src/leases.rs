@@ -136,17 +136,13 @@ pub fn spawn_dns_names(
     });
 }
 
-fn hex(bytes: &[u8], sep: &str) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(sep)
-}
-
 /// The API view of a lease.
 pub fn to_api(l: &ravens_dhcp::Lease) -> api::Lease {
     api::Lease {
         subnet: l.subnet.to_string(),
         ip: l.ip,
-        mac: hex(&l.mac, ":"),
-        client_id: l.client_id.as_deref().map(|c| hex(c, "")),
+        mac: ravens_config::text::hex(&l.mac, ":"),
+        client_id: l.client_id.as_deref().map(|c| ravens_config::text::hex(c, "")),
         hostname: l.hostname.clone(),
         expires: l.expires,
         node: l.node.to_string(),

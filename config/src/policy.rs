@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::dns::BlockResponse;
 use crate::error::{ConfigError, SourceMap};
+pub use crate::text::parse_mac;
 use crate::validate;
 use crate::wire::S;
 
@@ -321,22 +322,6 @@ fn client(v: &S<String>, map: &SourceMap<'_>) -> Result<ClientMatch, ConfigError
         ));
     }
     validate::network(v, "group.clients", map).map(ClientMatch::Net)
-}
-
-/// `aa:bb:cc:dd:ee:ff` or `aa-bb-cc-dd-ee-ff`, any case.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let s = s.trim();
-    let sep = if s.contains(':') { ':' } else { '-' };
-    let mut out = [0u8; 6];
-    let mut parts = s.split(sep);
-    for b in &mut out {
-        let p = parts.next()?;
-        if p.len() != 2 {
-            return None;
-        }
-        *b = u8::from_str_radix(p, 16).ok()?;
-    }
-    parts.next().is_none().then_some(out)
 }
 
 fn block_response(s: &S<String>, key: &str, map: &SourceMap<'_>) -> Result<BlockResponse, ConfigError> {

@@ -222,7 +222,7 @@ fn pool_range(p: &S<String>, cidr: Ipv4Net, map: &SourceMap<'_>) -> Result<PoolR
 }
 
 fn validate_reservation(r: &ReservationWire, ip: Ipv4Addr, map: &SourceMap<'_>) -> Result<Reservation, ConfigError> {
-    let mac = r.mac.as_ref().map(|m| parse_mac(m, map)).transpose()?;
+    let mac = r.mac.as_ref().map(|m| mac_bytes(m, map)).transpose()?;
     let client_id = r.client_id.as_ref().map(|c| hex_bytes(c, "subnet.reservation.client_id", map)).transpose()?;
     if mac.is_none() && client_id.is_none() {
         return Err(map.err(Some(r.ip.span()), "subnet.reservation: needs `mac` or `client_id`"));
@@ -315,17 +315,15 @@ fn ipv4_list(v: &[S<String>], key: &str, map: &SourceMap<'_>) -> Result<Vec<Ipv4
     v.iter().map(|x| ipv4(x, key, map)).collect()
 }
 
-/// Hex bytes, optionally separated by `:`, `-` or spaces.
+/// Hex bytes, optionally separated by `:`, `-` or spaces ([`crate::text::unhex`]).
 fn hex_bytes(v: &S<String>, key: &str, map: &SourceMap<'_>) -> Result<Vec<u8>, ConfigError> {
-    let digits: String = v.get_ref().chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
-    let bad = || map.err(Some(v.span()), format!("{key}: '{}' is not hex bytes (expected e.g. 01:ab:cd)", v.get_ref()));
-    if !digits.len().is_multiple_of(2) || !digits.is_ascii() {
-        return Err(bad());
-    }
-    (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| bad())).collect()
+    crate::text::unhex(v.get_ref()).ok_or_else(|| {
+        map.err(Some(v.span()), format!("{key}: '{}' is not hex bytes (expected e.g. 01:ab:cd)", v.get_ref()))
+    })
 }
 
-fn parse_mac(v: &S<String>, map: &SourceMap<'_>) -> Result<[u8; 6], ConfigError> {
+/// A reservation's MAC: six hex bytes, with or without separators.
+fn mac_bytes(v: &S<String>, map: &SourceMap<'_>) -> Result<[u8; 6], ConfigError> {
     let bytes = hex_bytes(v, "subnet.reservation.mac", map)?;
     bytes.try_into().map_err(|_| {
         map.err(Some(v.span()), format!("subnet.reservation.mac: '{}' is not a MAC (6 bytes)", v.get_ref()))

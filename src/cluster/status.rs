@@ -1,15 +1,11 @@
 //! The cluster part of `dnsctl status`.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use ravens_dhcp::failover::PeerPhase;
 
 use super::Cluster;
 use crate::api::{ClusterPeer, ClusterStatus, PoolSlice, SealCounters, SiteReplication};
-
-fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 /// Node id → admin API address, from the `n/<node>` records (`{"admin": "IP:PORT"}`).
 fn admin_addresses(records: &[ravens_sync::Record]) -> std::collections::BTreeMap<String, String> {
@@ -39,8 +35,8 @@ impl Cluster {
                 id: p.id.clone(),
                 addr: p.addr.to_string(),
                 live: p.live,
-                since: epoch(p.since),
-                last_heard: p.last_heard.map(epoch),
+                since: ravens_config::clock::secs_of(p.since),
+                last_heard: p.last_heard.map(ravens_config::clock::secs_of),
                 silent_ms: p.silent_for().as_millis() as u64,
                 lag_ms: p.lag.map(|l| l.as_millis() as u64),
                 caught_up: p.caught_up,

@@ -130,14 +130,4 @@ pub fn record_key(subnet: &str, key: &[u8]) -> String {
     format!("{KEY_PREFIX}{subnet}/{}", hex(key, ""))
 }
 
-pub(crate) fn hex(bytes: &[u8], sep: &str) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(sep)
-}
-
-pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    let s: String = s.chars().filter(|c| *c != ':').collect();
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
+pub(crate) use ravens_config::text::{hex, unhex};
