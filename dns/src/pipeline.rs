@@ -184,10 +184,6 @@ impl Resolver {
                 return self.done(Outcome::Formerr, step);
             }
         };
-        // The dotted name serves the blocklist: made once, on the stack. (The query log keeps
-        // the wire form: a label may hold a '.', which only the wire form tells apart.)
-        let mut name_buf = [0u8; 256];
-        let name = block::dotted(q.name_wire(), &mut name_buf);
         let state = self.state.load();
         let ours = state.config.dns.edns_udp_size;
         if q.opcode() != 0 {
@@ -226,6 +222,11 @@ impl Resolver {
         }
         let now = clock.mono;
         let group = self.blocking.group_of(&state.policy, src.ip());
+        // The dotted name serves the blocklist only: made here, on the stack, once the answers
+        // that need no name are out. (The query log keeps the wire form: a label may hold a
+        // '.', which only the wire form tells apart.)
+        let mut name_buf = [0u8; 256];
+        let name = block::dotted(q.name_wire(), &mut name_buf);
         if let Some(list) = self.block_if_listed(&state, group, name, msg, &q, transport, now, out) {
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
         }

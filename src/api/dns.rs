@@ -153,5 +153,11 @@ mod tests {
         assert_eq!(a.nodes, ["a", "b"]);
         assert_eq!((a.queries, a.blocked, a.blocked_percent), (20, 5, 25.0));
         assert_eq!(a.top_domains, [top("x.test", 30), top("hot.test", 9), top("a.test", 2)]);
+        // Cut to `top` after merging (moved from the engine's copy of this merge, now gone).
+        a.merge(&WindowStats { nodes: vec!["c".into()], ..Default::default() }, 2);
+        assert_eq!(a.nodes, ["a", "b", "c"]);
+        assert_eq!(a.top_domains.len(), 2);
+        assert_eq!(a.top_domains[0].name, "x.test");
+        assert_eq!(a.blocked, 5);
     }
 }

@@ -29,7 +29,7 @@ pub struct Top {
     pub count: u64,
 }
 
-/// `GET /api/v1/stats?since=1h`: the answer for one node, or several merged (`dnsctl --all`).
+/// `GET /api/v1/stats?since=1h` for this node (dnsctl merges nodes with `api::WindowStats::merge`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WindowStats {
     /// The nodes whose numbers these are.
@@ -50,32 +50,6 @@ pub struct WindowStats {
     /// Queries the top lists were made from: fewer than `queries` when the query log
     /// overflowed between two reads (then the top lists are a sample) or is off.
     pub sampled: u64,
-}
-
-impl WindowStats {
-    /// Adds another node's numbers: totals summed, top lists merged and cut to `top`.
-    pub fn merge(&mut self, other: &WindowStats, top: usize) {
-        self.nodes.extend(other.nodes.iter().cloned());
-        self.since_secs = self.since_secs.max(other.since_secs);
-        self.from_ms = if self.from_ms == 0 { other.from_ms } else { self.from_ms.min(other.from_ms.max(1)) };
-        self.queries += other.queries;
-        self.blocked += other.blocked;
-        self.sampled += other.sampled;
-        for (k, v) in &other.outcomes {
-            *self.outcomes.entry(k.clone()).or_default() += v;
-        }
-        let merge = |a: &mut Vec<Top>, b: &[Top]| {
-            let mut t: TopK<String> = TopK::new(usize::MAX);
-            for x in a.iter().chain(b) {
-                t.add(x.name.clone(), x.count);
-            }
-            *a = tops(&t, top);
-        };
-        merge(&mut self.top_domains, &other.top_domains);
-        merge(&mut self.top_blocked, &other.top_blocked);
-        merge(&mut self.top_clients, &other.top_clients);
-        self.blocked_percent = percent(self.blocked, self.queries);
-    }
 }
 
 fn percent(part: u64, all: u64) -> f64 {
@@ -299,21 +273,8 @@ mod tests {
         assert!(tiers[0].buckets.iter().all(|b| b.names.len() <= 4096));
         assert!(tiers[0].buckets.iter().rev().skip(1).all(|b| b.names.len() <= 100), "closed buckets are cut");
         drop(tiers);
-        let mut a = w.stats(5 * HOUR + 4_000_000, Duration::from_secs(3600), 3);
+        let a = w.stats(5 * HOUR + 4_000_000, Duration::from_secs(3600), 3);
         // 67 minutes of traffic: the hour holds the last 61 minute buckets (from minute 6).
         assert_eq!(a.top_domains[0], Top { name: "hot.test".into(), count: 20_000 - 1800 });
-        a.nodes = vec!["a".into()];
-        let b = WindowStats {
-            nodes: vec!["b".into()],
-            queries: 10,
-            blocked: 5,
-            top_domains: vec![Top { name: "x.test".into(), count: 30_000 }],
-            ..Default::default()
-        };
-        a.merge(&b, 2);
-        assert_eq!(a.nodes, ["a", "b"]);
-        assert_eq!(a.top_domains[0].name, "x.test");
-        assert_eq!(a.top_domains.len(), 2);
-        assert_eq!(a.blocked, 5);
     }
 }
