@@ -33,7 +33,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
     let token = crate::token::for_node(&cfg)?;
     let site = Arc::new(Site::open(&cfg.node.name, data_dir));
-    ingest_site(&site, text, opts.config.as_deref());
+    ingest_site(&site, &cfg, text, opts.config.as_deref());
     let cancel = CancellationToken::new();
     let dns = Arc::new(DnsService::start(Arc::clone(&cfg), tcp_limits, &cancel).await?);
     let mut listeners: Vec<String> = dns.listening().iter().map(|a| format!("udp+tcp {a}")).collect();
@@ -111,10 +111,10 @@ fn load(path: Option<&std::path::Path>) -> anyhow::Result<(Arc<Config>, Option<S
 }
 
 /// Hands the file's site config to replication, stamped with the file's mtime.
-fn ingest_site(site: &Site, text: Option<String>, path: Option<&std::path::Path>) {
+fn ingest_site(site: &Site, cfg: &Arc<Config>, text: Option<String>, path: Option<&std::path::Path>) {
     let (Some(text), Some(path)) = (text, path) else { return };
     match SiteFile::parse(text) {
-        Ok(f) => site.on_loaded(Arc::new(f), std::fs::metadata(path).and_then(|m| m.modified()).ok()),
+        Ok(f) => site.on_loaded(Arc::new(f), Arc::clone(cfg), std::fs::metadata(path).and_then(|m| m.modified()).ok()),
         Err(e) => tracing::error!("site config not replicated: {e}"),
     }
 }

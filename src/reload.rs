@@ -57,9 +57,10 @@ impl Daemon {
         // A file whose site items cannot be cut into records still runs (the config
         // validated); it is only not replicated, and edits refuse it with the reason.
         let file = SiteFile::parse(text).map_err(|e| tracing::error!("site config not replicated: {e}")).ok();
-        self.apply(cfg)?;
+        let cfg = Arc::new(cfg);
+        self.apply(Arc::clone(&cfg))?;
         match file {
-            Some(f) => self.site.on_loaded(Arc::new(f), None),
+            Some(f) => self.site.on_loaded(Arc::new(f), cfg, None),
             // The running config is not the last ingested file any more.
             None => self.site.forget_loaded(),
         }
@@ -70,10 +71,11 @@ impl Daemon {
     /// Runs `cfg`, validated from `file`'s text just written by an edit: no second parse.
     pub(crate) fn load_edited(&self, cfg: Config, file: SiteFile) -> anyhow::Result<()> {
         let _one_load = self.site.load.lock();
-        let outcome = self.apply(cfg);
+        let cfg = Arc::new(cfg);
+        let outcome = self.apply(Arc::clone(&cfg));
         match &outcome {
             Ok(()) => {
-                self.site.on_loaded(Arc::new(file), None);
+                self.site.on_loaded(Arc::new(file), cfg, None);
                 self.loaded_ok();
             }
             Err(e) => self.config_state.lock().last_error = Some(format!("{e:#}")),
@@ -92,8 +94,7 @@ impl Daemon {
     }
 
     /// Runs a validated config: new upstreams, lists, zone and DHCP settings.
-    pub(crate) fn apply(&self, cfg: Config) -> anyhow::Result<()> {
-        let cfg = Arc::new(cfg);
+    pub(crate) fn apply(&self, cfg: Arc<Config>) -> anyhow::Result<()> {
         self.dns.reload(Arc::clone(&cfg))?;
         if let Some(dhcp) = &self.dhcp {
             dhcp.reload(&cfg);

@@ -22,6 +22,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
+use ravens_config::Config;
 use ravens_config::clock::{ms_of, unix_ms};
 use ravens_config::site::{SiteFile, SiteRecords};
 use ravens_sync::{Hlc, HlcClock, Record, SyncHandle};
@@ -78,8 +79,9 @@ pub struct Site {
 struct Inner {
     applied: Applied,
     clock: HlcClock,
-    /// The file last ingested (loaded successfully): what the next edit starts from.
-    loaded: Option<Arc<SiteFile>>,
+    /// The file last ingested (loaded successfully) and the config it validated to: what
+    /// the next edit starts from.
+    loaded: Option<(Arc<SiteFile>, Arc<Config>)>,
 }
 
 impl std::fmt::Debug for Site {
@@ -116,7 +118,12 @@ impl Site {
 
     /// The file last ingested, when its text is `text` (a reload would change nothing).
     pub fn loaded(&self, text: &str) -> Option<Arc<SiteFile>> {
-        self.inner.lock().loaded.clone().filter(|f| f.text() == text)
+        self.loaded_with_config(text).map(|(f, _)| f)
+    }
+
+    /// [`Site::loaded`] with the config that file validated to.
+    pub fn loaded_with_config(&self, text: &str) -> Option<(Arc<SiteFile>, Arc<Config>)> {
+        self.inner.lock().loaded.clone().filter(|(f, _)| f.text() == text)
     }
 
     /// After a load whose site items could not be cut into records: no text is "the
@@ -134,11 +141,11 @@ impl Site {
     /// Ingests a successfully loaded file: new versions for what changed since the last
     /// applied state. `mtime` stamps edits made while the daemon was down (startup); `None`
     /// stamps now.
-    pub fn on_loaded(&self, loaded: Arc<SiteFile>, mtime: Option<SystemTime>) {
+    pub fn on_loaded(&self, loaded: Arc<SiteFile>, config: Arc<Config>, mtime: Option<SystemTime>) {
         let mut changed = Vec::new();
         {
             let mut inner = self.inner.lock();
-            inner.loaded = Some(Arc::clone(&loaded));
+            inner.loaded = Some((Arc::clone(&loaded), config));
             let file = loaded.records();
             let now = unix_ms();
             let stamp = |inner: &mut Inner, prev: Option<Hlc>| match mtime {

@@ -30,7 +30,7 @@ pub fn validate(records: &[RecordWire], map: &SourceMap<'_>) -> Result<Vec<Local
     records.iter().map(|r| validate_one(r, map)).collect()
 }
 
-fn validate_one(r: &RecordWire, map: &SourceMap<'_>) -> Result<LocalRecord, ConfigError> {
+pub(crate) fn validate_one(r: &RecordWire, map: &SourceMap<'_>) -> Result<LocalRecord, ConfigError> {
     let name = validate::dns_name(&r.name, "record.name", map)?;
     let ttl = validate::opt_ttl(&r.ttl, 300, "record.ttl", map)?;
     let value = r.value.get_ref().trim();

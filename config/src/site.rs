@@ -24,6 +24,7 @@
 mod apply;
 mod file;
 mod layout;
+mod revalidate;
 mod splice;
 mod table;
 
@@ -35,6 +36,7 @@ use toml::{Table, Value};
 pub use apply::{apply, export};
 pub use file::SiteFile;
 pub use layout::Layout;
+pub use revalidate::revalidate;
 
 /// Top-level sections that are node-local: never records, never touched by [`apply`].
 pub const NODE_LOCAL: [&str; 2] = ["node", "cluster"];

@@ -136,7 +136,11 @@ impl Resolver {
     /// Swaps in a new config; queries in flight finish with the state they started with.
     pub fn reload(&self, state: State) {
         self.cache.set_policy(cache_policy(&state.config));
-        self.rebuild_zone(&state.config, &self.hosts.lock());
+        // Most reloads (a list entry, an upstream) leave the records alone: the zone stays.
+        let old = &self.state.load().config;
+        if state.config.records != old.records || state.config.dns.local_domain != old.dns.local_domain {
+            self.rebuild_zone(&state.config, &self.hosts.lock());
+        }
         self.state.store(Arc::new(state));
     }
 
@@ -148,7 +152,11 @@ impl Resolver {
     }
 
     fn rebuild_zone(&self, c: &Config, hosts: &[HostName]) {
-        self.zone.store(Arc::new(LocalZone::build(&c.dns.local_domain, &c.records, hosts)));
+        crate::zone::free_in_background(self.zone.swap(Arc::new(LocalZone::build(
+            &c.dns.local_domain,
+            &c.records,
+            hosts,
+        ))));
     }
 
     pub fn state(&self) -> Arc<State> {
