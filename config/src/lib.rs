@@ -27,7 +27,7 @@ use std::path::Path;
 
 pub use dns::{BlockResponse, Chaos, Dns, Strategy};
 pub use error::{ConfigError, SourceMap};
-pub use node::{ClusterConfig, Node};
+pub use node::{ClusterConfig, EncryptedDns, Node, TlsFiles};
 pub use policy::Policy;
 pub use ratelimit::{LimitAction, RateLimit};
 pub use record::{LocalRecord, RecordData};

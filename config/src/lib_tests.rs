@@ -140,3 +140,19 @@ fn chaos_defaults_to_refuse_and_names_its_choices() {
     let e = err("[dns]\nchaos = \"hide\"\n");
     assert!(e.starts_with("t.toml:2:9: dns.chaos:") && e.contains("refuse or identity"), "{e}");
 }
+
+#[test]
+fn encrypted_listeners_need_a_certificate_and_key() {
+    let e = err("[node]\ndot_listen = [\"127.0.0.1:853\"]\n");
+    assert!(e.contains("node.tls_cert_file") && e.contains("node.tls_key_file"), "{e}");
+    let e = err("[node]\ntls_cert_file = \"/c.pem\"\n");
+    assert!(e.contains("set both or neither"), "{e}");
+    let e = err("[node]\ndoh_path = \"dns-query\"\n");
+    assert!(e.starts_with("t.toml:2:12: node.doh_path"), "{e}");
+    let c =
+        parse_t("[node]\ndoh_listen = [\"127.0.0.1:443\"]\ntls_cert_file = \"/c.pem\"\ntls_key_file = \"/k.pem\"\n")
+            .unwrap();
+    let enc = &c.node.encrypted;
+    assert_eq!((enc.doh_path.as_str(), enc.dot_listen.len(), enc.doh_listen.len()), ("/dns-query", 0, 1));
+    assert_eq!(enc.tls.as_ref().unwrap().key, std::path::PathBuf::from("/k.pem"));
+}

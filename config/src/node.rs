@@ -22,6 +22,26 @@ pub struct Node {
     pub list_dirs: Vec<PathBuf>,
     /// User to switch to after binding (see `NodeWire::user`).
     pub user: Option<String>,
+    /// DNS over TLS and over HTTPS for clients.
+    pub encrypted: EncryptedDns,
+}
+
+/// `node.dot_listen`, `node.doh_listen` and what they serve with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EncryptedDns {
+    pub dot_listen: Vec<SocketAddr>,
+    pub doh_listen: Vec<SocketAddr>,
+    /// Starts with `/`.
+    pub doh_path: String,
+    /// Certificate chain and key (PEM); set whenever a listener is.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Node {
@@ -81,9 +101,11 @@ pub fn validate_node(w: &NodeWire, config_dir: Option<&Path>, map: &SourceMap<'_
         Some(u) if u.get_ref().trim().is_empty() => return Err(map.err(Some(u.span()), "node.user: must not be empty")),
         u => u.as_ref().map(|u| u.get_ref().trim().to_string()),
     };
+    let encrypted = validate_encrypted(w, map)?;
     Ok(Node {
         name,
         user,
+        encrypted,
         data_dir,
         list_dirs,
         dns_listen,
@@ -92,6 +114,36 @@ pub fn validate_node(w: &NodeWire, config_dir: Option<&Path>, map: &SourceMap<'_
         dhcp_relay_port: w.dhcp_relay_port.unwrap_or(67),
         dhcp_interfaces: w.dhcp_interfaces.clone().unwrap_or_default(),
     })
+}
+
+fn validate_encrypted(w: &NodeWire, map: &SourceMap<'_>) -> Result<EncryptedDns, ConfigError> {
+    let addrs = |list: &Option<Vec<crate::wire::S<String>>>, key: &str| {
+        list.iter().flatten().map(|a| validate::socket_addr(a, key, map)).collect::<Result<Vec<_>, _>>()
+    };
+    let (dot_listen, doh_listen) = (addrs(&w.dot_listen, "node.dot_listen")?, addrs(&w.doh_listen, "node.doh_listen")?);
+    let doh_path = match &w.doh_path {
+        Some(p) if !p.get_ref().starts_with('/') || p.get_ref().contains(['?', '#', ' ']) => {
+            return Err(map.err(Some(p.span()), "node.doh_path: must be a path starting with '/', without '?' or '#'"));
+        }
+        Some(p) => p.get_ref().clone(),
+        None => "/dns-query".into(),
+    };
+    let file = |v: &Option<crate::wire::S<String>>, key: &str| match v {
+        Some(f) if f.get_ref().trim().is_empty() => Err(map.err(Some(f.span()), format!("{key}: must not be empty"))),
+        f => Ok(f.as_ref().map(|f| PathBuf::from(f.get_ref().trim()))),
+    };
+    let tls = match (file(&w.tls_cert_file, "node.tls_cert_file")?, file(&w.tls_key_file, "node.tls_key_file")?) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => return Err(map.err(None, "node.tls_cert_file and node.tls_key_file: set both or neither")),
+    };
+    if tls.is_none() && !(dot_listen.is_empty() && doh_listen.is_empty()) {
+        return Err(map.err(
+            None,
+            "node.dot_listen / node.doh_listen: need node.tls_cert_file and node.tls_key_file (PEM certificate and key)",
+        ));
+    }
+    Ok(EncryptedDns { dot_listen, doh_listen, doh_path, tls })
 }
 
 /// Refuses a list `path` outside `node.list_dirs`. Text that is not a config file and sets no

@@ -58,6 +58,17 @@ pub struct NodeWire {
     /// System user to switch to once the sockets are bound, when started as root (keeping
     /// only CAP_NET_BIND_SERVICE). Default: none (run as started; systemd sets `User=` itself).
     pub user: Option<S<String>>,
+    /// DNS-over-TLS listen addresses (RFC 7858; port 853 by convention). Default: `[]`.
+    pub dot_listen: Option<Vec<S<String>>>,
+    /// DNS-over-HTTPS listen addresses (RFC 8484; HTTP/2 and HTTP/1.1). Default: `[]`.
+    pub doh_listen: Option<Vec<S<String>>>,
+    /// Path DoH queries are served on. Default: `/dns-query`.
+    pub doh_path: Option<S<String>>,
+    /// PEM certificate chain for DoT and DoH (reloaded when the file changes). Required
+    /// with `dot_listen` or `doh_listen`.
+    pub tls_cert_file: Option<S<String>>,
+    /// PEM private key of `tls_cert_file`. Required with `dot_listen` or `doh_listen`.
+    pub tls_key_file: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,6 +22,7 @@ use crate::server::{tcp, udp};
 use crate::stats::window::Window;
 use crate::upstream::{Pool, UpstreamError};
 
+mod encrypted;
 mod saver;
 
 /// How long in-flight queries may take to finish after [`DnsHandle::stop`].
@@ -40,6 +41,8 @@ pub enum DnsError {
     BindTcp { addr: SocketAddr, source: std::io::Error },
     #[error("starting the UDP listener threads: {0}")]
     Threads(std::io::Error),
+    #[error("DNS over TLS/HTTPS certificate: {0}")]
+    Tls(#[from] crate::server::tls::TlsError),
 }
 
 /// Starts the DNS service.
@@ -59,6 +62,8 @@ pub struct DnsHandle {
     saver: Mutex<Option<JoinHandle<()>>>,
     /// The daemon's data_dir at start, where the statistics are saved until the next start.
     stats_file: std::path::PathBuf,
+    /// The DoT/DoH certificate, when those listeners run.
+    certs: Option<Arc<crate::server::tls::CertStore>>,
     cancel: CancellationToken,
 }
 
@@ -90,9 +95,10 @@ impl DnsService {
             threads.extend(udp::spawn(socks, Arc::clone(&resolver), rt, Arc::clone(&stop)).map_err(DnsError::Threads)?);
             tracing::info!("listening for UDP on {bound}");
             tracing::info!("listening for TCP on {bound}");
-            tokio::spawn(tcp::serve(tcp_listener, Arc::clone(&resolver), tcp_limits, cancel.clone()));
+            tokio::spawn(tcp::serve(tcp_listener, Arc::clone(&resolver), tcp_limits, None, cancel.clone()));
             listening.push(bound);
         }
+        let certs = encrypted::start(&config, &resolver, tcp_limits, &cancel)?;
         tokio::spawn(Pool::probe_loop(Arc::downgrade(&resolver.state().pool), cancel.clone()));
         let stats_file = crate::stats::persist::path_in(&config.node.data_dir);
         let window = Arc::new(saver::load(&stats_file));
@@ -107,6 +113,7 @@ impl DnsService {
             stop,
             saver: Mutex::new(Some(saver)),
             stats_file,
+            certs,
             cancel,
         })
     }
@@ -163,6 +170,11 @@ impl DnsHandle {
     }
 
     /// The query pipeline: blocking state, cache, query log and counters.
+    /// Why the certificate files on disk are not the ones DoT/DoH serve, if they are not.
+    pub fn tls_error(&self) -> Option<String> {
+        self.certs.as_ref().and_then(|c| c.last_error.lock().clone())
+    }
+
     pub fn resolver(&self) -> &Arc<Resolver> {
         &self.resolver
     }

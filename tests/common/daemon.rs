@@ -106,7 +106,8 @@ impl Daemon {
         d
     }
 
-    fn addr_after(&self, prefix: &str) -> SocketAddr {
+    /// The address the log names right after `prefix` (the first such line).
+    pub fn addr_after(&self, prefix: &str) -> SocketAddr {
         let log = self.log();
         let at = log.find(prefix).unwrap_or_else(|| panic!("no '{prefix}' in log:\n{log}")) + prefix.len();
         let end = log[at..].find(|c: char| c.is_whitespace()).map_or(log.len(), |e| at + e);

@@ -1,14 +1,15 @@
-//! TCP listener (RFC 7766): length-prefixed messages, pipelined (replies may come back out
-//! of order), an idle timeout on reads and on writes, a cap on connections (in total and per
-//! client address) and on queries in flight per connection.
+//! TCP listener (RFC 7766), and DNS over TLS (RFC 7858) on the same code: length-prefixed
+//! messages, pipelined (replies may come back out of order), an idle timeout on reads and on
+//! writes (and on the TLS handshake), a cap on connections (in total and per client address)
+//! and on queries in flight per connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
@@ -45,10 +46,16 @@ pub struct Limits {
     pub idle: Duration,
 }
 
-/// Accepts connections until cancelled.
-pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, limits: Limits, cancel: CancellationToken) {
+/// Accepts connections until cancelled; with `tls`, each one is DNS over TLS.
+pub async fn serve(
+    listener: TcpListener,
+    resolver: Arc<Resolver>,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    cancel: CancellationToken,
+) {
     let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
-    let mut listener = Acceptor::new(listener, "dns-tcp");
+    let mut listener = Acceptor::new(listener, if tls.is_some() { "dns-tls" } else { "dns-tcp" });
     loop {
         let (stream, src) = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -60,23 +67,28 @@ pub async fn serve(listener: TcpListener, resolver: Arc<Resolver>, limits: Limit
             continue;
         };
         resolver.stats.tcp_connections.fetch_add(1, Ordering::Relaxed);
-        let (resolver, cancel) = (Arc::clone(&resolver), cancel.child_token());
+        let (resolver, cancel, tls) = (Arc::clone(&resolver), cancel.child_token(), tls.clone());
+        let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
-            connection(stream, src, resolver, limits.idle, cancel).await;
+            match tls {
+                None => connection(stream, src, resolver, limits.idle, cancel).await,
+                // A client that never finishes its handshake loses its slot like an idle one.
+                Some(tls) => match timeout(limits.idle, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => connection(stream, src, resolver, limits.idle, cancel).await,
+                    Ok(Err(e)) => tracing::debug!(client = %src, "DoT handshake failed: {e}"),
+                    Err(_) => tracing::debug!(client = %src, "DoT handshake timed out"),
+                },
+            }
             drop(slot);
         });
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    src: SocketAddr,
-    resolver: Arc<Resolver>,
-    idle: Duration,
-    cancel: CancellationToken,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+async fn connection<S>(stream: S, src: SocketAddr, resolver: Arc<Resolver>, idle: Duration, cancel: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PER_CONN_INFLIGHT);
     // A client that sends queries but does not read the replies fills its receive window;
     // the write then waits. Without a bound it would hold its connection slot for good.
