@@ -36,14 +36,33 @@ pub struct CachePolicy {
     pub prefetch: bool,
 }
 
-/// Build the lookup key of a question into `buf`; returns its length.
-pub fn make_key(buf: &mut [u8; 260], name_wire: &[u8], qtype: u16, qclass: u16, dnssec_ok: bool, cd: bool) -> usize {
+/// The longest key: a 255-byte name, type, class, flags and an upstream set.
+pub const KEY_MAX: usize = 262;
+
+/// Build the lookup key of a question into `buf`; returns its length. `set` is the
+/// upstream set the answer comes from (`crate::route`): answers of different sets never
+/// share an entry. The default set (0) adds nothing, so the common key stays as short as
+/// it was; another set appends its two bytes, and no key of one length can equal a key of
+/// the other (the name's own length bytes fix where the name ends).
+pub fn make_key(
+    buf: &mut [u8; KEY_MAX],
+    name_wire: &[u8],
+    qtype: u16,
+    qclass: u16,
+    dnssec_ok: bool,
+    cd: bool,
+    set: u16,
+) -> usize {
     let n = name_wire.len();
     buf[..n].copy_from_slice(name_wire);
     buf[n..n + 2].copy_from_slice(&qtype.to_be_bytes());
     buf[n + 2..n + 4].copy_from_slice(&qclass.to_be_bytes());
     buf[n + 4] = u8::from(dnssec_ok) | (u8::from(cd) << 1);
-    n + 5
+    if set == 0 {
+        return n + 5;
+    }
+    buf[n + 5..n + 7].copy_from_slice(&set.to_be_bytes());
+    n + 7
 }
 
 /// What a lookup found.

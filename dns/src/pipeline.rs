@@ -21,6 +21,7 @@ use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
 use crate::querylog::QueryLog;
 use crate::ratelimit::{RateLimiter, Verdict};
+use crate::route::{Routes, SetId};
 use crate::special;
 use crate::stats::{Outcome, Stats};
 use crate::upstream::{Pool, Question, UpstreamError};
@@ -68,6 +69,8 @@ pub struct Pending {
     transport: Transport,
     group: GroupId,
     client: IpAddr,
+    /// The upstream set that resolves it (`crate::route`).
+    set: SetId,
 }
 
 /// Everything derived from one config version, swapped as a whole on reload.
@@ -75,7 +78,8 @@ pub struct Pending {
 pub struct State {
     pub config: Arc<Config>,
     acl: Vec<IpNet>,
-    pub pool: Arc<Pool>,
+    /// The upstream sets: `dns.upstreams`, groups' `upstreams`, `[[forward]]` zones.
+    pub routes: Routes,
     pub policy: PolicyState,
     /// `None` when `dns.rate_limit = "off"`.
     pub limiter: Option<RateLimiter>,
@@ -109,9 +113,9 @@ fn cache_policy(c: &Config) -> CachePolicy {
 
 impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
-        let pool = Arc::new(Pool::new(&config.dns)?);
+        let routes = Routes::new(&config)?;
         let limiter = RateLimiter::new(&config.dns.rate_limit);
-        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), limiter, config })
+        Ok(State { acl: config.dns.serve_networks.clone(), routes, policy: PolicyState::new(&config), limiter, config })
     }
 }
 
@@ -216,12 +220,22 @@ impl Resolver {
             let o = special::other_class(msg, &q, c.dns.chaos, &c.node.name, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
-        if self.zone.load().answer(msg, &q, out) {
+        // A forward zone for this client's group takes the name from the local zone, but for
+        // the names that have local data: only then is the group needed this early.
+        let routes = &state.routes;
+        let (group, zone_set) = if routes.has_zones() {
+            let g = self.blocking.group_of(&state.policy, src.ip());
+            (Some(g), routes.zone(q.name_wire(), g))
+        } else {
+            (None, None)
+        };
+        if self.zone.load().answer(msg, &q, out, zone_set.is_some()) {
             crate::zone::finish_local(out, &q, ours, transport, msg);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = clock.mono;
-        let group = self.blocking.group_of(&state.policy, src.ip());
+        let group = group.unwrap_or_else(|| self.blocking.group_of(&state.policy, src.ip()));
+        let set = zone_set.unwrap_or_else(|| routes.group_set(group));
         // The dotted name serves the blocklist only: made here, on the stack, once the answers
         // that need no name are out. (The query log keeps the wire form: a label may hold a
         // '.', which only the wire form tells apart.)
@@ -234,11 +248,12 @@ impl Resolver {
             let o = special::any(msg, &q, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
-        let mut key = [0u8; 260];
-        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        let mut key = [0u8; cache::KEY_MAX];
+        let klen =
+            cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled(), set);
         if let Some(Hit::Fresh { prefetch }) = self.cache.get(&key[..klen], now, false, out) {
             if prefetch {
-                self.prefetch(&q, &state.pool);
+                self.prefetch(&q, routes.pool(set), &key[..klen]);
             }
             if let Some(list) = self.cloaked(&state, group, out, msg, &q, transport, now) {
                 return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
@@ -246,7 +261,7 @@ impl Resolver {
             self.finish_for_client(out, msg, &q, ours, transport);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Cached, None, Step::Reply);
         }
-        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip() }))
+        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip(), set }))
     }
 
     /// Writes the block answer and returns the blocking list when `name` (dotted) is blocked
@@ -315,15 +330,18 @@ impl Resolver {
     /// Resolves a pending query upstream. Always returns a reply: the answer, a stale
     /// answer, or SERVFAIL by the configured timeout.
     pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
-        let Pending { msg, q, transport, group, client } = *p;
+        let Pending { msg, q, transport, group, client, set } = *p;
         let state = self.state.load_full();
         let ours = state.config.dns.edns_udp_size;
         let mut out = Vec::with_capacity(512);
-        let mut key = [0u8; 260];
-        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        let mut key = [0u8; cache::KEY_MAX];
+        // A reload in between may have renumbered the sets: the answer is then cached under
+        // the set it was chosen for, which at worst is one entry the new config never reads.
+        let klen =
+            cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled(), set);
         let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
         let result = match Arc::clone(&self.inflight).try_acquire_owned() {
-            Ok(_permit) => state.pool.resolve(&question, q.checking_disabled(), q.dnssec_ok()).await,
+            Ok(_permit) => state.routes.pool(set).resolve(&question, q.checking_disabled(), q.dnssec_ok()).await,
             Err(_) => Err(UpstreamError::Timeout),
         };
         match result {
@@ -353,12 +371,10 @@ impl Resolver {
         out
     }
 
-    fn prefetch(&self, q: &Query, pool: &Arc<Pool>) {
+    fn prefetch(&self, q: &Query, pool: &Arc<Pool>, key: &[u8]) {
         let Some(handle) = &self.rt else { return };
         let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
-        let mut key = [0u8; 260];
-        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
-        let key = key[..klen].to_vec();
+        let key = key.to_vec();
         let (cd, dok, pool, cache) = (q.checking_disabled(), q.dnssec_ok(), Arc::clone(pool), Arc::clone(&self.cache));
         handle.spawn(async move {
             if let Ok(reply) = pool.resolve(&question, cd, dok).await {
