@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::api::{
-    CacheStatus, DhcpCounters, DhcpStatus, Latency, ListStatus, LogEntry, PoolUsage, RejectedLine, StatsSnapshot,
-    Status, Top, UpstreamStatus, WindowStats,
+    CacheStatus, DhcpCounters, DhcpStatus, Latency, ListStatus, LogEntry, PoolUsage, RejectedLine, RouteStatus,
+    StatsSnapshot, Status, Top, UpstreamStatus, WindowStats,
 };
 use crate::state::Daemon;
 
@@ -23,8 +23,9 @@ pub fn status(d: &Daemon) -> Status {
         uptime_secs: d.started.elapsed().as_secs(),
         config: d.config_state.lock().clone(),
         listeners: d.listeners.clone(),
-        upstreams: state.pool.status().into_iter().map(upstream).collect(),
+        upstreams: state.routes.default_pool().status().into_iter().map(upstream).collect(),
         upstreams_from_system: state.config.dns.upstreams_from_system,
+        routes: state.routes.status().into_iter().map(route).collect(),
         cache: CacheStatus {
             entries,
             bytes,
@@ -70,6 +71,20 @@ fn list(s: ravens_dns::lists::ListStatus) -> ListStatus {
             .collect(),
         last_refresh: s.last_refresh,
         last_error: s.last_error,
+    }
+}
+
+fn route((r, ups): (ravens_dns::route::Route, Vec<ravens_dns::upstream::UpstreamStatus>)) -> RouteStatus {
+    use ravens_dns::route::Route;
+    let upstreams = ups.into_iter().map(upstream).collect();
+    match r {
+        Route::Forward { domain, zones, groups } => {
+            RouteStatus { kind: "forward".into(), name: domain, zones, groups, upstreams }
+        }
+        Route::Group(name) => RouteStatus { kind: "group".into(), name, zones: vec![], groups: vec![], upstreams },
+        Route::Default => {
+            RouteStatus { kind: "default".into(), name: String::new(), zones: vec![], groups: vec![], upstreams }
+        }
     }
 }
 

@@ -41,6 +41,23 @@ pub struct UpstreamStatus {
     pub latency: Latency,
 }
 
+/// An upstream set other than `dns.upstreams`: a `[[forward]]` zone or a group's
+/// `upstreams`, with its own upstreams' health and latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    /// `forward` or `group`.
+    pub kind: String,
+    /// The forward zone's domain as written (a name or a network), or the group's name.
+    pub name: String,
+    /// A forward zone's DNS zones (a network's reverse zones); empty for a group.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// The groups a forward zone applies to; empty = every group.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    pub upstreams: Vec<UpstreamStatus>,
+}
+
 /// Round-trip times of successful exchanges: per-bucket counts (not cumulative) and the sum.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {

@@ -48,6 +48,16 @@ pub fn print_status(s: &Status) {
         let health = if u.healthy { "up" } else { "DOWN" };
         println!("{:<40} {health:<9} {:>6.1}ms {:>9} {:>8}", shown(&u.url), u.srtt_ms, u.queries, u.errors);
     }
+    for r in &s.routes {
+        let to = if r.groups.is_empty() { String::new() } else { format!(" (groups {})", r.groups.join(", ")) };
+        let zones = if r.zones.len() > 1 { format!(", {} zones", r.zones.len()) } else { String::new() };
+        println!("{} {}{zones}{}", r.kind, shown(&r.name), shown(&to));
+        for u in &r.upstreams {
+            let health = if u.healthy { "up" } else { "DOWN" };
+            let url = format!("  {}", shown(&u.url));
+            println!("{url:<40} {health:<9} {:>6.1}ms {:>9} {:>8}", u.srtt_ms, u.queries, u.errors);
+        }
+    }
     let c = &s.cache;
     let lookups = c.hits + c.misses;
     let ratio = if lookups > 0 { 100.0 * c.hits as f64 / lookups as f64 } else { 0.0 };
