@@ -129,7 +129,8 @@ fn upstream_rows(s: &Status) -> Vec<(Vec<(&str, String)>, &UpstreamStatus)> {
 
 fn upstreams(out: &mut String, s: &Status) {
     let rows = upstream_rows(s);
-    let gauges: [(&'static str, &str, &str, fn(&UpstreamStatus) -> f64); 4] = [
+    type Gauge = (&'static str, &'static str, &'static str, fn(&UpstreamStatus) -> f64);
+    let gauges: [Gauge; 4] = [
         ("ravens_upstream_healthy", "gauge", "1 when the upstream is healthy.", |u| f64::from(u8::from(u.healthy))),
         ("ravens_upstream_srtt_seconds", "gauge", "Smoothed round-trip time.", |u| u.srtt_ms / 1000.0),
         ("ravens_upstream_queries_total", "counter", "Upstream exchanges tried.", |u| u.queries as f64),
