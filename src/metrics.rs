@@ -112,6 +112,13 @@ fn dns(out: &mut String, d: &Daemon, s: &Status) {
     Family::new(out, "ravens_dns_cache_bytes", "gauge", "Cache bytes held.").value(c.bytes as f64);
     Family::new(out, "ravens_dns_cache_max_bytes", "gauge", "Cache size bound.").value(c.max_bytes as f64);
     Family::new(out, "ravens_dns_local_names", "gauge", "Names in the local zone.").value(s.local_names as f64);
+    Family::new(
+        out,
+        "ravens_dns_limited_client_queries",
+        "gauge",
+        "Queries limited by dns.rate_limit for the most limited clients lately (top 10; a client's count starts again after it was idle).",
+    )
+    .per("client", &s.limited_clients, |c| (&c.client, Some(c.limited as f64)));
     Family::new(out, "ravens_dns_blocking_paused", "gauge", "1 while blocking is paused for all groups.")
         .value(f64::from(u8::from(s.paused_secs.is_some())));
 }

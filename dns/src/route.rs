@@ -48,8 +48,10 @@ pub struct Routes {
     pools: Vec<(Route, Arc<Pool>)>,
     /// The set of each group by index; empty when no group has upstreams of its own.
     group_sets: Vec<SetId>,
-    /// Lower-case wire name of each forward zone's apex.
-    zones: HashMap<Vec<u8>, Zone, RandomState>,
+    /// Lower-case wire name of each forward zone's apex, and of every suffix of one (with
+    /// no zone of its own), so a lookup walks from the top label down and stops at the first
+    /// suffix no zone lies under: one probe for most names.
+    zones: HashMap<Vec<u8>, Option<Zone>, RandomState>,
 }
 
 impl std::fmt::Debug for Routes {
@@ -77,9 +79,13 @@ impl Routes {
             let set = pools.len() as SetId;
             let groups = f.groups.as_ref().map_or(u64::MAX, |gs| gs.iter().fold(0, |m, &g| m | (1u64 << (g & 63))));
             for z in &f.zones {
-                if let Some(w) = wire::name_from_text(z) {
-                    zones.insert(w, Zone { set, groups });
+                let Some(w) = wire::name_from_text(z) else { continue };
+                let mut at = usize::from(w[0]) + 1;
+                while at < w.len() && w[at] != 0 {
+                    zones.entry(w[at..].to_vec()).or_insert(None);
+                    at += usize::from(w[at]) + 1;
                 }
+                zones.insert(w, Some(Zone { set, groups }));
             }
             let names = |gs: &Vec<usize>| gs.iter().filter_map(|&g| c.policy.group_names.get(g).cloned()).collect();
             let route = Route::Forward {
@@ -114,21 +120,26 @@ impl Routes {
     }
 
     /// The set of the longest forward zone holding `name` (lower-case wire form) that
-    /// applies to `group`: one hash probe per label of the name.
+    /// applies to `group`: the suffixes from the top label down, one hash probe each, until
+    /// one that no zone lies under (so one probe for a name outside every zone).
     pub fn zone(&self, name: &[u8], group: GroupId) -> Option<SetId> {
-        let mut at = 0;
-        while at < name.len() {
-            if let Some(z) = self.zones.get(&name[at..])
-                && z.groups & group.bit() != 0
-            {
-                return Some(z.set);
-            }
-            if name[at] == 0 {
-                return None;
-            }
+        // A wire name is at most 255 bytes: its label offsets fit in a u8, at most 127.
+        let mut starts = [0u8; 128];
+        let (mut n, mut at) = (0, 0);
+        while at < name.len() && name[at] != 0 && n < starts.len() {
+            starts[n] = at as u8;
+            n += 1;
             at += 1 + usize::from(name[at]);
         }
-        None
+        let mut found = None;
+        for &s in starts[..n].iter().rev() {
+            match self.zones.get(&name[usize::from(s)..]) {
+                None => break,
+                Some(Some(z)) if z.groups & group.bit() != 0 => found = Some(z.set),
+                Some(_) => {}
+            }
+        }
+        found
     }
 
     /// The set of a group's queries outside every forward zone.
@@ -183,6 +194,9 @@ upstreams = ["udp://10.0.0.55"]
         assert_eq!(r.zone(&name("a.corp.example"), kids), Some(3), "corp.example is for work only");
         assert_eq!(r.zone(&name("example"), default), Some(3));
         assert_eq!(r.zone(&name("xexample"), default), None);
+        assert_eq!(r.zone(&name("test"), default), None, "an ancestor of a zone is no zone");
+        assert_eq!(r.zone(&name("in-addr.arpa"), default), None);
+        assert_eq!(r.zone(&name("b.a.corp.example"), work), Some(2));
         assert_eq!(r.zone(&name("5.4.17.1.10.in-addr.arpa"), default), Some(4));
         assert_eq!(r.zone(&name("5.4.32.1.10.in-addr.arpa"), default), None);
         assert_eq!(r.zone(&[0], default), None);

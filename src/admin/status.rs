@@ -5,10 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::api::{
-    CacheStatus, DhcpCounters, DhcpStatus, Latency, ListStatus, LogEntry, PoolUsage, RejectedLine, RouteStatus,
-    StatsSnapshot, Status, Top, UpstreamStatus, WindowStats,
+    CacheStatus, DhcpCounters, DhcpStatus, Latency, LimitedClient, ListStatus, LogEntry, PoolUsage, RejectedLine,
+    RouteStatus, StatsSnapshot, Status, Top, UpstreamStatus, WindowStats,
 };
 use crate::state::Daemon;
+
+/// Limited clients shown in the status and the metrics.
+const TOP_LIMITED: usize = 10;
 
 /// The status of this node.
 pub fn status(d: &Daemon) -> Status {
@@ -37,6 +40,10 @@ pub fn status(d: &Daemon) -> Status {
             evictions: l(&c.stats.evictions),
         },
         queries: queries(resolver.stats.snapshot()),
+        limited_clients: state.limiter.as_ref().map_or_else(Vec::new, |l| {
+            let top = l.limited_clients(TOP_LIMITED);
+            top.into_iter().map(|(net, limited)| LimitedClient { client: net.to_string(), limited }).collect()
+        }),
         local_names: resolver.zone_names(),
         lists: lists(d),
         blocklist_entries: resolver.blocking.engine.load().len(),

@@ -28,6 +28,15 @@ pub struct StatsSnapshot {
     pub tcp_rejected: u64,
 }
 
+/// A client over `dns.rate_limit` lately, with its count of limited queries (since its
+/// limiter slot was claimed: a client idle until its bucket refilled starts again at 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitedClient {
+    /// The limited prefix: an IPv4 address (/32) or an IPv6 /56.
+    pub client: String,
+    pub limited: u64,
+}
+
 /// Health of one upstream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpstreamStatus {

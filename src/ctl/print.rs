@@ -76,6 +76,11 @@ pub fn print_status(s: &Status) {
         "queries     {} total: cached {}, forwarded {}, local {}, stale {}, refused {}, servfail {}, formerr {}, limited {}, dropped {}",
         q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.limited, q.dropped
     );
+    if !s.limited_clients.is_empty() {
+        let top: Vec<String> =
+            s.limited_clients.iter().map(|c| format!("{} {}", shown(&c.client), c.limited)).collect();
+        println!("limited     lately, most first: {}", top.join(", "));
+    }
     println!("local zone  {} names", s.local_names);
     let paused = s.paused_secs.map_or_else(String::new, |p| format!(" (PAUSED for all groups, {p}s left)"));
     println!("blocking    {} rules from {} list(s){paused}", s.blocklist_entries, s.lists.len());
