@@ -52,6 +52,16 @@ pub struct Routes {
     /// no zone of its own), so a lookup walks from the top label down and stops at the first
     /// suffix no zone lies under: one probe for most names.
     zones: HashMap<Vec<u8>, Option<Zone>, RandomState>,
+    /// Bit [`tld_bit`] of every zone's top label: a name whose top label's bit is clear is
+    /// in no zone, known without hashing it (most names, as `com` or `net`).
+    tlds: [u64; 4],
+}
+
+/// A byte of a top label's length, first and last letter: equal labels, equal bits.
+#[inline]
+fn tld_bit(label: &[u8]) -> usize {
+    let (first, last) = (label.first().copied().unwrap_or(0), label.last().copied().unwrap_or(0));
+    usize::from((label.len() as u8).wrapping_mul(31) ^ first ^ last.rotate_left(3))
 }
 
 impl std::fmt::Debug for Routes {
@@ -75,16 +85,22 @@ impl Routes {
             }
         }
         let mut zones = HashMap::default();
+        let mut tlds = [0u64; 4];
         for f in &c.forwards {
             let set = pools.len() as SetId;
             let groups = f.groups.as_ref().map_or(u64::MAX, |gs| gs.iter().fold(0, |m, &g| m | (1u64 << (g & 63))));
             for z in &f.zones {
                 let Some(w) = wire::name_from_text(z) else { continue };
-                let mut at = usize::from(w[0]) + 1;
+                let (mut at, mut top) = (0, 0);
                 while at < w.len() && w[at] != 0 {
-                    zones.entry(w[at..].to_vec()).or_insert(None);
+                    if at > 0 {
+                        zones.entry(w[at..].to_vec()).or_insert(None);
+                    }
+                    top = at;
                     at += usize::from(w[at]) + 1;
                 }
+                let bit = tld_bit(&w[top + 1..top + 1 + usize::from(w[top])]);
+                tlds[bit / 64] |= 1 << (bit % 64);
                 zones.insert(w, Some(Zone { set, groups }));
             }
             let names = |gs: &Vec<usize>| gs.iter().filter_map(|&g| c.policy.group_names.get(g).cloned()).collect();
@@ -95,7 +111,7 @@ impl Routes {
             };
             pools.push((route, Arc::new(Pool::with_upstreams(&c.dns, &f.upstreams)?)));
         }
-        Ok(Routes { pools, group_sets, zones })
+        Ok(Routes { pools, group_sets, zones, tlds })
     }
 
     /// The pool of set `set` (the default pool for an unknown one).
@@ -123,6 +139,17 @@ impl Routes {
     /// applies to `group`: the suffixes from the top label down, one hash probe each, until
     /// one that no zone lies under (so one probe for a name outside every zone).
     pub fn zone(&self, name: &[u8], group: GroupId) -> Option<SetId> {
+        // The top label first: for most names its bit is clear and nothing else is done.
+        let (mut at, mut top) = (0, None);
+        while at < name.len() && name[at] != 0 {
+            top = Some(at);
+            at += 1 + usize::from(name[at]);
+        }
+        let top = top?;
+        let bit = tld_bit(name.get(top + 1..at)?);
+        if self.tlds[bit / 64] & (1 << (bit % 64)) == 0 {
+            return None;
+        }
         // A wire name is at most 255 bytes: its label offsets fit in a u8, at most 127.
         let mut starts = [0u8; 128];
         let (mut n, mut at) = (0, 0);
