@@ -36,14 +36,26 @@ pub struct CachePolicy {
     pub prefetch: bool,
 }
 
+impl CachePolicy {
+    /// The policy `[dns]` sets.
+    pub fn of(c: &ravens_config::Config) -> Self {
+        CachePolicy {
+            max_bytes: c.dns.cache_size,
+            min_ttl: c.dns.min_ttl,
+            max_ttl: c.dns.max_ttl,
+            max_negative_ttl: c.dns.max_negative_ttl,
+            stale_max_age: c.dns.stale_max_age,
+            prefetch: c.dns.prefetch,
+        }
+    }
+}
+
 /// The longest key: a 255-byte name, type, class, flags and an upstream set.
 pub const KEY_MAX: usize = 262;
 
-/// Build the lookup key of a question into `buf`; returns its length. `set` is the
-/// upstream set the answer comes from (`crate::route`): answers of different sets never
-/// share an entry. The default set (0) adds nothing, so the common key stays as short as
-/// it was; another set appends its two bytes, and no key of one length can equal a key of
-/// the other (the name's own length bytes fix where the name ends).
+/// Build the lookup key of a question into `buf`; returns its length. `set`: the upstream
+/// set answering (`crate::route`), so sets never share an entry; the default set (0) adds
+/// nothing (the common key stays as it was), another appends its two bytes.
 pub fn make_key(
     buf: &mut [u8; KEY_MAX],
     name_wire: &[u8],

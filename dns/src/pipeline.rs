@@ -100,17 +100,6 @@ pub struct Resolver {
     rt: Option<tokio::runtime::Handle>,
 }
 
-fn cache_policy(c: &Config) -> CachePolicy {
-    CachePolicy {
-        max_bytes: c.dns.cache_size,
-        min_ttl: c.dns.min_ttl,
-        max_ttl: c.dns.max_ttl,
-        max_negative_ttl: c.dns.max_negative_ttl,
-        stale_max_age: c.dns.stale_max_age,
-        prefetch: c.dns.prefetch,
-    }
-}
-
 impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
         let routes = Routes::new(&config)?;
@@ -125,7 +114,7 @@ impl Resolver {
         let zone = LocalZone::build(&c.dns.local_domain, &c.records, &[]);
         let querylog = QueryLog::new(c.dns.query_log_size);
         Resolver {
-            cache: Arc::new(Cache::new(cache_policy(c))),
+            cache: Arc::new(Cache::new(CachePolicy::of(c))),
             rt: tokio::runtime::Handle::try_current().ok(),
             inflight: Arc::new(Semaphore::new(c.dns.max_inflight)),
             zone: ArcSwap::from_pointee(zone),
@@ -139,7 +128,7 @@ impl Resolver {
 
     /// Swaps in a new config; queries in flight finish with the state they started with.
     pub fn reload(&self, state: State) {
-        self.cache.set_policy(cache_policy(&state.config));
+        self.cache.set_policy(CachePolicy::of(&state.config));
         self.rebuild_zone(&state.config, &self.hosts.lock());
         self.state.store(Arc::new(state));
     }
@@ -220,8 +209,7 @@ impl Resolver {
             let o = special::other_class(msg, &q, c.dns.chaos, &c.node.name, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
-        // A forward zone for this client's group takes the name from the local zone, but for
-        // the names that have local data: only then is the group needed this early.
+        // A forward zone of the client's group takes the name from the built-in local zones.
         let routes = &state.routes;
         let (group, zone_set) = if routes.has_zones() {
             let g = self.blocking.group_of(&state.policy, src.ip());
