@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ravens_dns::cache::{Cache, CachePolicy, make_key};
+use ravens_dns::cache::{Cache, CachePolicy, KEY_MAX, make_key};
 use ravens_dns::upstream::matching::{Question, reply_matches};
 use ravens_dns::wire::{self, build_query, name_from_text};
 use ravens_dns::{Resolver, State, Step, Transport};
@@ -29,11 +29,40 @@ fn resolver(extra: &str) -> Resolver {
     Resolver::new(State::new(Arc::new(cfg)).unwrap())
 }
 
+/// Five forward zones (one a /20: 16 reverse zones) and a group with its own upstreams that
+/// holds the bench's client.
+const FORWARDS: &str = r#"
+[[group]]
+name = "bench"
+clients = ["127.0.0.0/8"]
+upstreams = ["udp://127.0.0.1:9"]
+[[forward]]
+domain = "corp.example"
+upstreams = ["udp://127.0.0.1:9"]
+[[forward]]
+domain = "lab.example"
+upstreams = ["udp://127.0.0.1:9"]
+groups = ["bench"]
+[[forward]]
+domain = "lan"
+upstreams = ["udp://127.0.0.1:9"]
+[[forward]]
+domain = "192.168.0.0/16"
+upstreams = ["udp://127.0.0.1:9"]
+[[forward]]
+domain = "10.1.16.0/20"
+upstreams = ["udp://127.0.0.1:9"]
+"#;
+
 fn cache_hit_path(c: &mut Criterion) {
     cache_hits(c, "handle: cache hit (EDNS, 10k names)", "");
     // The same through the rate limiter: the source is not exempt and never runs out.
     let limited = "rate_limit = \"4000000/s\"\nrate_limit_burst = 4000000\nrate_limit_exempt = []\n";
     cache_hits(c, "handle: cache hit, rate-limited client", limited);
+    // Issue 15: forward zones (none holds the names asked) and a group with upstreams of its
+    // own; the client is in that group, so its key carries the group's set (1).
+    let routed = format!("{limited}{FORWARDS}");
+    cache_hits_in(c, "handle: cache hit, forward zones + group upstreams + rate limit", &routed, 1);
     let r = resolver("");
     let src: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let mut out = Vec::with_capacity(4096);
@@ -45,13 +74,19 @@ fn cache_hit_path(c: &mut Criterion) {
     c.bench_function("parse_query", |b| b.iter(|| wire::parse_query(black_box(&q)).unwrap().qtype));
 }
 
+/// Cache hits of 10k names asked from 127.0.0.1, stored under upstream set `set` (the set
+/// the config gives that client: `crate::route`).
 fn cache_hits(c: &mut Criterion, bench: &str, extra: &str) {
+    cache_hits_in(c, bench, extra, 0)
+}
+
+fn cache_hits_in(c: &mut Criterion, bench: &str, extra: &str, set: u16) {
     let r = resolver(extra);
     let names: Vec<String> = (0..10_000).map(|i| format!("h{i:05}.hbench")).collect();
     let now = Instant::now();
     for n in &names {
-        let mut key = [0u8; 260];
-        let k = make_key(&mut key, &name_from_text(n).unwrap(), 1, 1, false, false);
+        let mut key = [0u8; KEY_MAX];
+        let k = make_key(&mut key, &name_from_text(n).unwrap(), 1, 1, false, false, set);
         assert!(r.cache.insert(&key[..k], &response(n, 0), now));
     }
     let queries: Vec<Vec<u8>> =
@@ -84,8 +119,8 @@ fn cache_insert(c: &mut Criterion) {
     let resps: Vec<(Vec<u8>, Vec<u8>)> = (0..100_000)
         .map(|i| {
             let n = format!("n{i}.example");
-            let mut key = [0u8; 260];
-            let k = make_key(&mut key, &name_from_text(&n).unwrap(), 1, 1, false, false);
+            let mut key = [0u8; KEY_MAX];
+            let k = make_key(&mut key, &name_from_text(&n).unwrap(), 1, 1, false, false, 0);
             (key[..k].to_vec(), response(&n, 0))
         })
         .collect();

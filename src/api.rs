@@ -8,7 +8,7 @@ mod dns;
 pub mod edits;
 
 pub use cluster::{ClusterPeer, ClusterStatus, PoolSlice, SealCounters, SiteReplication};
-pub use dns::{Latency, LogEntry, StatsSnapshot, Top, UpstreamStatus, WindowStats};
+pub use dns::{Latency, LimitedClient, LogEntry, RouteStatus, StatsSnapshot, Top, UpstreamStatus, WindowStats};
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,8 +20,16 @@ pub struct Status {
     pub listeners: Vec<String>,
     pub upstreams: Vec<UpstreamStatus>,
     pub upstreams_from_system: bool,
+    /// Forward zones and groups' own upstreams, each with its upstreams' health; absent
+    /// from a node before them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteStatus>,
     pub cache: CacheStatus,
     pub queries: StatsSnapshot,
+    /// The clients with the most queries limited by `dns.rate_limit` lately (at most 10,
+    /// most first); absent when none is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limited_clients: Vec<LimitedClient>,
     pub local_names: usize,
     /// Absent when no `[[subnet]]` is configured.
     pub dhcp: Option<DhcpStatus>,

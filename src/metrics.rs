@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::api::{ClusterStatus, Status};
+use crate::api::{ClusterStatus, Status, UpstreamStatus};
 use crate::state::Daemon;
 
 /// Writes one metric family: `# HELP`, `# TYPE`, then its samples.
@@ -112,48 +112,62 @@ fn dns(out: &mut String, d: &Daemon, s: &Status) {
     Family::new(out, "ravens_dns_cache_bytes", "gauge", "Cache bytes held.").value(c.bytes as f64);
     Family::new(out, "ravens_dns_cache_max_bytes", "gauge", "Cache size bound.").value(c.max_bytes as f64);
     Family::new(out, "ravens_dns_local_names", "gauge", "Names in the local zone.").value(s.local_names as f64);
+    Family::new(
+        out,
+        "ravens_dns_limited_client_queries",
+        "gauge",
+        "Queries limited by dns.rate_limit for the most limited clients lately (top 10; a client's count starts again after it was idle).",
+    )
+    .per("client", &s.limited_clients, |c| (&c.client, Some(c.limited as f64)));
     Family::new(out, "ravens_dns_blocking_paused", "gauge", "1 while blocking is paused for all groups.")
         .value(f64::from(u8::from(s.paused_secs.is_some())));
 }
 
+/// Every upstream with its labels: `upstream` for `dns.upstreams`, and `route` too
+/// (`forward DOMAIN` or `group NAME`) for the upstreams of forward zones and groups.
+fn upstream_rows(s: &Status) -> Vec<(Vec<(&str, String)>, &UpstreamStatus)> {
+    let plain = s.upstreams.iter().map(|u| (vec![("upstream", u.url.clone())], u));
+    let routed = s.routes.iter().flat_map(|r| {
+        let route = format!("{} {}", r.kind, r.name);
+        r.upstreams.iter().map(move |u| (vec![("route", route.clone()), ("upstream", u.url.clone())], u))
+    });
+    plain.chain(routed).collect()
+}
+
 fn upstreams(out: &mut String, s: &Status) {
-    Family::new(out, "ravens_upstream_healthy", "gauge", "1 when the upstream is healthy.").per(
-        "upstream",
-        &s.upstreams,
-        |u| (&u.url, Some(f64::from(u8::from(u.healthy)))),
-    );
-    Family::new(out, "ravens_upstream_srtt_seconds", "gauge", "Smoothed round-trip time.").per(
-        "upstream",
-        &s.upstreams,
-        |u| (&u.url, Some(u.srtt_ms / 1000.0)),
-    );
-    Family::new(out, "ravens_upstream_queries_total", "counter", "Upstream exchanges tried.").per(
-        "upstream",
-        &s.upstreams,
-        |u| (&u.url, Some(u.queries as f64)),
-    );
-    Family::new(out, "ravens_upstream_errors_total", "counter", "Failed upstream exchanges.").per(
-        "upstream",
-        &s.upstreams,
-        |u| (&u.url, Some(u.errors as f64)),
-    );
+    let rows = upstream_rows(s);
+    type Gauge = (&'static str, &'static str, &'static str, fn(&UpstreamStatus) -> f64);
+    let gauges: [Gauge; 4] = [
+        ("ravens_upstream_healthy", "gauge", "1 when the upstream is healthy.", |u| f64::from(u8::from(u.healthy))),
+        ("ravens_upstream_srtt_seconds", "gauge", "Smoothed round-trip time.", |u| u.srtt_ms / 1000.0),
+        ("ravens_upstream_queries_total", "counter", "Upstream exchanges tried.", |u| u.queries as f64),
+        ("ravens_upstream_errors_total", "counter", "Failed upstream exchanges.", |u| u.errors as f64),
+    ];
+    for (name, kind, help, value) in gauges {
+        let mut f = Family::new(out, name, kind, help);
+        for (labels, u) in &rows {
+            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            f.sample("", &labels, value(u));
+        }
+    }
     let mut f = Family::new(
         out,
         "ravens_upstream_latency_seconds",
         "histogram",
         "Round-trip time of successful upstream exchanges (since the last config load).",
     );
-    for u in &s.upstreams {
+    for (labels, u) in &rows {
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut cumulative = 0u64;
         for (i, bound) in ravens_dns::upstream::LATENCY_BOUNDS_MS.iter().enumerate() {
             cumulative += u.latency.buckets.get(i).copied().unwrap_or(0);
             let le = format!("{}", bound / 1000.0);
-            f.sample("_bucket", &[("upstream", &u.url), ("le", &le)], cumulative as f64);
+            f.sample("_bucket", &[&labels[..], &[("le", &le)]].concat(), cumulative as f64);
         }
         let count: u64 = u.latency.buckets.iter().sum();
-        f.sample("_bucket", &[("upstream", &u.url), ("le", "+Inf")], count as f64);
-        f.sample("_sum", &[("upstream", &u.url)], u.latency.sum_ms / 1000.0);
-        f.sample("_count", &[("upstream", &u.url)], count as f64);
+        f.sample("_bucket", &[&labels[..], &[("le", "+Inf")]].concat(), count as f64);
+        f.sample("_sum", &labels, u.latency.sum_ms / 1000.0);
+        f.sample("_count", &labels, count as f64);
     }
 }
 

@@ -2,7 +2,8 @@
 //! edit on one node (by hand in its file, or by dnsctl) is live on the other and written into
 //! the other's file with its own comments and node sections kept; a node that starts with an
 //! empty data_dir and a file holding only [node] and [cluster] takes the site config from its
-//! peer; an edit made while a node was down still counts, and a newer one elsewhere wins.
+//! peer; an edit made while a node was down still counts, and a newer one elsewhere wins; a
+//! forward zone added on one node forwards on the other (issue 15).
 
 mod common;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::client::{dig, dig_status};
 use common::daemon::Daemon;
+use common::upstream::TestUpstream;
 
 const SITE: &str = "# ---- site config ----\n\
     [dns]\nupstreams = [\"udp://127.0.0.1:9\"]   # nothing answers there\nupstream_timeout = \"300ms\"\n\n\
@@ -202,4 +204,27 @@ fn a_reseeded_node_that_gains_subnets_restarts_into_dhcp() {
         code == 0 && serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|s| !s["dhcp"].is_null())
     });
     assert!(file(&b).contains("[[subnet]]"));
+}
+
+#[test]
+fn a_forward_zone_added_on_one_node_forwards_on_the_other() {
+    let up = TestUpstream::start_background(std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 41)));
+    up.set_a("host.corp.test", Ipv4Addr::new(192, 0, 2, 41), 60);
+    let keys = tempfile::tempdir().unwrap();
+    let secret = secret(keys.path());
+    let (sa, sb) = (spec("a", 42), spec("b", 43));
+    let a = start(&sa, &[&sa, &sb], &secret, SITE);
+    let b = start(&sb, &[&sa, &sb], &secret, SITE);
+    assert!(a.wait_log("peer up", Duration::from_secs(10)), "{}", a.log());
+    // The default upstream answers nothing.
+    assert_eq!(dig_status(&dig(b.dns, &["host.corp.test", "A"])), "SERVFAIL");
+
+    ok(&a, &["forward", "add", "corp.test", &up.udp_url()]);
+    let took = within("forward zone added on A live on B", &[&a, &b], || answer(&b, "host.corp.test") == "192.0.2.41");
+    eprintln!("dnsctl forward add on A → forwarded on B after {took:?}");
+    assert!(file(&b).contains("[[forward]]") && file(&b).contains("domain = \"corp.test\""), "{}", file(&b));
+    assert!(ok(&b, &["forward", "list"]).contains("corp.test"));
+
+    ok(&b, &["forward", "remove", "corp.test"]);
+    within("removal on B live on A", &[&a, &b], || !file(&a).contains("[[forward]]"));
 }

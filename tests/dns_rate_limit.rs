@@ -1,7 +1,8 @@
 //! Per-client rate limits end to end (issue 15 part 3): loopback sources 127.0.0.x are
 //! different clients (`client::udp_from`), so one can be limited while another is served.
-//! The limits are small (1 query per second, a bucket of 3) so that the few queries a test
-//! sends in well under a second are enough, on any machine, to empty a bucket.
+//! Limited queries are counted per client (status, dnsctl status, metrics). The limits are
+//! small (1 query per second, a bucket of 3) so that the few queries a test sends in well
+//! under a second are enough, on any machine, to empty a bucket.
 
 mod common;
 
@@ -50,6 +51,13 @@ fn a_client_over_the_limit_is_refused_while_others_are_served_and_counted() {
     let line = metrics.lines().find(|l| l.starts_with("ravens_dns_queries_total{outcome=\"limited\"}"));
     let n: f64 = line.and_then(|l| l.split(' ').nth(1)).unwrap_or("0").parse().unwrap();
     assert!(n >= 5.0, "{line:?}");
+    // Per client: the status, dnsctl status and the metrics name the limited client alone.
+    let top = s["limited_clients"].as_array().expect("limited_clients in the status");
+    assert_eq!((top.len(), &top[0]["client"]), (1, &serde_json::json!("127.0.0.2/32")), "{s}");
+    assert!(top[0]["limited"].as_u64().unwrap() >= 5, "{s}");
+    let (_, text, _) = d.dnsctl(&["status"]);
+    assert!(text.contains("limited     lately, most first: 127.0.0.2/32 "), "{text}");
+    assert!(metrics.contains("ravens_dns_limited_client_queries{client=\"127.0.0.2/32\"}"), "{metrics}");
     let (_, json, _) = d.dnsctl(&["--json", "log", "--client", "127.0.0.2"]);
     assert!(json.contains("\"outcome\":\"limited\""), "{json}");
     assert!(d.wait_log("client over dns.rate_limit", Duration::from_secs(5)));

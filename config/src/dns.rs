@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use crate::error::{ConfigError, SourceMap};
 use crate::upstream::Upstream;
 use crate::validate;
-use crate::wire::DnsWire;
+use crate::wire::{DnsWire, S};
 
 /// How upstreams are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,17 +87,17 @@ pub struct DnsContext<'a> {
     pub resolv_conf: &'a dyn Fn() -> String,
 }
 
+/// A list of upstream URLs (`dns.upstreams`, and the same forms in `[[group]]` and
+/// `[[forward]]`), each error at its element.
+pub fn upstream_list(list: &[S<String>], key: &str, map: &SourceMap<'_>) -> Result<Vec<Upstream>, ConfigError> {
+    list.iter()
+        .map(|u| Upstream::parse(u.get_ref()).map_err(|e| map.err(Some(u.span()), format!("{key}: {e}"))))
+        .collect()
+}
+
 pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Result<Dns, ConfigError> {
     let (upstreams, upstreams_from_system) = match &w.upstreams {
-        Some(list) => {
-            let ups = list
-                .iter()
-                .map(|u| {
-                    Upstream::parse(u.get_ref()).map_err(|e| map.err(Some(u.span()), format!("dns.upstreams: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            (ups, false)
-        }
+        Some(list) => (upstream_list(list, "dns.upstreams", map)?, false),
         None => (crate::resolv::system_upstreams(&(ctx.resolv_conf)(), ctx.dns_listen), true),
     };
     let strategy = match &w.upstream_strategy {

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod dns;
 pub mod error;
+pub mod forward;
 pub mod node;
 pub mod paths;
 pub mod policy;
@@ -27,6 +28,7 @@ use std::path::Path;
 
 pub use dns::{BlockResponse, Chaos, Dns, Strategy};
 pub use error::{ConfigError, SourceMap};
+pub use forward::Forward;
 pub use node::{ClusterConfig, EncryptedDns, Node, TlsFiles};
 pub use policy::Policy;
 pub use ratelimit::{LimitAction, RateLimit};
@@ -47,6 +49,8 @@ pub struct Config {
     pub dns: Dns,
     pub records: Vec<LocalRecord>,
     pub policy: Policy,
+    /// `[[forward]]` zones, in file order.
+    pub forwards: Vec<Forward>,
     pub subnets: Vec<Subnet>,
 }
 
@@ -82,8 +86,9 @@ pub fn parse_with(text: &str, origin: &str, resolv_conf: &dyn Fn() -> String) ->
     let dns = dns::validate(&wire.dns, &ctx, &map)?;
     let records = record::validate(&wire.records, &map)?;
     let policy = policy::validate(&wire.groups, &wire.lists, &map)?;
+    let forwards = forward::validate(&wire.forwards, &policy, &map)?;
     node::check_list_paths(&node, &wire.lists, config_dir.is_some() || wire.node.list_dirs.is_some(), &map)?;
-    Ok(Config { origin: origin.to_string(), node, cluster, dns, records, policy, subnets })
+    Ok(Config { origin: origin.to_string(), node, cluster, dns, records, policy, forwards, subnets })
 }
 
 /// The directory of the config file `origin` names, when it names one (the daemon and

@@ -41,6 +41,9 @@ pub struct GroupWire {
     /// Blocked-name answer for this group: `null`, `nxdomain`, `refused` or an IP.
     /// Default: `dns.block_response`.
     pub block_response: Option<S<String>>,
+    /// Upstreams this group's queries go to instead of `dns.upstreams` (same URL forms);
+    /// `[[forward]]` zones still win. Default: none (`dns.upstreams`).
+    pub upstreams: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +88,8 @@ pub struct Group {
     pub blocking: bool,
     /// `None` = use `dns.block_response`.
     pub block_response: Option<BlockResponse>,
+    /// Empty = `dns.upstreams`.
+    pub upstreams: Vec<crate::Upstream>,
 }
 
 /// Where a list comes from.
@@ -133,6 +138,7 @@ impl Default for Policy {
             lists: Vec::new(),
             blocking: true,
             block_response: None,
+            upstreams: Vec::new(),
         };
         Policy {
             group_names: vec![default.name.clone()],
@@ -256,7 +262,14 @@ fn validate_group(g: &GroupWire, list_names: &[String], map: &SourceMap<'_>) -> 
     }
     let block_response =
         g.block_response.as_ref().map(|s| block_response(s, "group.block_response", map)).transpose()?;
-    Ok(Group { name: name.clone(), clients, lists, blocking: g.blocking.unwrap_or(true), block_response })
+    let upstreams = match &g.upstreams {
+        Some(list) if list.is_empty() => {
+            return Err(map.err(Some(g.name.span()), "group.upstreams: give at least one upstream, or leave it out"));
+        }
+        Some(list) => crate::dns::upstream_list(list, "group.upstreams", map)?,
+        None => Vec::new(),
+    };
+    Ok(Group { name: name.clone(), clients, lists, blocking: g.blocking.unwrap_or(true), block_response, upstreams })
 }
 
 fn validate_list(l: &ListWire, map: &SourceMap<'_>) -> Result<List, ConfigError> {

@@ -11,6 +11,7 @@
 //! | `list/NAME`                 | a `[[list]]` without its inline `entries` |
 //! | `entry/LIST/RULE`           | one inline entry of a list (`dnsctl block add`) |
 //! | `record/NAME TYPE VALUE`    | a `[[record]]`                          |
+//! | `forward/DOMAIN`            | a `[[forward]]` (DOMAIN lower case, no trailing dot) |
 //! | `subnet/NAME`               | a `[[subnet]]` without its reservations |
 //! | `reservation/SUBNET/ID`     | a `[[subnet.reservation]]` (ID = MAC, client-id or IP) |
 //!
@@ -104,6 +105,9 @@ pub fn records_of(t: &Table) -> Result<SiteRecords, SiteError> {
     for r in tables(t, "record")? {
         out.insert(key("record", &record_id(r)?), canon(r));
     }
+    for f in tables(t, "forward")? {
+        out.insert(key("forward", &forward_id(f)?), canon(f));
+    }
     for s in tables(t, "subnet")? {
         let subnet = name(s, "subnet")?;
         let mut s = s.clone();
@@ -138,6 +142,11 @@ pub fn entry(list: &str, rule: &str) -> (String, String) {
 /// The record of a `[[record]]` table.
 pub fn record(t: &Table) -> Result<(String, String), SiteError> {
     Ok((key("record", &record_id(t)?), canon(t)))
+}
+
+/// The record of a `[[forward]]` table.
+pub fn forward(t: &Table) -> Result<(String, String), SiteError> {
+    Ok((key("forward", &forward_id(t)?), canon(t)))
 }
 
 /// The record of a reservation table (which names its `subnet`).
@@ -227,6 +236,13 @@ pub(crate) fn record_id(t: &Table) -> Result<String, SiteError> {
     };
     let n = n.trim().trim_end_matches('.').to_ascii_lowercase();
     Ok(format!("{n} {} {}", ty.trim().to_ascii_uppercase(), v.trim()))
+}
+
+/// A forward zone's domain, normalised ([`crate::forward::domain_id`]).
+pub(crate) fn forward_id(t: &Table) -> Result<String, SiteError> {
+    str_field(t, "domain")
+        .map(crate::forward::domain_id)
+        .ok_or_else(|| item_err("forward", "every forward zone needs a domain".into()))
 }
 
 /// What identifies a reservation in its subnet: the MAC (lower case), else the client-id,

@@ -28,6 +28,9 @@ pub struct FileWire {
     /// Block and allow lists (`[[list]]`). Default: none.
     #[serde(default, rename = "list")]
     pub lists: Vec<crate::policy::ListWire>,
+    /// Forward zones (`[[forward]]`, conditional forwarding). Default: none.
+    #[serde(default, rename = "forward")]
+    pub forwards: Vec<crate::forward::ForwardWire>,
     /// DHCP subnets (`[[subnet]]`). Default: none (no DHCP service).
     #[serde(default, rename = "subnet")]
     pub subnets: Vec<crate::subnet::SubnetWire>,

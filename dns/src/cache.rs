@@ -36,14 +36,45 @@ pub struct CachePolicy {
     pub prefetch: bool,
 }
 
-/// Build the lookup key of a question into `buf`; returns its length.
-pub fn make_key(buf: &mut [u8; 260], name_wire: &[u8], qtype: u16, qclass: u16, dnssec_ok: bool, cd: bool) -> usize {
+impl CachePolicy {
+    /// The policy `[dns]` sets.
+    pub fn of(c: &ravens_config::Config) -> Self {
+        CachePolicy {
+            max_bytes: c.dns.cache_size,
+            min_ttl: c.dns.min_ttl,
+            max_ttl: c.dns.max_ttl,
+            max_negative_ttl: c.dns.max_negative_ttl,
+            stale_max_age: c.dns.stale_max_age,
+            prefetch: c.dns.prefetch,
+        }
+    }
+}
+
+/// The longest key: a 255-byte name, type, class, flags and an upstream set.
+pub const KEY_MAX: usize = 262;
+
+/// Build the lookup key of a question into `buf`; returns its length. `set`: the upstream
+/// set answering (`crate::route`), so sets never share an entry; the default set (0) adds
+/// nothing (the common key stays as it was), another appends its two bytes.
+pub fn make_key(
+    buf: &mut [u8; KEY_MAX],
+    name_wire: &[u8],
+    qtype: u16,
+    qclass: u16,
+    dnssec_ok: bool,
+    cd: bool,
+    set: u16,
+) -> usize {
     let n = name_wire.len();
     buf[..n].copy_from_slice(name_wire);
     buf[n..n + 2].copy_from_slice(&qtype.to_be_bytes());
     buf[n + 2..n + 4].copy_from_slice(&qclass.to_be_bytes());
     buf[n + 4] = u8::from(dnssec_ok) | (u8::from(cd) << 1);
-    n + 5
+    if set == 0 {
+        return n + 5;
+    }
+    buf[n + 5..n + 7].copy_from_slice(&set.to_be_bytes());
+    n + 7
 }
 
 /// What a lookup found.

@@ -39,8 +39,12 @@ fn nxdomain(name: &str, soa_ttl: u32, minimum: u32) -> Vec<u8> {
 }
 
 fn key(name: &str) -> Vec<u8> {
-    let mut buf = [0u8; 260];
-    let n = make_key(&mut buf, &crate::wire::name_from_text(name).unwrap(), 1, 1, false, false);
+    key_in(name, 0)
+}
+
+fn key_in(name: &str, set: u16) -> Vec<u8> {
+    let mut buf = [0u8; KEY_MAX];
+    let n = make_key(&mut buf, &crate::wire::name_from_text(name).unwrap(), 1, 1, false, false, set);
     buf[..n].to_vec()
 }
 
@@ -204,4 +208,19 @@ fn an_answer_larger_than_a_shard_is_refused_and_evicts_nothing() {
     // With room for it, the same answer is cached.
     let roomy = Cache::new(policy());
     assert!(roomy.insert(&key("big.test."), &big, now));
+}
+
+#[test]
+fn upstream_sets_never_share_an_entry() {
+    let c = Cache::new(policy());
+    let now = Instant::now();
+    assert_eq!(key_in("a.test", 0), key("a.test"), "the default set keeps the plain key");
+    assert!(c.insert(&key_in("a.test", 1), &answer("a.test.", 300, false), now));
+    let mut out = Vec::new();
+    assert_eq!(c.get(&key_in("a.test", 0), now, false, &mut out), None);
+    assert_eq!(c.get(&key_in("a.test", 2), now, false, &mut out), None);
+    assert!(c.get(&key_in("a.test", 1), now, false, &mut out).is_some());
+    // The longest name still fits with a set.
+    let long = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join(".");
+    assert_eq!(key_in(&long, 7).len(), KEY_MAX);
 }

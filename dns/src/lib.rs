@@ -15,6 +15,7 @@ pub mod lists;
 pub mod pipeline;
 pub mod querylog;
 pub mod ratelimit;
+pub mod route;
 pub mod server;
 pub mod service;
 pub mod special;

@@ -21,26 +21,15 @@ use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
 use crate::querylog::QueryLog;
 use crate::ratelimit::{RateLimiter, Verdict};
+use crate::route::{Routes, SetId};
 use crate::special;
 use crate::stats::{Outcome, Stats};
 use crate::upstream::{Pool, Question, UpstreamError};
 use crate::wire::{self, Query, WireError, rcode};
 use crate::zone::{HostName, LocalZone};
 
-/// The time a batch of queries is answered at: the UDP threads read both clocks once per
-/// `recvmmsg` batch (two clock reads per query were 1-2 % of a cache hit's CPU).
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    pub mono: Instant,
-    /// Unix milliseconds, for the query log.
-    pub wall_ms: u64,
-}
-
-impl Clock {
-    pub fn now() -> Self {
-        Clock { mono: Instant::now(), wall_ms: ravens_config::clock::unix_ms() }
-    }
-}
+mod clock;
+pub use clock::Clock;
 
 /// Where a query came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +57,8 @@ pub struct Pending {
     transport: Transport,
     group: GroupId,
     client: IpAddr,
+    /// The upstream set that resolves it (`crate::route`).
+    set: SetId,
 }
 
 /// Everything derived from one config version, swapped as a whole on reload.
@@ -75,7 +66,8 @@ pub struct Pending {
 pub struct State {
     pub config: Arc<Config>,
     acl: Vec<IpNet>,
-    pub pool: Arc<Pool>,
+    /// The upstream sets: `dns.upstreams`, groups' `upstreams`, `[[forward]]` zones.
+    pub routes: Routes,
     pub policy: PolicyState,
     /// `None` when `dns.rate_limit = "off"`.
     pub limiter: Option<RateLimiter>,
@@ -96,22 +88,11 @@ pub struct Resolver {
     rt: Option<tokio::runtime::Handle>,
 }
 
-fn cache_policy(c: &Config) -> CachePolicy {
-    CachePolicy {
-        max_bytes: c.dns.cache_size,
-        min_ttl: c.dns.min_ttl,
-        max_ttl: c.dns.max_ttl,
-        max_negative_ttl: c.dns.max_negative_ttl,
-        stale_max_age: c.dns.stale_max_age,
-        prefetch: c.dns.prefetch,
-    }
-}
-
 impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
-        let pool = Arc::new(Pool::new(&config.dns)?);
+        let routes = Routes::new(&config)?;
         let limiter = RateLimiter::new(&config.dns.rate_limit);
-        Ok(State { acl: config.dns.serve_networks.clone(), pool, policy: PolicyState::new(&config), limiter, config })
+        Ok(State { acl: config.dns.serve_networks.clone(), routes, policy: PolicyState::new(&config), limiter, config })
     }
 }
 
@@ -121,7 +102,7 @@ impl Resolver {
         let zone = LocalZone::build(&c.dns.local_domain, &c.records, &[]);
         let querylog = QueryLog::new(c.dns.query_log_size);
         Resolver {
-            cache: Arc::new(Cache::new(cache_policy(c))),
+            cache: Arc::new(Cache::new(CachePolicy::of(c))),
             rt: tokio::runtime::Handle::try_current().ok(),
             inflight: Arc::new(Semaphore::new(c.dns.max_inflight)),
             zone: ArcSwap::from_pointee(zone),
@@ -135,10 +116,8 @@ impl Resolver {
 
     /// Swaps in a new config; queries in flight finish with the state they started with.
     pub fn reload(&self, state: State) {
-        self.cache.set_policy(cache_policy(&state.config));
-        // Most reloads (a list entry, an upstream) leave the records alone: the zone stays.
-        let old = &self.state.load().config;
-        if state.config.records != old.records || state.config.dns.local_domain != old.dns.local_domain {
+        self.cache.set_policy(CachePolicy::of(&state.config));
+        if crate::zone::records_differ(&self.state.load().config, &state.config) {
             self.rebuild_zone(&state.config, &self.hosts.lock());
         }
         self.state.store(Arc::new(state));
@@ -152,11 +131,8 @@ impl Resolver {
     }
 
     fn rebuild_zone(&self, c: &Config, hosts: &[HostName]) {
-        crate::zone::free_in_background(self.zone.swap(Arc::new(LocalZone::build(
-            &c.dns.local_domain,
-            &c.records,
-            hosts,
-        ))));
+        let zone = LocalZone::build(&c.dns.local_domain, &c.records, hosts);
+        crate::zone::free_in_background(self.zone.swap(Arc::new(zone)));
     }
 
     pub fn state(&self) -> Arc<State> {
@@ -224,12 +200,21 @@ impl Resolver {
             let o = special::other_class(msg, &q, c.dns.chaos, &c.node.name, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
-        if self.zone.load().answer(msg, &q, out) {
+        // A forward zone of the client's group takes the name from the built-in local zones.
+        let routes = &state.routes;
+        let (group, zone_set) = if routes.has_zones() {
+            let g = self.blocking.group_of(&state.policy, src.ip());
+            (Some(g), routes.zone(q.name_wire(), g))
+        } else {
+            (None, None)
+        };
+        if self.zone.load().answer(msg, &q, out, zone_set.is_some()) {
             crate::zone::finish_local(out, &q, ours, transport, msg);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Local, None, Step::Reply);
         }
         let now = clock.mono;
-        let group = self.blocking.group_of(&state.policy, src.ip());
+        let group = group.unwrap_or_else(|| self.blocking.group_of(&state.policy, src.ip()));
+        let set = zone_set.unwrap_or_else(|| routes.group_set(group));
         // The dotted name serves the blocklist only: made here, on the stack, once the answers
         // that need no name are out. (The query log keeps the wire form: a label may hold a
         // '.', which only the wire form tells apart.)
@@ -242,11 +227,12 @@ impl Resolver {
             let o = special::any(msg, &q, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), o, None, Step::Reply);
         }
-        let mut key = [0u8; 260];
-        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        let mut key = [0u8; cache::KEY_MAX];
+        let klen =
+            cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled(), set);
         if let Some(Hit::Fresh { prefetch }) = self.cache.get(&key[..klen], now, false, out) {
             if prefetch {
-                self.prefetch(&q, &state.pool);
+                self.prefetch(&q, routes.pool(set), &key[..klen]);
             }
             if let Some(list) = self.cloaked(&state, group, out, msg, &q, transport, now) {
                 return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
@@ -254,7 +240,7 @@ impl Resolver {
             self.finish_for_client(out, msg, &q, ours, transport);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Cached, None, Step::Reply);
         }
-        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip() }))
+        Step::Forward(Box::new(Pending { msg: msg.to_vec(), q, transport, group, client: src.ip(), set }))
     }
 
     /// Writes the block answer and returns the blocking list when `name` (dotted) is blocked
@@ -323,15 +309,18 @@ impl Resolver {
     /// Resolves a pending query upstream. Always returns a reply: the answer, a stale
     /// answer, or SERVFAIL by the configured timeout.
     pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
-        let Pending { msg, q, transport, group, client } = *p;
+        let Pending { msg, q, transport, group, client, set } = *p;
         let state = self.state.load_full();
         let ours = state.config.dns.edns_udp_size;
         let mut out = Vec::with_capacity(512);
-        let mut key = [0u8; 260];
-        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
+        let mut key = [0u8; cache::KEY_MAX];
+        // A reload in between may have renumbered the sets: the answer is then cached under
+        // the set it was chosen for, which at worst is one entry the new config never reads.
+        let klen =
+            cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled(), set);
         let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
         let result = match Arc::clone(&self.inflight).try_acquire_owned() {
-            Ok(_permit) => state.pool.resolve(&question, q.checking_disabled(), q.dnssec_ok()).await,
+            Ok(_permit) => state.routes.pool(set).resolve(&question, q.checking_disabled(), q.dnssec_ok()).await,
             Err(_) => Err(UpstreamError::Timeout),
         };
         match result {
@@ -361,12 +350,10 @@ impl Resolver {
         out
     }
 
-    fn prefetch(&self, q: &Query, pool: &Arc<Pool>) {
+    fn prefetch(&self, q: &Query, pool: &Arc<Pool>, key: &[u8]) {
         let Some(handle) = &self.rt else { return };
         let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
-        let mut key = [0u8; 260];
-        let klen = cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled());
-        let key = key[..klen].to_vec();
+        let key = key.to_vec();
         let (cd, dok, pool, cache) = (q.checking_disabled(), q.dnssec_ok(), Arc::clone(pool), Arc::clone(&self.cache));
         handle.spawn(async move {
             if let Ok(reply) = pool.resolve(&question, cd, dok).await {

@@ -166,6 +166,25 @@ impl RateLimiter {
         slot
     }
 
+    /// The `top` clients with the most limited queries, most first. A client's count lives
+    /// in its slot: it starts at 0 when the slot is claimed, which happens only once the
+    /// client has been idle long enough for its bucket to refill (or the table is flooded),
+    /// so these are the clients being limited lately. Reads every slot (off the query path:
+    /// for status and metrics).
+    pub fn limited_clients(&self, top: usize) -> Vec<(IpNet, u64)> {
+        let mut out: Vec<(u64, u64)> = self
+            .slots
+            .iter()
+            .filter_map(|s| {
+                let (key, n) = (s.key.load(Ordering::Relaxed), s.limited.load(Ordering::Relaxed));
+                (key != 0 && n > 0).then_some((key, n))
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(top);
+        out.into_iter().map(|(k, n)| (key_network(k), n)).collect()
+    }
+
     /// True when the slot's bucket would be full by now: its client is idle.
     fn refilled(&self, slot: &Slot, now_ms: u32) -> bool {
         let b = slot.bucket.load(Ordering::Relaxed);

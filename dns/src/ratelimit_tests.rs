@@ -81,3 +81,21 @@ fn off_builds_no_limiter() {
     let off = RateLimit { per_second: 0, burst: 1, action: LimitAction::Drop, exempt: vec![] };
     assert!(RateLimiter::new(&off).is_none());
 }
+
+#[test]
+fn limited_clients_are_listed_most_first() {
+    let l = limiter(10, 2, &[]);
+    let t = Instant::now();
+    for (client, queries) in [("10.0.0.1", 5), ("10.0.0.2", 9), ("10.0.0.3", 2), ("2001:db8:0:1::5", 4)] {
+        for _ in 0..queries {
+            l.check(ip(client), t);
+        }
+    }
+    let top = l.limited_clients(10);
+    let shown: Vec<(String, u64)> = top.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+    assert_eq!(
+        shown,
+        [("10.0.0.2/32".to_string(), 7), ("10.0.0.1/32".to_string(), 3), ("2001:db8::/56".to_string(), 2)]
+    );
+    assert_eq!(l.limited_clients(1).len(), 1);
+}

@@ -99,7 +99,9 @@ impl DnsService {
             listening.push(bound);
         }
         let certs = encrypted::start(&config, &resolver, tcp_limits, &cancel)?;
-        tokio::spawn(Pool::probe_loop(Arc::downgrade(&resolver.state().pool), cancel.clone()));
+        for pool in resolver.state().routes.pools() {
+            tokio::spawn(Pool::probe_loop(Arc::downgrade(pool), cancel.clone()));
+        }
         let stats_file = crate::stats::persist::path_in(&config.node.data_dir);
         let window = Arc::new(saver::load(&stats_file));
         let feed = tokio::spawn(crate::stats::feed::run(Arc::clone(&resolver), Arc::clone(&window), cancel.clone()));
@@ -131,11 +133,13 @@ impl DnsHandle {
             tracing::warn!("listen addresses changed: they take effect at the next restart");
         }
         let state = State::new(config)?;
-        let pool = Arc::downgrade(&state.pool);
+        let pools: Vec<_> = state.routes.pools().map(Arc::downgrade).collect();
         let (lists, cfg, cancel) = (Arc::clone(&self.lists), Arc::clone(&state.config), self.cancel.clone());
         tokio::spawn(async move { lists.apply(cfg, &cancel).await });
         self.resolver.reload(state);
-        tokio::spawn(Pool::probe_loop(pool, self.cancel.clone()));
+        for pool in pools {
+            tokio::spawn(Pool::probe_loop(pool, self.cancel.clone()));
+        }
         Ok(())
     }
 

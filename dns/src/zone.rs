@@ -175,11 +175,17 @@ impl LocalZone {
     }
 
     /// Answers `q` if the name is local: writes the full response to `out` and returns true.
-    /// Returns false when the name must be resolved elsewhere.
-    pub fn answer(&self, msg: &[u8], q: &Query, out: &mut Vec<u8>) -> bool {
+    /// Returns false when the name must be resolved elsewhere. `forwarded`: the name is in
+    /// a `[[forward]]` zone, which takes it from the built-in local zones (`local_domain`,
+    /// the private reverse zones): only a name with records of its own (a `[[record]]`, a
+    /// DHCP name) is still answered here; its NXDOMAIN or NODATA is the forward zone's to give.
+    pub fn answer(&self, msg: &[u8], q: &Query, out: &mut Vec<u8>, forwarded: bool) -> bool {
         let name = q.name_wire();
-        let apex = self.apex_of(name);
         let entry = self.names.get(name);
+        if forwarded && entry.is_none_or(Vec::is_empty) {
+            return false;
+        }
+        let apex = self.apex_of(name);
         if entry.is_none() && apex.is_none() {
             return false;
         }
@@ -322,6 +328,12 @@ fn encode_rdata(d: &RecordData) -> (u16, Vec<u8>) {
             (T_SRV, out)
         }
     }
+}
+
+/// Whether `new` needs another local zone than `old`: most reloads (a list entry, an
+/// upstream) leave the records alone, and rebuilding 200k names would cost them a second.
+pub fn records_differ(old: &ravens_config::Config, new: &ravens_config::Config) -> bool {
+    new.records != old.records || new.dns.local_domain != old.dns.local_domain
 }
 
 /// Zones with more names than this are freed on a thread of their own.

@@ -40,10 +40,14 @@ value = "192.0.2.7"
 }
 
 fn ask(zone: &LocalZone, name: &str, qtype: u16) -> Option<Message> {
+    ask_as(zone, name, qtype, false)
+}
+
+fn ask_as(zone: &LocalZone, name: &str, qtype: u16, forwarded: bool) -> Option<Message> {
     let msg = wire::build_query(9, &wire::name_from_text(name).unwrap(), qtype, 1, false, None);
     let q = wire::parse_query(&msg).unwrap();
     let mut out = Vec::new();
-    zone.answer(&msg, &q, &mut out).then(|| Message::from_vec(&out).unwrap())
+    zone.answer(&msg, &q, &mut out, forwarded).then(|| Message::from_vec(&out).unwrap())
 }
 
 fn zone() -> LocalZone {
@@ -126,4 +130,14 @@ fn names_outside_local_zones_are_not_answered() {
 fn apex_soa() {
     let m = ask(&zone(), "lan", T_SOA).unwrap();
     assert_eq!(m.answers.len(), 1);
+}
+
+#[test]
+fn a_forwarded_name_is_answered_here_only_when_it_has_local_records() {
+    let z = zone();
+    // 192.168.0.0/16 forwarded: an unknown PTR leaves the local zone, a known one does not.
+    assert!(ask_as(&z, "1.2.168.192.in-addr.arpa", T_PTR, true).is_none());
+    assert!(ask_as(&z, "unknown.lan", T_A, true).is_none());
+    assert_eq!(ask_as(&z, "nas.lan", T_A, true).unwrap().answers.len(), 1);
+    assert_eq!(ask_as(&z, "50.1.0.10.in-addr.arpa", T_PTR, true).unwrap().answers.len(), 1);
 }

@@ -11,11 +11,13 @@ use super::reply::Shared;
 mod common;
 mod config;
 mod entries;
+mod forward;
 mod records;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .merge(entries::routes())
         .merge(records::routes())
+        .merge(forward::routes())
         .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))
 }

@@ -5,10 +5,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::api::{
-    CacheStatus, DhcpCounters, DhcpStatus, Latency, ListStatus, LogEntry, PoolUsage, RejectedLine, StatsSnapshot,
-    Status, Top, UpstreamStatus, WindowStats,
+    CacheStatus, DhcpCounters, DhcpStatus, Latency, LimitedClient, ListStatus, LogEntry, PoolUsage, RejectedLine,
+    RouteStatus, StatsSnapshot, Status, Top, UpstreamStatus, WindowStats,
 };
 use crate::state::Daemon;
+
+/// Limited clients shown in the status and the metrics.
+const TOP_LIMITED: usize = 10;
 
 /// The status of this node.
 pub fn status(d: &Daemon) -> Status {
@@ -23,8 +26,9 @@ pub fn status(d: &Daemon) -> Status {
         uptime_secs: d.started.elapsed().as_secs(),
         config: d.config_state.lock().clone(),
         listeners: d.listeners.clone(),
-        upstreams: state.pool.status().into_iter().map(upstream).collect(),
+        upstreams: state.routes.default_pool().status().into_iter().map(upstream).collect(),
         upstreams_from_system: state.config.dns.upstreams_from_system,
+        routes: state.routes.status().into_iter().map(route).collect(),
         cache: CacheStatus {
             entries,
             bytes,
@@ -36,6 +40,10 @@ pub fn status(d: &Daemon) -> Status {
             evictions: l(&c.stats.evictions),
         },
         queries: queries(resolver.stats.snapshot()),
+        limited_clients: state.limiter.as_ref().map_or_else(Vec::new, |l| {
+            let top = l.limited_clients(TOP_LIMITED);
+            top.into_iter().map(|(net, limited)| LimitedClient { client: net.to_string(), limited }).collect()
+        }),
         local_names: resolver.zone_names(),
         lists: lists(d),
         blocklist_entries: resolver.blocking.engine.load().len(),
@@ -70,6 +78,20 @@ fn list(s: ravens_dns::lists::ListStatus) -> ListStatus {
             .collect(),
         last_refresh: s.last_refresh,
         last_error: s.last_error,
+    }
+}
+
+fn route((r, ups): (ravens_dns::route::Route, Vec<ravens_dns::upstream::UpstreamStatus>)) -> RouteStatus {
+    use ravens_dns::route::Route;
+    let upstreams = ups.into_iter().map(upstream).collect();
+    match r {
+        Route::Forward { domain, zones, groups } => {
+            RouteStatus { kind: "forward".into(), name: domain, zones, groups, upstreams }
+        }
+        Route::Group(name) => RouteStatus { kind: "group".into(), name, zones: vec![], groups: vec![], upstreams },
+        Route::Default => {
+            RouteStatus { kind: "default".into(), name: String::new(), zones: vec![], groups: vec![], upstreams }
+        }
     }
 }
 

@@ -28,6 +28,15 @@ pub struct StatsSnapshot {
     pub tcp_rejected: u64,
 }
 
+/// A client over `dns.rate_limit` lately, with its count of limited queries (since its
+/// limiter slot was claimed: a client idle until its bucket refilled starts again at 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitedClient {
+    /// The limited prefix: an IPv4 address (/32) or an IPv6 /56.
+    pub client: String,
+    pub limited: u64,
+}
+
 /// Health of one upstream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpstreamStatus {
@@ -39,6 +48,23 @@ pub struct UpstreamStatus {
     /// Round-trip histogram of successful exchanges.
     #[serde(default)]
     pub latency: Latency,
+}
+
+/// An upstream set other than `dns.upstreams`: a `[[forward]]` zone or a group's
+/// `upstreams`, with its own upstreams' health and latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteStatus {
+    /// `forward` or `group`.
+    pub kind: String,
+    /// The forward zone's domain as written (a name or a network), or the group's name.
+    pub name: String,
+    /// A forward zone's DNS zones (a network's reverse zones); empty for a group.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// The groups a forward zone applies to; empty = every group.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    pub upstreams: Vec<UpstreamStatus>,
 }
 
 /// Round-trip times of successful exchanges: per-bucket counts (not cumulative) and the sum.

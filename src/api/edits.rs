@@ -38,6 +38,18 @@ pub struct ReservationSpec {
     pub hostname: Option<String>,
 }
 
+/// A forward zone (`POST /api/v1/forwards`; rows of `GET`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForwardSpec {
+    /// A DNS name, or a network whose reverse zones are meant (`192.168.0.0/16`).
+    pub domain: String,
+    /// Upstream URLs, the forms of `dns.upstreams`.
+    pub upstreams: Vec<String>,
+    /// The groups it applies to; absent = every group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
 /// A list source (`POST /api/v1/lists`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ListSpec {

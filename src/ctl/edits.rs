@@ -1,5 +1,5 @@
-//! dnsctl's site-config commands: `block`, `allow`, `records`, `reservations`, `lists
-//! add|remove`, `config export|import`. Each change goes to one node's API, which validates
+//! dnsctl's site-config commands: `block`, `allow`, `records`, `reservations`, `forward`,
+//! `lists add|remove`, `config export|import`. Each change goes to one node's API, which validates
 //! it, writes it into that node's file and gossips it to the others.
 
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::{Target, delete, get, post_json, put_json, urlencode};
-use crate::api::edits::{Change, CustomEntry, RecordSpec, ReservationSpec, SiteToml};
+use crate::api::edits::{Change, CustomEntry, ForwardSpec, RecordSpec, ReservationSpec, SiteToml};
 
 /// Site-config subcommands, flattened into dnsctl's top level.
 #[derive(Debug, Subcommand)]
@@ -27,6 +27,12 @@ pub enum SiteCommand {
     Records {
         #[command(subcommand)]
         action: Option<RecordAction>,
+    },
+    /// Forward zones (conditional forwarding): a domain or a network's reverse zones
+    /// resolved by upstreams of their own.
+    Forward {
+        #[command(subcommand)]
+        action: Option<ForwardAction>,
     },
     /// DHCP reservations.
     Reservations {
@@ -83,6 +89,25 @@ pub enum RecordAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ForwardAction {
+    /// List the forward zones.
+    List,
+    /// Forward DOMAIN to UPSTREAM...: `dnsctl forward add 192.168.0.0/16 udp://192.168.1.1`.
+    Add {
+        /// A DNS name, or a network (CIDR) whose reverse zones are meant.
+        domain: String,
+        /// Upstream URLs (udp://, tcp://, tls://, https://, or a bare IP).
+        #[arg(required = true)]
+        upstreams: Vec<String>,
+        /// Only for these groups (default: every group).
+        #[arg(long, value_delimiter = ',')]
+        groups: Option<Vec<String>>,
+    },
+    /// Stop forwarding DOMAIN.
+    Remove { domain: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ReservationAction {
     /// List reservations (of one subnet with --subnet).
     List {
@@ -128,6 +153,7 @@ pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()>
         SiteCommand::Block { action } => entries(t, "block", action, json).await,
         SiteCommand::Allow { action } => entries(t, "allow", action, json).await,
         SiteCommand::Records { action } => records(t, action.unwrap_or(RecordAction::List), json).await,
+        SiteCommand::Forward { action } => forwards(t, action.unwrap_or(ForwardAction::List), json).await,
         SiteCommand::Reservations { action } => {
             reservations(t, action.unwrap_or(ReservationAction::List { subnet: None }), json).await
         }
@@ -214,6 +240,32 @@ async fn records(t: &Target, action: RecordAction, json: bool) -> anyhow::Result
                 path.push_str(&format!("&value={}", urlencode(&v)));
             }
             changed(delete(t, &path).await?, json)
+        }
+    }
+}
+
+async fn forwards(t: &Target, action: ForwardAction, json: bool) -> anyhow::Result<()> {
+    match action {
+        ForwardAction::List => {
+            let rows: Vec<ForwardSpec> = get(t, "/api/v1/forwards").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no forward zones");
+            } else {
+                println!("{:<32} {:<16} UPSTREAMS", "DOMAIN", "GROUPS");
+                for r in rows {
+                    let groups = r.groups.map_or_else(|| "all".to_string(), |g| g.join(","));
+                    println!("{:<32} {groups:<16} {}", r.domain, r.upstreams.join(" "));
+                }
+            }
+            Ok(())
+        }
+        ForwardAction::Add { domain, upstreams, groups } => {
+            changed(post_json(t, "/api/v1/forwards", &ForwardSpec { domain, upstreams, groups }).await?, json)
+        }
+        ForwardAction::Remove { domain } => {
+            changed(delete(t, &format!("/api/v1/forwards?domain={}", urlencode(&domain))).await?, json)
         }
     }
 }

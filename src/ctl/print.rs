@@ -48,6 +48,16 @@ pub fn print_status(s: &Status) {
         let health = if u.healthy { "up" } else { "DOWN" };
         println!("{:<40} {health:<9} {:>6.1}ms {:>9} {:>8}", shown(&u.url), u.srtt_ms, u.queries, u.errors);
     }
+    for r in &s.routes {
+        let to = if r.groups.is_empty() { String::new() } else { format!(" (groups {})", r.groups.join(", ")) };
+        let zones = if r.zones.len() > 1 { format!(", {} zones", r.zones.len()) } else { String::new() };
+        println!("{} {}{zones}{}", r.kind, shown(&r.name), shown(&to));
+        for u in &r.upstreams {
+            let health = if u.healthy { "up" } else { "DOWN" };
+            let url = format!("  {}", shown(&u.url));
+            println!("{url:<40} {health:<9} {:>6.1}ms {:>9} {:>8}", u.srtt_ms, u.queries, u.errors);
+        }
+    }
     let c = &s.cache;
     let lookups = c.hits + c.misses;
     let ratio = if lookups > 0 { 100.0 * c.hits as f64 / lookups as f64 } else { 0.0 };
@@ -66,6 +76,11 @@ pub fn print_status(s: &Status) {
         "queries     {} total: cached {}, forwarded {}, local {}, stale {}, refused {}, servfail {}, formerr {}, limited {}, dropped {}",
         q.queries, q.cached, q.forwarded, q.local, q.stale, q.refused, q.servfail, q.formerr, q.limited, q.dropped
     );
+    if !s.limited_clients.is_empty() {
+        let top: Vec<String> =
+            s.limited_clients.iter().map(|c| format!("{} {}", shown(&c.client), c.limited)).collect();
+        println!("limited     lately, most first: {}", top.join(", "));
+    }
     println!("local zone  {} names", s.local_names);
     let paused = s.paused_secs.map_or_else(String::new, |p| format!(" (PAUSED for all groups, {p}s left)"));
     println!("blocking    {} rules from {} list(s){paused}", s.blocklist_entries, s.lists.len());

@@ -32,7 +32,8 @@
 //! | `h00000.test` .. `h09999.test` | A 198.18.(i/250).(i%250+1), TTL 86400 (as the bench zone) |
 //!
 //! Unknown names under `test.` get NXDOMAIN with the SOA in authority; existing names asked
-//! for another type get NODATA (NOERROR, SOA in authority); names outside `test.` get REFUSED.
+//! for another type get NODATA (NOERROR, SOA in authority); names outside `test.` get REFUSED
+//! unless the test gave them records (`set_records`: a forward zone's names and PTRs).
 //! Any class CH query gets TXT [`CH_IDENTITY`] (as an unhidden BIND or unbound would).
 //! Every answer has AA set; RD is copied; RA is clear.
 
@@ -251,7 +252,8 @@ impl Shared {
     /// Fills answers/authorities and the rcode for one question.
     fn resolve(&self, q: &Query, resp: &mut Message) {
         let apex = zone_apex();
-        if !apex.zone_of(q.name()) {
+        // Outside `test.` only the names a test gave records (a forward zone's PTRs) exist.
+        if !apex.zone_of(q.name()) && !self.zone.lock().unwrap().contains_key(&key(q.name())) {
             resp.metadata.response_code = ResponseCode::Refused;
             resp.metadata.authoritative = false;
             return;

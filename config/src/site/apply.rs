@@ -8,7 +8,7 @@ use toml::{Table, Value};
 use toml_edit::{DocumentMut, Item};
 
 use super::table::{sync_aot, sync_entries, sync_table};
-use super::{SiteError, SiteRecords, decode, name, record_id, records_of, reservation_id, tables};
+use super::{SiteError, SiteRecords, decode, forward_id, name, record_id, records_of, reservation_id, tables};
 
 /// `text` with its site config replaced by `desired`. Returns `text` unchanged (byte for
 /// byte) when it already holds exactly `desired`.
@@ -47,6 +47,7 @@ pub fn apply(text: &str, desired: &SiteRecords) -> Result<String, SiteError> {
         },
     )?;
     sync_aot(root, Some(&cur), "record", &want.records, record_id, false, |_, _| Ok(()))?;
+    sync_aot(root, Some(&cur), "forward", &want.forwards, forward_id, false, |_, _| Ok(()))?;
     let cur_subnets: BTreeMap<String, &Table> =
         tables(&cur, "subnet")?.into_iter().filter_map(|t| name(t, "subnet").ok().map(|n| (n, t))).collect();
     sync_aot(
@@ -80,6 +81,7 @@ struct Desired {
     inline: std::collections::BTreeSet<String>,
     entries: BTreeMap<String, Vec<String>>,
     records: Vec<(String, Table)>,
+    forwards: Vec<(String, Table)>,
     subnets: Vec<(String, Table)>,
     reservations: BTreeMap<String, Vec<(String, Table)>>,
 }
@@ -110,6 +112,7 @@ impl Desired {
                     d.entries.entry(list.to_string()).or_default().push(rule.to_string());
                 }
                 "record" => d.records.push((record_id(&t)?, t)),
+                "forward" => d.forwards.push((forward_id(&t)?, t)),
                 "subnet" => d.subnets.push((name(&t, "subnet")?, t)),
                 "reservation" => {
                     let Some(Value::String(subnet)) = t.remove("subnet") else { return Err(bad("no subnet")) };

@@ -74,6 +74,7 @@ pub fn revalidate(base: &Config, before: &SiteRecords, after: &SiteRecords) -> O
         cluster: base.cluster.clone(),
         dns: base.dns.clone(),
         records,
+        forwards: base.forwards.clone(),
         policy: base.policy.clone(),
         subnets: base.subnets.clone(),
     }))

@@ -97,9 +97,15 @@ impl std::fmt::Debug for Pool {
 
 impl Pool {
     pub fn new(cfg: &Dns) -> Result<Self, UpstreamError> {
+        Self::with_upstreams(cfg, &cfg.upstreams)
+    }
+
+    /// A pool of `upstreams` (a group's or a forward zone's) with `[dns]`'s strategy,
+    /// timeout and CA bundle.
+    pub fn with_upstreams(cfg: &Dns, upstreams: &[Upstream]) -> Result<Self, UpstreamError> {
         let tls = transport::tls_config(cfg.upstream_ca_file.as_deref(), &[])?;
         let mut conns = Vec::new();
-        for up in &cfg.upstreams {
+        for up in upstreams {
             let kind = match up.protocol {
                 Protocol::Udp => Kind::Udp(StreamPool::default()),
                 Protocol::Tcp => Kind::Tcp(StreamPool::default()),
