@@ -393,8 +393,7 @@ impl DhcpHandle {
             }
         }
         self.flush().await;
-        let out = outcomes.lock().clone();
-        out
+        outcomes.lock().clone()
     }
 
     /// Resolves once every record queued so far is durable (tests, shutdown).
