@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 pub mod cluster;
 mod dns;
 pub mod edits;
+pub mod import;
 
 pub use cluster::{ClusterPeer, ClusterStatus, PoolSlice, SealCounters, SiteReplication};
 pub use dns::{Latency, LimitedClient, LogEntry, RouteStatus, StatsSnapshot, Top, UpstreamStatus, WindowStats};
+pub use import::{ImportCounts, ImportReport, ImportSkipped};
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

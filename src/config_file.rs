@@ -38,6 +38,17 @@ pub enum EditError {
 /// It starts from the file the daemon last loaded (its records and layout kept), so only
 /// the items that change are rewritten and the file is parsed once, to validate the result.
 pub fn edit(d: &Daemon, f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError>) -> Result<Change, EditError> {
+    edit_or_check(d, false, f).map(|(change, _)| change)
+}
+
+/// [`edit`], or with `dry_run` all of it but the write and the reload: the change is made
+/// and validated, the file left byte for byte as it was, and the config the change would
+/// run is returned (`None` when nothing would change).
+pub fn edit_or_check(
+    d: &Daemon,
+    dry_run: bool,
+    f: impl FnOnce(&mut SiteRecords) -> Result<String, EditError>,
+) -> Result<(Change, Option<Config>), EditError> {
     let path = d.config_path.as_deref().ok_or(EditError::NoFile)?;
     let _one_edit = d.site.edit.lock();
     d.reload_if_changed();
@@ -48,7 +59,7 @@ pub fn edit(d: &Daemon, f: impl FnOnce(&mut SiteRecords) -> Result<String, EditE
     let mut records = cur.records().clone();
     let message = f(&mut records)?;
     if &records == cur.records() {
-        return Ok(Change { changed: false, message: format!("nothing to change: {message}") });
+        return Ok((Change { changed: false, message: format!("nothing to change: {message}") }, None));
     }
     const INVALID: &str = "the change would make the config invalid";
     // Only local records changed (the edit that 200k-record files see most): the running
@@ -59,10 +70,13 @@ pub fn edit(d: &Daemon, f: impl FnOnce(&mut SiteRecords) -> Result<String, EditE
         Some(cfg) => cfg.map_err(|e| EditError::Invalid(format!("{INVALID}: {e}")))?,
         None => validate(path, new.text(), INVALID)?,
     };
+    if dry_run {
+        return Ok((Change { changed: false, message: format!("dry run, nothing written: {message}") }, Some(cfg)));
+    }
     write_atomic(&target, new.text()).map_err(|e| EditError::Io(format!("writing {}: {e}", target.display())))?;
     d.load_edited(cfg, new)
         .map_err(|e| EditError::Io(format!("written to {}, but the reload failed: {e:#}", target.display())))?;
-    Ok(Change { changed: true, message })
+    Ok((Change { changed: true, message }, None))
 }
 
 /// Writes what the merged site records say into the file (after remote changes). A result

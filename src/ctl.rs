@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 pub mod all;
 pub mod args;
 pub mod edits;
+pub mod import;
 mod print;
 
 pub use print::{
@@ -78,13 +79,20 @@ pub async fn post<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result
 
 /// POSTs a JSON body to `path` and decodes the JSON answer.
 pub async fn post_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl serde::Serialize) -> anyhow::Result<T> {
-    call(t, reqwest::Method::POST, path, Some(serde_json::to_vec(body)?)).await
+    call(t, reqwest::Method::POST, path, Some((serde_json::to_vec(body)?, JSON))).await
+}
+
+/// POSTs raw bytes (an archive) to `path` and decodes the JSON answer.
+pub async fn post_bytes<T: DeserializeOwned>(t: &Target, path: &str, body: Vec<u8>) -> anyhow::Result<T> {
+    call(t, reqwest::Method::POST, path, Some((body, "application/octet-stream"))).await
 }
 
 /// PUTs a JSON body to `path` and decodes the JSON answer.
 pub async fn put_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl serde::Serialize) -> anyhow::Result<T> {
-    call(t, reqwest::Method::PUT, path, Some(serde_json::to_vec(body)?)).await
+    call(t, reqwest::Method::PUT, path, Some((serde_json::to_vec(body)?, JSON))).await
 }
+
+const JSON: &str = "application/json";
 
 /// DELETEs `path` and decodes the JSON answer.
 pub async fn delete<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Result<T> {
@@ -95,7 +103,7 @@ async fn call<T: DeserializeOwned>(
     t: &Target,
     method: reqwest::Method,
     path: &str,
-    body: Option<Vec<u8>>,
+    body: Option<(Vec<u8>, &str)>,
 ) -> anyhow::Result<T> {
     let url = format!("http://{}{path}", t.addr);
     let client = reqwest::Client::builder().timeout(t.timeout).build()?;
@@ -103,8 +111,8 @@ async fn call<T: DeserializeOwned>(
     // lost answer does not mean nothing happened.
     let change = method != reqwest::Method::GET;
     let mut req = client.request(method.clone(), &url).bearer_auth(&t.token);
-    if let Some(b) = body {
-        req = req.header("content-type", "application/json").body(b);
+    if let Some((b, kind)) = body {
+        req = req.header("content-type", kind).body(b);
     }
     let resp = match req.send().await {
         Ok(resp) => resp,
@@ -148,7 +156,7 @@ fn check_command(path: &str) -> &'static str {
         "allow" => "dnsctl allow list",
         "records" => "dnsctl records",
         "reservations" => "dnsctl reservations",
-        "config" => "dnsctl config export",
+        "config" | "import" => "dnsctl config export",
         "leases" => "dnsctl leases",
         _ => "dnsctl status",
     }

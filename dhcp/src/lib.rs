@@ -9,6 +9,7 @@
 //! failover policy (buckets, takeover, held DISCOVERs, lease replication rules) is [`failover`];
 //! docs/ARCHITECTURE.md §4, §5 and §7 walk through all of it.
 
+pub mod adopt;
 pub mod counters;
 pub mod durable;
 pub mod failover;

@@ -93,6 +93,9 @@ pub struct Core {
     pub(crate) answer: Option<AnswerFilter>,
     /// What undone grants had replaced, for the undo of a later grant ([`crate::durable`]).
     pub(crate) orphans: Orphans,
+    /// Other nodes' leases in no subnet served here yet ([`crate::failover::import`]): the
+    /// site config that adds their subnet can arrive after them.
+    pub(crate) unplaced: Vec<Lease>,
 }
 
 impl Core {
@@ -109,6 +112,7 @@ impl Core {
             slice,
             answer: None,
             orphans: Orphans::default(),
+            unplaced: Vec::new(),
         };
         core.restore(records, now);
         core
@@ -117,12 +121,16 @@ impl Core {
     /// Rebuilds the core for `config` and `slice`, keeping every remembered lease whose subnet
     /// (by name) still holds its address, the addresses it answers as, the relay port (not
     /// rebound before a restart) and the answer filter; outstanding offers are forgotten.
-    pub fn rebuild(&mut self, config: &Config, slice: Slice, now: u64) {
+    /// Other nodes' leases that had no subnet here are imported again: the events of those
+    /// that now have one are returned.
+    pub fn rebuild(&mut self, config: &Config, slice: Slice, now: u64) -> Vec<LeaseEvent> {
         let mut next = Core::new(config, slice, &self.records(), now);
         next.own_addrs = std::mem::take(&mut self.own_addrs);
         next.relay_port = self.relay_port;
         next.answer = self.answer.take();
+        let unplaced = std::mem::take(&mut self.unplaced);
         *self = next;
+        unplaced.iter().flat_map(|l| self.import(l, now)).collect()
     }
 
     fn restore(&mut self, records: &[Lease], now: u64) {

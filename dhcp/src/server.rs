@@ -28,6 +28,7 @@ use crate::pool::Slice;
 use crate::reply::Destination;
 use crate::socket;
 
+mod adopt;
 mod loops;
 use loops::{recv_loop, sweep_loop};
 
@@ -289,9 +290,13 @@ impl DhcpHandle {
     pub fn reload(&self, config: &Config) {
         let mut core = self.inner.core.lock();
         let slice = core.slice();
-        core.rebuild(config, slice, unix_now());
+        let placed = core.rebuild(config, slice, unix_now());
         *self.inner.config.lock() = config.clone();
-        tracing::info!(subnets = core.subnets().len(), "DHCP config reloaded");
+        tracing::info!(subnets = core.subnets().len(), placed = placed.len(), "DHCP config reloaded");
+        drop(core);
+        for e in placed {
+            self.inner.emit(e);
+        }
     }
 
     /// A further stream of lease events (same capacity and drop rule as the first one) with
@@ -316,8 +321,12 @@ impl DhcpHandle {
         if core.slice() == slice {
             return;
         }
-        core.rebuild(&config, slice, unix_now());
+        let placed = core.rebuild(&config, slice, unix_now());
         tracing::info!(index = slice.index, count = slice.count, "DHCP pool slice changed");
+        drop(core);
+        for e in placed {
+            self.inner.emit(e);
+        }
     }
 
     /// Answers again the DISCOVERs of the last few seconds that were left to a peer: call it

@@ -174,7 +174,10 @@ fn from_tar_gz(bytes: &[u8], limits: Limits) -> Result<Source, ImportError> {
     if files.is_empty() {
         return Err(ImportError::Empty("the archive holds no Pi-hole file".into()));
     }
-    Ok(Source { format: Format::V5Teleporter, files })
+    // A v5 Teleporter dumps the gravity tables as JSON; a tar.gz holding gravity.db is a
+    // Pi-hole directory packed by dnsctl (the server is the only one that reads it).
+    let format = if files.contains_key("gravity.db") { Format::Directory } else { Format::V5Teleporter };
+    Ok(Source { format, files })
 }
 
 fn from_zip(bytes: &[u8], limits: Limits) -> Result<Source, ImportError> {

@@ -196,3 +196,26 @@ fn an_existing_subnet_takes_the_reservations() {
     assert_eq!(imp.report.counts("subnet"), counts(0, 1, 0));
     assert!(imp.records.contains_key("reservation/home/aa:bb:cc:dd:ee:01"));
 }
+
+/// Regression: on a second import the regexes of the first counted against ravens's cap of
+/// 1,024 before their key was looked up, so they were reported as skipped over the cap
+/// instead of unchanged.
+#[test]
+fn regexes_over_the_cap_are_skipped_each_time_and_imported_ones_stay_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("gravity.db");
+    let db = rusqlite::Connection::open(&p).unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute_batch("BEGIN; INSERT INTO \"group\" (id, name) VALUES (0, 'Default');").unwrap();
+    for d in 1..=1100i64 {
+        let re = format!(r"^ad{d}[0-9]*\.tracker\.example$");
+        db.execute("INSERT INTO domainlist (id, type, domain) VALUES (?1, 3, ?2)", (d, re)).unwrap();
+        db.execute("INSERT INTO domainlist_by_group VALUES (?1, 0)", [d]).unwrap();
+    }
+    db.execute_batch("COMMIT").unwrap();
+    drop(db);
+    let src = Source::from_bytes(&zip(&[("etc/pihole/gravity.db".into(), std::fs::read(&p).unwrap())])).unwrap();
+    let imp = twice(&src, BASE);
+    assert_eq!(imp.report.counts("entry"), counts(1024, 0, 76), "{}", imp.report.render());
+    assert!(skipped_reason(&imp, "gravity.db:domainlist id 1100").contains("at most 1024 regex rules"));
+}

@@ -112,6 +112,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             print_change(&c, args.json)?;
         }
         Command::Site(cmd) => rt.block_on(ctl::edits::run(&target, cmd, args.json))?,
+        Command::Import { source } => rt.block_on(ctl::import::run(&target, source, args.json))?,
         Command::Lists { action } => {
             let lists: Vec<ravens::api::ListStatus> = match action {
                 Some(ListsAction::Refresh) => rt.block_on(ctl::post(&target, "/api/v1/lists/refresh"))?,

@@ -109,6 +109,11 @@ pub enum Command {
         #[command(subcommand)]
         action: LeaseAction,
     },
+    /// Import another product's settings into the site config (and its active leases).
+    Import {
+        #[command(subcommand)]
+        source: super::import::ImportSource,
+    },
     #[command(flatten)]
     Site(super::edits::SiteCommand),
 }

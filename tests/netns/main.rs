@@ -7,6 +7,8 @@
 //! - [`failover`]: the pair behind a relay, `kill -9` of one node, takeover and rebind.
 //! - [`partition`]: the gossip cut by nftables for 60 s: no address twice, then convergence.
 //! - [`restart`]: a node of the pair restarted behind the relay; its clients keep their leases.
+//! - [`import`]: a Pi-hole lease imported with `dnsctl import pihole`; `dhclient` on its MAC,
+//!   through `dhcrelay`, gets the imported address back.
 
 mod clients;
 #[macro_use]
@@ -14,5 +16,10 @@ mod harness;
 
 mod dhcp;
 mod failover;
+#[path = "../../import/tests/common/mod.rs"]
+mod fixture;
+mod import;
 mod partition;
+#[path = "../common/pihole.rs"]
+mod pihole;
 mod restart;

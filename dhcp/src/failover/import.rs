@@ -23,6 +23,7 @@ impl Core {
         let me = self.node.clone();
         let mut out = Vec::new();
         let Some(s) = self.subnets.iter_mut().find(|s| *s.cfg.name == *r.subnet && s.cfg.cidr.contains(&r.ip)) else {
+            self.park(r, now);
             return out;
         };
         let key = r.key.clone();
@@ -66,6 +67,20 @@ impl Core {
         out.push(remote_event(&lease, kind));
         s.restore(lease, now);
         out
+    }
+}
+
+/// Unplaced leases kept at most (a peer's whole subnet or two while the config catches up).
+const MAX_UNPLACED: usize = 65_536;
+
+impl Core {
+    /// Keeps the latest live lease of a client whose subnet is not served here, for the
+    /// [`Core::rebuild`] that adds the subnet (its config and its leases travel separately).
+    fn park(&mut self, r: &Lease, now: u64) {
+        self.unplaced.retain(|l| l.key != r.key && l.expires > now);
+        if r.state == LeaseState::Bound && r.expires > now && self.unplaced.len() < MAX_UNPLACED {
+            self.unplaced.push(r.clone());
+        }
     }
 }
 
@@ -150,6 +165,26 @@ pools = ["10.9.0.100-10.9.0.199"]
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].kind, LeaseEventKind::Released);
         assert!(!c.subnets[0].leases[&Ipv4Addr::new(10, 9, 0, 121)].active(1002));
+    }
+
+    /// Regression (issue 12): a peer's lease in a subnet this node learns of later (the
+    /// site config that adds it arrives after the lease record) was dropped for good.
+    #[test]
+    fn a_lease_of_a_subnet_not_served_yet_is_placed_when_the_subnet_comes() {
+        let mut c = core();
+        let mut r = remote([10, 8, 0, 120], b"\x01\x01k9", 2000, false);
+        r.subnet = "guest".into();
+        assert!(c.import(&r, 1000).is_empty());
+        assert!(c.leases(None, 1000).is_empty());
+        let both = "[node]\nname = \"b\"\n[[subnet]]\nname = \"lan\"\ncidr = \"10.9.0.0/24\"\n\
+                    pools = [\"10.9.0.100-10.9.0.199\"]\n[[subnet]]\nname = \"guest\"\ncidr = \"10.8.0.0/24\"\n\
+                    pools = [\"10.8.0.100-10.8.0.199\"]\n";
+        let cfg = ravens_config::parse(both, "test").unwrap();
+        let slice = c.slice();
+        let ev = c.rebuild(&cfg, slice, 1001);
+        assert_eq!(ev.iter().map(|e| (e.kind, e.lease.ip)).collect::<Vec<_>>(), [(LeaseEventKind::Bound, r.ip)]);
+        assert_eq!(c.leases(Some("guest"), 1001).len(), 1);
+        assert!(c.rebuild(&cfg, slice, 1002).is_empty(), "placed once");
     }
 
     #[test]

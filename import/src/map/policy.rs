@@ -147,10 +147,12 @@ pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
             continue;
         }
         let allow = d.kind == EXACT_ALLOW || d.kind == REGEX_ALLOW;
+        let list_of = |id: i64| {
+            let kind = if allow { "allow" } else { "deny" };
+            format!("pihole-{}-{kind}{}", slugs[&id], if d.enabled { "" } else { "-disabled" })
+        };
         let rule = if d.kind == EXACT_ALLOW || d.kind == EXACT_DENY {
             exact(&mut parser, &d.domain)
-        } else if d.enabled && regexes + ids.len() > MAX_REGEXES {
-            Err(format!("ravens holds at most {MAX_REGEXES} regex rules; this one is over"))
         } else {
             regex(&mut parser, &d.domain)
         };
@@ -162,15 +164,18 @@ pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
             }
         };
         if rule.starts_with('/') && d.enabled {
-            regexes += ids.len();
+            // Only the entries not in the config yet count against the cap, so a regex an
+            // earlier import brought is reported unchanged, not over the cap.
+            let new = ids.iter().filter(|id| !out.has(&site::entry(&list_of(**id), &rule).0)).count();
+            if regexes + new > MAX_REGEXES {
+                let why = format!("ravens holds at most {MAX_REGEXES} regex rules; this one is over");
+                out.report.skip("entry", &d.source, &d.domain, why);
+                continue;
+            }
+            regexes += new;
         }
         for id in ids {
-            let list = format!(
-                "pihole-{}-{}{}",
-                slugs[&id],
-                if allow { "allow" } else { "deny" },
-                if d.enabled { "" } else { "-disabled" }
-            );
+            let list = list_of(id);
             let key = site::key("list", &list);
             if lists_seen.insert(key.clone()) {
                 let mut t = Table::new();

@@ -12,7 +12,7 @@ pub(super) use crate::config_file::EditError;
 pub(super) type Json<T> = axum::Json<T>;
 pub(super) type Body<T> = Result<axum::Json<T>, axum::extract::rejection::JsonRejection>;
 
-fn edit_fail(e: EditError) -> Fail {
+pub(super) fn edit_fail(e: EditError) -> Fail {
     let status = match e {
         EditError::NoFile | EditError::Conflict(_) => StatusCode::CONFLICT,
         EditError::Invalid(_) => StatusCode::BAD_REQUEST,
