@@ -17,7 +17,7 @@ use crate::state::Daemon;
 mod edits;
 pub mod listen;
 mod openapi;
-mod reply;
+pub(crate) mod reply;
 mod stats;
 pub mod status;
 
@@ -37,12 +37,13 @@ pub fn router(daemon: Shared) -> Router {
         .merge(edits::routes())
         .merge(stats::routes())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(openapi::routes())
         .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .with_state(daemon)
+        .with_state(Arc::clone(&daemon));
+    // The web UI calls the API router above in process (so it runs the same handlers).
+    app.clone().merge(crate::ui::router(daemon, app)).fallback(not_found)
 }
 
 /// Serves until cancelled, with the caps and timeouts of [`listen`].

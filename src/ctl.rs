@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 pub mod all;
 pub mod args;
 pub mod edits;
+mod password;
 mod print;
 
 pub use print::{
@@ -91,7 +92,7 @@ pub async fn delete<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Resu
     call(t, reqwest::Method::DELETE, path, None).await
 }
 
-async fn call<T: DeserializeOwned>(
+pub(crate) async fn call<T: DeserializeOwned>(
     t: &Target,
     method: reqwest::Method,
     path: &str,

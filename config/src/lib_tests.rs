@@ -140,3 +140,19 @@ fn chaos_defaults_to_refuse_and_names_its_choices() {
     let e = err("[dns]\nchaos = \"hide\"\n");
     assert!(e.starts_with("t.toml:2:9: dns.chaos:") && e.contains("refuse or identity"), "{e}");
 }
+
+#[test]
+fn the_ui_password_hash_is_site_config_and_must_be_argon2id() {
+    let h = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    let text = format!("[node]\nname = \"a\"\n\n[ui]\npassword_hash = \"{h}\"\n");
+    let cfg = parse_with(&text, "t", &|| String::new()).unwrap();
+    assert_eq!(cfg.ui_password_hash.as_deref(), Some(h));
+    // A record of its own, so it replicates, and written back by apply.
+    let recs = site::records(&text).unwrap();
+    assert!(recs.contains_key("ui"), "{recs:?}");
+    let written = site::apply("[node]\nname = \"b\"\n", &recs).unwrap();
+    assert_eq!(parse_with(&written, "t", &|| String::new()).unwrap().ui_password_hash.as_deref(), Some(h));
+    // A plain password in the file is refused at its line.
+    let err = parse_with("[ui]\npassword_hash = \"hunter2\"\n", "t", &|| String::new()).unwrap_err().to_string();
+    assert!(err.contains("t:2:") && err.contains("argon2id"), "{err}");
+}

@@ -11,11 +11,13 @@ use super::reply::Shared;
 mod common;
 mod config;
 mod entries;
+pub(crate) mod password;
 mod records;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .merge(entries::routes())
         .merge(records::routes())
+        .merge(password::routes())
         .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))
 }

@@ -75,7 +75,13 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, cancel: C
             }
         };
         let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
-        let conn = http.serve_connection(io, TowerToHyperService::new(app.clone()));
+        // Handlers that need the client's address (the UI's login limit) find it here.
+        let app =
+            tower::ServiceExt::map_request(app.clone(), move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(crate::ui::ClientAddr(src));
+                req
+            });
+        let conn = http.serve_connection(io, TowerToHyperService::new(app));
         let cancel = cancel.clone();
         tokio::spawn(async move {
             let mut conn = std::pin::pin!(conn);
