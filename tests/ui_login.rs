@@ -5,37 +5,9 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
-use common::browser::Browser;
+use common::browser::{Browser, PASSWORD, set_password};
 use common::client::dig;
 use common::daemon::Daemon;
-
-pub const PASSWORD: &str = "correct horse battery";
-
-/// `dnsctl password set` with the password on stdin, against `d`.
-pub fn set_password(d: &Daemon, password: &str) {
-    let client = d.dir.path().join("client.toml");
-    let text = format!(
-        "[node]\nname = \"client\"\ndata_dir = \"{}\"\nadmin_listen = \"{}\"\n",
-        d.dir.path().join("data").display(),
-        d.admin
-    );
-    std::fs::write(&client, text).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dnsctl"))
-        .arg("--config")
-        .arg(&client)
-        .args(["password", "set"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "dnsctl password set: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// A raw login POST from this process (same client address as the browser: 127.0.0.1).
 async fn post_login(base: &str, password: &str) -> u16 {

@@ -125,8 +125,10 @@ async fn charts(ui: &super::Ui, nodes: &[Node]) -> String {
     let mut per_node: Vec<(String, Vec<(u64, u64)>)> = Vec::new();
     let mut day: Vec<WindowStats> = Vec::new();
     for n in nodes {
+        // Widest window first: a query landing between two calls then only adds to the
+        // newest bar, instead of showing up in an older one.
         let mut cum = Vec::new();
-        for k in 1..=BARS {
+        for k in (1..=BARS).rev() {
             let top = if k == BARS { 10 } else { 1 };
             match fetch::get::<WindowStats>(ui, n, &format!("/api/v1/stats?since={}h&top={top}", k * BAR_HOURS)).await {
                 Ok(w) => {
@@ -138,6 +140,7 @@ async fn charts(ui: &super::Ui, nodes: &[Node]) -> String {
                 Err(_) => break,
             }
         }
+        cum.reverse();
         if cum.len() == BARS as usize {
             // Cumulative windows → per-bar counts, oldest first.
             let mut bars: Vec<(u64, u64)> = (0..cum.len())

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use std::io::Write as _;
+
+use super::daemon::Daemon;
 use serde_json::json;
 
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -142,4 +145,24 @@ impl Browser {
         f.clear().await.unwrap();
         f.send_keys(text).await.unwrap();
     }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// `dnsctl password set` with the password on stdin, against `d`.
+pub fn set_password(d: &Daemon, password: &str) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnsctl"))
+        .arg("--node")
+        .arg(d.admin.to_string())
+        .arg("--token-file")
+        .arg(d.token_file())
+        .args(["password", "set"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "dnsctl password set: {}", String::from_utf8_lossy(&out.stderr));
 }
