@@ -15,6 +15,9 @@ use super::html::{action, clock, esc, form, table};
 use crate::api::edits::ReservationSpec;
 use crate::api::{Lease, Status};
 
+/// Lease rows shown at most: the page stays small with thousands of leases.
+const MAX_ROWS: usize = 200;
+
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Search {
     #[serde(default)]
@@ -76,9 +79,13 @@ pub async fn page(
                 || l.hostname.as_deref().is_some_and(|h| h.to_ascii_lowercase().contains(&q))
         })
         .collect();
+    if leases.len() > MAX_ROWS {
+        let _ =
+            write!(m, "<p class=\"note\">{} leases; the first {MAX_ROWS} shown: search to narrow.</p>", leases.len());
+    }
     m.push_str(&table(
         &["address", "MAC", "name", "subnet", "expires", "granted by", ""],
-        leases.iter().take(1000).map(|l| {
+        leases.iter().take(MAX_ROWS).map(|l| {
             let reserve = json!({ "subnet": l.subnet, "mac": l.mac, "ip": l.ip.to_string(), "hostname": l.hostname });
             vec![
                 l.ip.to_string(),

@@ -17,7 +17,7 @@ use super::UiState;
 use super::auth::Csrf;
 use super::fetch::{self, Node};
 use super::html::{action, esc};
-use crate::api::{Lease, LogEntry};
+use crate::api::LogEntry;
 
 /// How often the live tail asks the nodes.
 const TAIL_EVERY: Duration = Duration::from_millis(500);
@@ -69,7 +69,7 @@ pub async fn page(
     let (all, local) = fetch::nodes(&ui).await;
     let nodes = f.nodes(&all);
     let logs = fetch::all::<Vec<LogEntry>>(&ui, &nodes, &f.api_path(0, 200)).await;
-    let names = lease_names(&ui, &all).await;
+    let names = lease_names(&ui);
     let mut rows: Vec<(String, LogEntry)> = Vec::new();
     for (node, r) in &logs {
         if let Ok(es) = r {
@@ -127,17 +127,11 @@ fn filters(f: &Filter, nodes: &[Node]) -> String {
     s
 }
 
-/// Client address → DHCP host name, from the leases of every node.
-async fn lease_names(ui: &super::Ui, nodes: &[Node]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for (_, r) in fetch::all::<Vec<Lease>>(ui, nodes, "/api/v1/leases").await {
-        for l in r.unwrap_or_default() {
-            if let Some(h) = l.hostname {
-                out.insert(l.ip.to_string(), h);
-            }
-        }
-    }
-    out
+/// Client address → DHCP host name. Leases replicate, so this node's table holds the
+/// pair's; read from the lease table directly (the API would serialise every lease).
+fn lease_names(ui: &super::Ui) -> HashMap<String, String> {
+    let Some(h) = &ui.d.dhcp else { return HashMap::new() };
+    h.leases(None).iter().filter_map(|l| Some((l.ip.to_string(), l.hostname.clone()?))).collect()
 }
 
 fn qtype(t: u16) -> String {
