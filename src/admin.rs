@@ -20,6 +20,7 @@ mod openapi;
 pub(crate) mod reply;
 mod stats;
 pub mod status;
+pub mod tls;
 
 use reply::{Fail, Shared, error, fail};
 
@@ -47,8 +48,15 @@ pub fn router(daemon: Shared) -> Router {
 }
 
 /// Serves until cancelled, with the caps and timeouts of [`listen`].
-pub async fn serve(listener: TcpListener, daemon: Shared, limits: listen::Limits, cancel: CancellationToken) {
-    listen::serve(listener, router(daemon), limits, cancel).await;
+/// `tls`: the web UI's certificate ([`tls`]), served on the same port.
+pub async fn serve(
+    listener: TcpListener,
+    daemon: Shared,
+    limits: listen::Limits,
+    cancel: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    listen::serve(listener, router(daemon), limits, cancel, tls).await;
 }
 
 async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Response {

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{any, get, post};
 
 use crate::admin::reply::Shared;
@@ -26,8 +26,6 @@ mod lists_pages;
 mod proxy;
 mod querylog;
 mod settings;
-
-pub use auth::ClientAddr;
 
 /// What every UI handler is given.
 pub(crate) struct Ui {
@@ -61,8 +59,27 @@ pub fn router(d: Shared, api: Router) -> Router {
         .merge(pages)
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/static/{file}", get(assets::file))
+        .layer(middleware::from_fn(to_https))
         .layer(middleware::from_fn(security_headers))
         .with_state(ui)
+}
+
+/// Plain HTTP to the UI from another machine goes to HTTPS on the same port (the password
+/// and the cookie must not cross the network in clear); loopback may stay on HTTP.
+async fn to_https(req: Request, next: Next) -> Response {
+    let conn = req.extensions().get::<crate::admin::listen::Conn>().copied();
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+    match (conn, host) {
+        (Some(c), Some(host)) if must_redirect(&c) => {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            axum::response::Redirect::permanent(&format!("https://{host}{path}")).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
+fn must_redirect(c: &crate::admin::listen::Conn) -> bool {
+    c.tls_on_port && !c.tls && !c.peer.ip().to_canonical().is_loopback()
 }
 
 /// Headers on every UI answer: no inline script, no framing, nothing cached or leaked.
@@ -77,4 +94,21 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::listen::Conn;
+
+    #[test]
+    fn only_plain_http_from_elsewhere_is_sent_to_https() {
+        let c = |peer: &str, tls, tls_on_port| Conn { peer: peer.parse().unwrap(), tls, tls_on_port };
+        assert!(must_redirect(&c("192.168.1.5:4000", false, true)));
+        assert!(!must_redirect(&c("192.168.1.5:4000", true, true)), "already HTTPS");
+        assert!(!must_redirect(&c("192.168.1.5:4000", false, false)), "no certificate: nowhere to go");
+        assert!(!must_redirect(&c("127.0.0.1:4000", false, true)), "loopback stays on HTTP");
+        assert!(!must_redirect(&c("[::1]:4000", false, true)));
+        assert!(!must_redirect(&c("[::ffff:127.0.0.1]:4000", false, true)));
+    }
 }

@@ -1,7 +1,8 @@
 //! The web UI's security and forms in a real headless Chromium against one real ravensd:
 //! wrong password refused, then rate-limited per client; the right one accepted; a change
 //! without the CSRF token refused; an invalid IP in the record form shows the API's reason
-//! beside the form and leaves the config file byte-identical; a valid record answers `dig`.
+//! beside the form and leaves the config file byte-identical; a valid record answers `dig`;
+//! the same UI over HTTPS on the same port gets a `Secure` cookie.
 
 mod common;
 
@@ -26,6 +27,17 @@ async fn login_limits_csrf_and_a_refused_change() {
     set_password(&d, PASSWORD);
     let hash = std::fs::read_to_string(&d.config_path).unwrap();
     assert!(hash.contains("password_hash = \"$argon2id$") && !hash.contains(PASSWORD), "{hash}");
+
+    // HTTPS on the same port (the self-signed certificate made at start): the cookie is Secure.
+    let https = format!("https://{}", d.admin);
+    let t = b.login(&https, PASSWORD).await;
+    assert!(t.contains("Dashboard") && t.contains("Log out"), "{t}");
+    let cookie = b.c.get_named_cookie("ravens_session").await.unwrap();
+    assert_eq!(cookie.secure(), Some(true), "over HTTPS the cookie is Secure");
+    b.goto(&format!("{https}/cluster")).await;
+    assert!(b.text().await.contains("alone"), "pages work over HTTPS");
+    assert!(d.dir.path().join("data/ui-cert.pem").exists());
+    b.c.delete_all_cookies().await.unwrap();
 
     let t = b.login(&base, "not the password").await;
     assert!(t.contains("Wrong password"), "{t}");
@@ -68,4 +80,6 @@ async fn login_limits_csrf_and_a_refused_change() {
 
     // The session cookie is HttpOnly: the page's script cannot read it.
     assert_eq!(b.js("return document.cookie").await, serde_json::json!(""));
+    let cookie = b.c.get_named_cookie("ravens_session").await.unwrap();
+    assert_eq!((cookie.http_only(), cookie.secure()), (Some(true), Some(false)), "plain HTTP: not Secure");
 }

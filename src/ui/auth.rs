@@ -6,7 +6,7 @@
 //! the window passes, right password or not.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use argon2::PasswordVerifier as _;
@@ -19,6 +19,7 @@ use rand::RngCore as _;
 
 use super::UiState;
 use super::html::esc;
+use crate::admin::listen::Conn;
 
 /// A session ends after this long without a request.
 pub const IDLE: Duration = Duration::from_secs(30 * 60);
@@ -28,10 +29,6 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 /// Sessions kept at most (oldest dropped): memory stays bounded.
 const MAX_SESSIONS: usize = 1024;
 const COOKIE: &str = "ravens_session";
-
-/// The connecting client's address, set by the admin listener on every request.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
 
 #[derive(Debug)]
 struct Session {
@@ -62,7 +59,7 @@ fn random_token() -> String {
 }
 
 fn client_ip(req_ext: &axum::http::Extensions) -> IpAddr {
-    req_ext.get::<ClientAddr>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+    req_ext.get::<Conn>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.peer.ip().to_canonical())
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
@@ -176,7 +173,7 @@ pub struct LoginForm {
 
 pub async fn login(State(ui): State<UiState>, req: Request) -> Response {
     let ip = client_ip(req.extensions());
-    let secure = req.extensions().get::<Secure>().is_some();
+    let secure = req.extensions().get::<Conn>().is_some_and(|c| c.tls);
     let Ok(Form(form)) = Form::<LoginForm>::from_request(req, &()).await else {
         return (StatusCode::BAD_REQUEST, Html(login_html(&ui, Some("bad login form")))).into_response();
     };
@@ -207,10 +204,6 @@ pub async fn login(State(ui): State<UiState>, req: Request) -> Response {
     let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{secure}");
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
-
-/// Marks a request that came over TLS (the session cookie is then `Secure`).
-#[derive(Debug, Clone, Copy)]
-pub struct Secure;
 
 pub async fn logout(State(ui): State<UiState>, headers: HeaderMap) -> Response {
     if let Some(id) = cookie_value(&headers) {

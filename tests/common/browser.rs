@@ -63,7 +63,8 @@ impl Browser {
             "--disable-dev-shm-usage",
             &format!("--user-data-dir={}", profile.path().display()),
         ];
-        let caps = json!({ "goog:chromeOptions": { "args": args, "binary": "/usr/bin/chromium" } });
+        // The UI's HTTPS certificate is self-signed.
+        let caps = json!({ "acceptInsecureCerts": true, "goog:chromeOptions": { "args": args, "binary": "/usr/bin/chromium" } });
         let serde_json::Value::Object(caps) = caps else { unreachable!() };
         let url = format!("http://127.0.0.1:{port}");
         let end = Instant::now() + Duration::from_secs(30);
