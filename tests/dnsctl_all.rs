@@ -19,7 +19,7 @@ const SITE: &str = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout
 
 /// Starts node `name` gossiping on `gossip` with `peer` as its peer.
 fn node(name: &str, gossip: SocketAddr, peer: SocketAddr, secret: &Path) -> Daemon {
-    common::daemon::cluster_node(name, "alltest", gossip, peer, secret, SITE)
+    common::daemon::cluster_node(name, "alltest", (gossip, peer), secret, "", SITE)
 }
 
 fn free(last: u8) -> SocketAddr {

@@ -2,7 +2,8 @@
 //! both nodes (checked for script errors, labels and phone-width scrolling, screenshotted
 //! at desktop and phone width into target/ui-screenshots/); a `dig` shows up in the live
 //! query log; blocking a name from the log makes `dig` through both nodes return the block
-//! answer and allowing it undoes that; pausing shows a countdown and resumes by itself;
+//! answer and allowing it undoes that; a relayed DHCP lease shows on both nodes' DHCP pages,
+//! and a reservation and a list added from the UI reach B; pausing shows a countdown and resumes by itself;
 //! with node B killed, A's UI says B is down and every page still works.
 
 mod common;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use common::browser::{Browser, PASSWORD, set_password};
 use common::client::dig;
 use common::daemon::Daemon;
+use common::dhcp::Relay;
 use common::upstream::TestUpstream;
 
 const PAGES: [(&str, &str); 10] = [
@@ -29,12 +31,22 @@ const PAGES: [(&str, &str); 10] = [
     ("/why?name=a.test&client=127.0.0.1", "why"),
 ];
 
-fn node(name: &str, gossip: SocketAddr, peer: SocketAddr, secret: &Path, upstream: &str) -> Daemon {
+/// Node `name`, serving DHCP on `dhcp` for relays answering on `relay_port`.
+fn node(
+    name: &str,
+    gossip: (SocketAddr, SocketAddr),
+    secret: &Path,
+    upstream: &str,
+    dhcp: SocketAddr,
+    relay_port: u16,
+) -> Daemon {
     let site = format!(
         "[dns]\nupstreams = [\"{upstream}\"]\nupstream_timeout = \"1s\"\nbuiltin_blocklist = true\n\n\
-         [[record]]\nname = \"nas.lan\"\ntype = \"A\"\nvalue = \"192.168.1.10\"\n"
+         [[record]]\nname = \"nas.lan\"\ntype = \"A\"\nvalue = \"192.168.1.10\"\n\n\
+         [[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\nrouter = \"127.0.0.2\"\nlease_time = \"1h\"\n"
     );
-    common::daemon::cluster_node(name, "uitest", gossip, peer, secret, &site)
+    let node_extra = format!("dhcp_listen = \"{dhcp}\"\ndhcp_relay_port = {relay_port}");
+    common::daemon::cluster_node(name, "uitest", gossip, secret, &node_extra, &site)
 }
 
 fn free(last: u8) -> SocketAddr {
@@ -69,8 +81,17 @@ async fn the_pair_through_the_web_ui() {
     let secret = keys.path().join("cluster.key");
     ravens_sync::generate_secret(&secret).unwrap();
     let (ga, gb) = (free(31), free(32));
-    let a = node("a", ga, gb, &secret, &up.udp_url());
-    let bn = node("b", gb, ga, &secret, &up.udp_url());
+    let (da, db) = (free(31), free(32));
+    let relay = Relay {
+        sock: UdpSocket::bind("127.0.0.2:0").unwrap(),
+        server: da,
+        giaddr: Ipv4Addr::new(127, 0, 0, 2),
+        secs: 5,
+    };
+    relay.sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let relay_port = relay.sock.local_addr().unwrap().port();
+    let a = node("a", (ga, gb), &secret, &up.udp_url(), da, relay_port);
+    let bn = node("b", (gb, ga), &secret, &up.udp_url(), db, relay_port);
     until("both admin addresses published", 20, || {
         [&a, &bn].iter().all(|d| d.status()["cluster"]["admin"].as_object().is_some_and(|m| m.len() == 2))
     })
@@ -111,6 +132,24 @@ async fn the_pair_through_the_web_ui() {
     b.goto(&format!("{base_a}/domains")).await;
     let t = b.text().await;
     assert!(t.contains("custom-block") && t.contains("custom-allow"), "{t}");
+
+    // A real lease (relayed DORA to A) shows on both nodes' DHCP pages; "make reservation"
+    // and a list added from the UI take effect on B (checked with dnsctl there).
+    let ip = relay.dora(0x100, [2, 0, 0, 0, 0, 1], "laptop");
+    // Sessions are per node, and the browser keeps one cookie per host (not per port): log
+    // in to each node before its page.
+    for base in [&base_b, &base_a] {
+        b.login(base, PASSWORD).await;
+        b.goto(&format!("{base}/dhcp")).await;
+        b.wait_for(|t| t.contains("laptop") && t.contains(&ip.to_string()), "the lease on the DHCP page").await;
+    }
+    b.click("button[data-api=reservations]").await;
+    until("the reservation on B", 20, || bn.dnsctl(&["reservations"]).1.contains("02:00:00:00:00:01")).await;
+    b.goto(&format!("{base_a}/lists")).await;
+    b.fill("add-list-name", "extra").await;
+    b.fill("add-list-url", "http://127.0.0.1:9/extra.txt").await;
+    b.click("#add-list button[type=submit]").await;
+    until("the list on B", 20, || bn.dnsctl(&["--json", "lists"]).1.contains("\"extra\"")).await;
 
     // Every page, desktop then phone.
     b.c.set_window_size(1280, 900).await.unwrap();

@@ -64,11 +64,19 @@ pub async fn page(
          <input id=\"lease-q\" name=\"q\" value=\"{}\"></div><button type=\"submit\">Search</button></form>",
         esc(&s.q)
     );
-    let per_node: Vec<(String, Vec<Lease>)> = fetch::all::<Vec<Lease>>(&ui, &nodes, "/api/v1/leases")
-        .await
-        .into_iter()
-        .filter_map(|(n, r)| r.ok().map(|l| (n, l)))
-        .collect();
+    // This node's table is read directly (the API's JSON round trip of thousands of leases
+    // is most of the page's time); the peers' come from their API.
+    let mut per_node: Vec<(String, Vec<Lease>)> = Vec::new();
+    if let Some(h) = &ui.d.dhcp {
+        per_node.push((local.node.clone(), h.leases(None).iter().map(crate::leases::to_api).collect()));
+    }
+    let peers: Vec<fetch::Node> = nodes.iter().filter(|n| n.peer.is_some()).cloned().collect();
+    per_node.extend(
+        fetch::all::<Vec<Lease>>(&ui, &peers, "/api/v1/leases")
+            .await
+            .into_iter()
+            .filter_map(|(n, r)| r.ok().map(|l| (n, l))),
+    );
     let q = s.q.trim().to_ascii_lowercase();
     let leases: Vec<Lease> = crate::ctl::all::merge_leases(per_node)
         .into_iter()
