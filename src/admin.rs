@@ -17,9 +17,10 @@ use crate::state::Daemon;
 mod edits;
 pub mod listen;
 mod openapi;
-mod reply;
+pub(crate) mod reply;
 mod stats;
 pub mod status;
+pub mod tls;
 
 use reply::{Fail, Shared, error, fail};
 
@@ -37,17 +38,25 @@ pub fn router(daemon: Shared) -> Router {
         .merge(edits::routes())
         .merge(stats::routes())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&daemon), require_token));
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(openapi::routes())
         .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .with_state(daemon)
+        .with_state(Arc::clone(&daemon));
+    // The web UI calls the API router above in process (so it runs the same handlers).
+    app.clone().merge(crate::ui::router(daemon, app)).fallback(not_found)
 }
 
 /// Serves until cancelled, with the caps and timeouts of [`listen`].
-pub async fn serve(listener: TcpListener, daemon: Shared, limits: listen::Limits, cancel: CancellationToken) {
-    listen::serve(listener, router(daemon), limits, cancel).await;
+/// `tls`: the web UI's certificate ([`tls`]), served on the same port.
+pub async fn serve(
+    listener: TcpListener,
+    daemon: Shared,
+    limits: listen::Limits,
+    cancel: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    listen::serve(listener, router(daemon), limits, cancel, tls).await;
 }
 
 async fn require_token(State(d): State<Shared>, req: Request, next: Next) -> Response {

@@ -10,6 +10,7 @@ pub mod all;
 pub mod args;
 pub mod edits;
 pub mod import;
+mod password;
 mod print;
 
 pub use print::{
@@ -99,7 +100,7 @@ pub async fn delete<T: DeserializeOwned>(t: &Target, path: &str) -> anyhow::Resu
     call(t, reqwest::Method::DELETE, path, None).await
 }
 
-async fn call<T: DeserializeOwned>(
+pub(crate) async fn call<T: DeserializeOwned>(
     t: &Target,
     method: reqwest::Method,
     path: &str,

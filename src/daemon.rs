@@ -72,8 +72,20 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         site,
     });
     spawn_write_back(Arc::clone(&daemon), cancel.clone());
-    tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), admin_limits, cancel.clone()));
+    let names = vec![cfg.node.name.clone(), "localhost".into(), admin_addr.ip().to_string()];
+    let tls = match crate::admin::tls::acceptor(&cfg.node.data_dir, names) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!("web UI without HTTPS: {e:#}");
+            None
+        }
+    };
+    let https = tls.is_some();
+    tokio::spawn(crate::admin::serve(admin, Arc::clone(&daemon), admin_limits, cancel.clone(), tls));
     tracing::info!("admin API on http://{admin_addr}");
+    if https {
+        tracing::info!("web UI on https://{admin_addr}/ (same port)");
+    }
     if let Some(path) = &opts.config {
         crate::watch::spawn(path.clone(), Arc::clone(&daemon), cancel.clone())?;
     }

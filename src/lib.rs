@@ -20,4 +20,5 @@ pub mod site;
 pub mod state;
 pub mod systemd;
 pub mod token;
+pub mod ui;
 pub mod watch;

@@ -9,15 +9,9 @@ use std::time::Duration;
 
 use common::client::{dig, dig_status};
 use common::daemon::Daemon;
-use dhcproto::v4::{DhcpOption, Message, MessageType};
-use dhcproto::{Decodable, Decoder, Encodable, Encoder};
+use common::dhcp::Relay;
 
 const GIADDR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-
-struct Relay {
-    sock: UdpSocket,
-    server: SocketAddr,
-}
 
 fn free_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -32,45 +26,7 @@ fn start() -> (Daemon, Relay) {
     let body = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\nbuiltin_blocklist = true\n\n[[group]]\nname = \"byod\"\nclients = [\"02:00:00:00:00:01\"]\nblocking = false\n\n[[subnet]]\nname = \"loop\"\ncidr = \"127.0.0.0/24\"\npools = [\"127.0.0.100-127.0.0.199\"]\nrouter = \"127.0.0.2\"\nlease_time = \"1h\"\n";
     let d = Daemon::start_full("127.0.0.1", &node_extra, body);
     assert!(d.wait_log("listening for DHCP on", Duration::from_secs(5)), "{}", d.log());
-    (d, Relay { sock: relay, server: SocketAddr::from(([127, 0, 0, 1], port)) })
-}
-
-fn msg(kind: MessageType, xid: u32, mac: [u8; 6], opts: Vec<DhcpOption>) -> Message {
-    common::dhcp::request(kind, xid, mac, GIADDR, Ipv4Addr::UNSPECIFIED, 0, opts)
-}
-
-impl Relay {
-    fn exchange(&self, m: &Message) -> Message {
-        let mut b = Vec::new();
-        m.encode(&mut Encoder::new(&mut b)).unwrap();
-        self.sock.send_to(&b, self.server).unwrap();
-        let mut buf = vec![0u8; 2048];
-        loop {
-            let n = self.sock.recv(&mut buf).expect("a reply from ravensd");
-            let r = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
-            if r.xid() == m.xid() {
-                return r;
-            }
-        }
-    }
-
-    /// Full DORA; returns the address ACKed.
-    fn dora(&self, xid: u32, mac: [u8; 6], host: &str) -> Ipv4Addr {
-        let offer = self.exchange(&msg(MessageType::Discover, xid, mac, vec![DhcpOption::Hostname(host.into())]));
-        assert_eq!(offer.opts().msg_type(), Some(MessageType::Offer));
-        let ip = offer.yiaddr();
-        let server_id = offer.opts().get(dhcproto::v4::OptionCode::ServerIdentifier).cloned().unwrap();
-        let req = msg(
-            MessageType::Request,
-            xid + 1,
-            mac,
-            vec![DhcpOption::RequestedIpAddress(ip), server_id, DhcpOption::Hostname(host.into())],
-        );
-        let ack = self.exchange(&req);
-        assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
-        assert_eq!(ack.yiaddr(), ip);
-        ip
-    }
+    (d, Relay { sock: relay, server: SocketAddr::from(([127, 0, 0, 1], port)), giaddr: GIADDR, secs: 0 })
 }
 
 fn wait_dig(d: &Daemon, args: &[&str], want: &str) -> String {

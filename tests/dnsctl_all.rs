@@ -17,18 +17,9 @@ use hickory_proto::rr::RecordType;
 const SITE: &str = "[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\nupstream_timeout = \"300ms\"\nbuiltin_blocklist = true\n\n\
                     [[record]]\nname = \"nas.lan\"\ntype = \"A\"\nvalue = \"192.168.1.10\"\n";
 
-/// Starts node `name` gossiping on 127.0.0.`last` with `peer` as its peer.
+/// Starts node `name` gossiping on `gossip` with `peer` as its peer.
 fn node(name: &str, gossip: SocketAddr, peer: SocketAddr, secret: &Path) -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "[node]\nname = \"{name}\"\ndata_dir = \"{data}\"\ndns_listen = [\"127.0.0.1:0\"]\nadmin_listen = \"127.0.0.1:0\"\n\n\
-         [cluster]\nname = \"alltest\"\ngossip_listen = \"{gossip}\"\npeers = [\"{peer}\"]\nsecret_file = \"{secret}\"\n\n{SITE}",
-        data = dir.path().join("data").display(),
-        secret = secret.display(),
-    );
-    let path = dir.path().join("ravens.toml");
-    std::fs::write(&path, text).unwrap();
-    Daemon::start_with_file(dir, path)
+    common::daemon::cluster_node(name, "alltest", (gossip, peer), secret, "", SITE)
 }
 
 fn free(last: u8) -> SocketAddr {

@@ -52,6 +52,8 @@ pub struct Config {
     /// `[[forward]]` zones, in file order.
     pub forwards: Vec<Forward>,
     pub subnets: Vec<Subnet>,
+    /// `[ui]` `password_hash`: an argon2id PHC string, or none (no login possible).
+    pub ui_password_hash: Option<String>,
 }
 
 /// Reads and validates a config file.
@@ -88,7 +90,18 @@ pub fn parse_with(text: &str, origin: &str, resolv_conf: &dyn Fn() -> String) ->
     let policy = policy::validate(&wire.groups, &wire.lists, &map)?;
     let forwards = forward::validate(&wire.forwards, &policy, &map)?;
     node::check_list_paths(&node, &wire.lists, config_dir.is_some() || wire.node.list_dirs.is_some(), &map)?;
-    Ok(Config { origin: origin.to_string(), node, cluster, dns, records, policy, forwards, subnets })
+    let ui_password_hash = match &wire.ui.password_hash {
+        None => None,
+        // Only the shape is checked here; the UI parses it at each login.
+        Some(h) if h.get_ref().starts_with("$argon2id$") && h.get_ref().len() < 512 => Some(h.get_ref().clone()),
+        Some(h) => {
+            return Err(map.err(
+                Some(h.span()),
+                "ui.password_hash must be an argon2id hash ($argon2id$...): set it with `dnsctl password set`",
+            ));
+        }
+    };
+    Ok(Config { origin: origin.to_string(), node, cluster, dns, records, policy, forwards, subnets, ui_password_hash })
 }
 
 /// The directory of the config file `origin` names, when it names one (the daemon and

@@ -156,3 +156,19 @@ fn encrypted_listeners_need_a_certificate_and_key() {
     assert_eq!((enc.doh_path.as_str(), enc.dot_listen.len(), enc.doh_listen.len()), ("/dns-query", 0, 1));
     assert_eq!(enc.tls.as_ref().unwrap().key, std::path::PathBuf::from("/k.pem"));
 }
+
+#[test]
+fn the_ui_password_hash_is_site_config_and_must_be_argon2id() {
+    let h = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    let text = format!("[node]\nname = \"a\"\n\n[ui]\npassword_hash = \"{h}\"\n");
+    let cfg = parse_with(&text, "t", &|| String::new()).unwrap();
+    assert_eq!(cfg.ui_password_hash.as_deref(), Some(h));
+    // A record of its own, so it replicates, and written back by apply.
+    let recs = site::records(&text).unwrap();
+    assert!(recs.contains_key("ui"), "{recs:?}");
+    let written = site::apply("[node]\nname = \"b\"\n", &recs).unwrap();
+    assert_eq!(parse_with(&written, "t", &|| String::new()).unwrap().ui_password_hash.as_deref(), Some(h));
+    // A plain password in the file is refused at its line.
+    let err = parse_with("[ui]\npassword_hash = \"hunter2\"\n", "t", &|| String::new()).unwrap_err().to_string();
+    assert!(err.contains("t:2:") && err.contains("argon2id"), "{err}");
+}

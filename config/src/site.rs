@@ -7,6 +7,7 @@
 //! | key                         | holds                                   |
 //! |-----------------------------|-----------------------------------------|
 //! | `dns`                       | the `[dns]` table                       |
+//! | `ui`                        | the `[ui]` table (the web UI's password hash) |
 //! | `group/NAME`                | a `[[group]]` (with `_order`: first match wins, so order is data) |
 //! | `list/NAME`                 | a `[[list]]` without its inline `entries` |
 //! | `entry/LIST/RULE`           | one inline entry of a list (`dnsctl block add`) |
@@ -77,6 +78,9 @@ pub fn records_of(t: &Table) -> Result<SiteRecords, SiteError> {
     let mut out = SiteRecords::new();
     if let Some(Value::Table(d)) = t.get("dns") {
         out.insert("dns".into(), canon(d));
+    }
+    if let Some(Value::Table(u)) = t.get("ui") {
+        out.insert("ui".into(), canon(u));
     }
     for (i, g) in tables(t, "group")?.into_iter().enumerate() {
         let mut g = g.clone();

@@ -34,6 +34,18 @@ pub struct FileWire {
     /// DHCP subnets (`[[subnet]]`). Default: none (no DHCP service).
     #[serde(default, rename = "subnet")]
     pub subnets: Vec<crate::subnet::SubnetWire>,
+    /// The web UI (`[ui]`). Default: absent = no password, nobody can log in.
+    #[serde(default)]
+    pub ui: UiWire,
+}
+
+/// `[ui]`: site config, so both nodes share one password.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiWire {
+    /// The argon2id PHC string of the UI password (`dnsctl password set` writes it).
+    /// Default: none (the UI refuses every login).
+    pub password_hash: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

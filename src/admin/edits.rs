@@ -12,6 +12,7 @@ mod common;
 mod config;
 mod entries;
 mod forward;
+pub(crate) mod password;
 mod pihole;
 mod records;
 
@@ -21,5 +22,6 @@ pub(super) fn routes() -> Router<Shared> {
         .merge(records::routes())
         .merge(forward::routes())
         .merge(pihole::routes())
+        .merge(password::routes())
         .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))
 }

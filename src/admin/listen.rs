@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use hyper::server::conn::http1::Builder;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use ravens_dns::server::limit::{Acceptor, ConnLimits, Refused, Throttle, WARN_EVERY};
@@ -48,7 +49,13 @@ impl Limits {
 }
 
 /// Serves `app` on `listener` until cancelled; open connections then finish their request.
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, cancel: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    cancel: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
@@ -74,24 +81,62 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, cancel: C
                 continue; // `stream` is dropped: closed at once rather than queued
             }
         };
-        let io = TokioIo::new(WriteDeadline::new(stream, limits.write_timeout));
-        let conn = http.serve_connection(io, TowerToHyperService::new(app.clone()));
-        let cancel = cancel.clone();
+        let (http, app, cancel, tls) = (http.clone(), app.clone(), cancel.clone(), tls.clone());
         tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let done = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = cancel.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+            let conn = Conn { peer: src, tls: false, tls_on_port: tls.is_some() };
+            // TLS or plain HTTP on one port: a TLS connection opens with a handshake record.
+            let mut first = [0u8; 1];
+            let peeked = tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await;
+            let io = WriteDeadline::new(stream, limits.write_timeout);
+            match (tls, peeked) {
+                (Some(tls), Ok(Ok(1))) if first[0] == super::tls::HANDSHAKE => {
+                    match tokio::time::timeout(limits.header_timeout, tls.accept(io)).await {
+                        Ok(Ok(io)) => connection(http, io, app, Conn { tls: true, ..conn }, cancel).await,
+                        Ok(Err(e)) => tracing::debug!(client = %src, "admin TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(client = %src, "admin TLS handshake timed out"),
+                    }
                 }
-            };
-            if let Err(e) = done {
-                tracing::debug!(client = %src, "admin connection closed: {e}");
+                (_, Ok(Ok(n))) if n > 0 => connection(http, io, app, conn, cancel).await,
+                _ => {} // closed or silent before its first byte
             }
             drop(slot);
         });
     }
+}
+
+/// Serves one connection (plain or TLS) until it ends; cancelled, it finishes its request.
+async fn connection<I>(http: Builder, io: I, app: Router, conn: Conn, cancel: CancellationToken)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Handlers that need the client's address and transport (the UI's login limit, its
+    // cookie and redirect) find them here.
+    let app = tower::ServiceExt::map_request(app, move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(conn);
+        req
+    });
+    let c = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
+    let mut c = std::pin::pin!(c);
+    let done = tokio::select! {
+        r = c.as_mut() => r,
+        _ = cancel.cancelled() => {
+            c.as_mut().graceful_shutdown();
+            c.await
+        }
+    };
+    if let Err(e) = done {
+        tracing::debug!(client = %conn.peer, "admin connection closed: {e}");
+    }
+}
+
+/// How a request reached the admin port.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    pub peer: std::net::SocketAddr,
+    /// It came over TLS.
+    pub tls: bool,
+    /// The port serves TLS too (a certificate is loaded).
+    pub tls_on_port: bool,
 }
 
 /// A TCP stream whose writes fail once they have waited `limit` for the client to read:

@@ -82,3 +82,10 @@ pub struct Change {
     /// What was done, for people.
     pub message: String,
 }
+
+/// `PUT /api/v1/password`: the web UI password, as an argon2id PHC string made by dnsctl
+/// (the password itself never travels).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordSpec {
+    pub hash: String,
+}

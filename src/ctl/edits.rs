@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::{Target, delete, get, post_json, put_json, urlencode};
-use crate::api::edits::{Change, CustomEntry, ForwardSpec, RecordSpec, ReservationSpec, SiteToml};
+use crate::api::edits::{Change, CustomEntry, ForwardSpec, PasswordSpec, RecordSpec, ReservationSpec, SiteToml};
 
 /// Site-config subcommands, flattened into dnsctl's top level.
 #[derive(Debug, Subcommand)]
@@ -44,6 +44,18 @@ pub enum SiteCommand {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// The web UI's login password (one for the whole cluster).
+    Password {
+        #[command(subcommand)]
+        action: PasswordAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordAction {
+    /// Set it: read from standard input (first line) or asked at the terminal; only an
+    /// argon2id hash of it is sent and stored.
+    Set,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +182,10 @@ pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()>
             let toml = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let path = if replace_all { "/api/v1/config?replace_all=true" } else { "/api/v1/config" };
             changed(put_json(t, path, &SiteToml { toml }).await?, json)
+        }
+        SiteCommand::Password { action: PasswordAction::Set } => {
+            let hash = super::password::read_and_hash()?;
+            changed(put_json(t, "/api/v1/password", &PasswordSpec { hash }).await?, json)
         }
     }
 }

@@ -221,3 +221,26 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// Starts node `name` of cluster `cluster`, gossiping on `gossip` with `peer`, on loopback
+/// ports chosen by the kernel; `node_extra` lines go into `[node]`, `site` follows the
+/// `[cluster]` section.
+pub fn cluster_node(
+    name: &str,
+    cluster: &str,
+    (gossip, peer): (SocketAddr, SocketAddr),
+    secret: &std::path::Path,
+    node_extra: &str,
+    site: &str,
+) -> Daemon {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[node]\nname = \"{name}\"\ndata_dir = \"{data}\"\ndns_listen = [\"127.0.0.1:0\"]\nadmin_listen = \"127.0.0.1:0\"\n{node_extra}\n\n\
+         [cluster]\nname = \"{cluster}\"\ngossip_listen = \"{gossip}\"\npeers = [\"{peer}\"]\nsecret_file = \"{secret}\"\n\n{site}",
+        data = dir.path().join("data").display(),
+        secret = secret.display(),
+    );
+    let path = dir.path().join("ravens.toml");
+    std::fs::write(&path, text).unwrap();
+    Daemon::start_with_file(dir, path)
+}

@@ -20,16 +20,19 @@ pub fn apply(text: &str, desired: &SiteRecords) -> Result<String, SiteError> {
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| SiteError::Toml(e.to_string()))?;
     let want = Desired::decode(desired)?;
     let root = doc.as_table_mut();
-    match &want.dns {
-        None => {
-            root.remove("dns");
-        }
-        Some(d) => {
-            let cur_dns = cur.get("dns").and_then(Value::as_table);
-            if cur_dns.map(super::canon) != Some(super::canon(d)) {
-                let item = root.entry("dns").or_insert_with(|| Item::Table(toml_edit::Table::new()));
-                let t = item.as_table_mut().ok_or_else(|| SiteError::Shape("dns".into()))?;
-                sync_table(t, cur_dns, d);
+    // The single-table sections: `[dns]` and `[ui]`.
+    for (section, want_t) in [("dns", &want.dns), ("ui", &want.ui)] {
+        match want_t {
+            None => {
+                root.remove(section);
+            }
+            Some(d) => {
+                let cur_t = cur.get(section).and_then(Value::as_table);
+                if cur_t.map(super::canon) != Some(super::canon(d)) {
+                    let item = root.entry(section).or_insert_with(|| Item::Table(toml_edit::Table::new()));
+                    let t = item.as_table_mut().ok_or_else(|| SiteError::Shape(section.into()))?;
+                    sync_table(t, cur_t, d);
+                }
             }
         }
     }
@@ -75,6 +78,7 @@ pub fn export(desired: &SiteRecords) -> Result<String, SiteError> {
 #[derive(Default)]
 struct Desired {
     dns: Option<Table>,
+    ui: Option<Table>,
     groups: Vec<(String, Table)>,
     lists: Vec<(String, Table)>,
     /// Lists that hold inline `entries`.
@@ -95,6 +99,7 @@ impl Desired {
             let bad = |why: &str| SiteError::Record { key: k.clone(), why: why.into() };
             match k.split_once('/').map_or(k.as_str(), |(kind, _)| kind) {
                 "dns" => d.dns = Some(t),
+                "ui" => d.ui = Some(t),
                 "group" => {
                     let order = t.get("_order").and_then(Value::as_integer).unwrap_or(i64::MAX);
                     groups.push((order, name(&t, "group")?, t));

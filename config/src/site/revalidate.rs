@@ -75,6 +75,7 @@ pub fn revalidate(base: &Config, before: &SiteRecords, after: &SiteRecords) -> O
         dns: base.dns.clone(),
         records,
         forwards: base.forwards.clone(),
+        ui_password_hash: base.ui_password_hash.clone(),
         policy: base.policy.clone(),
         subnets: base.subnets.clone(),
     }))

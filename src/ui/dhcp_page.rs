@@ -1,0 +1,151 @@
+//! DHCP: pool use per subnet and node, the leases of every node (merged as `dnsctl --all
+//! leases` does) with search, release and "make this a reservation", and the reservations.
+
+use std::fmt::Write as _;
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use serde_json::json;
+
+use super::UiState;
+use super::auth::Csrf;
+use super::fetch;
+use super::html::{action, clock, esc, form, table};
+use crate::api::edits::ReservationSpec;
+use crate::api::{Lease, Status};
+
+/// Lease rows shown at most: the page stays small with thousands of leases.
+const MAX_ROWS: usize = 200;
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn page(
+    State(ui): State<UiState>,
+    Extension(csrf): Extension<Csrf>,
+    Query(s): Query<Search>,
+) -> Html<String> {
+    let (nodes, local) = fetch::nodes(&ui).await;
+    let statuses = fetch::all::<Status>(&ui, &nodes, "/api/v1/status").await;
+    let mut m = String::from("<h1>DHCP</h1>");
+    m.push_str(&super::dashboard::down_banner(&statuses, &fetch::silent_peers(&local, &nodes)));
+    if local.dhcp.is_none() {
+        m.push_str("<p class=\"note\">DHCP is not configured on this node (no <code>[[subnet]]</code>).</p>");
+        return Html(super::html::page("/dhcp", &csrf.0, &m));
+    }
+    m.push_str("<h2>Pools</h2><div class=\"grid\">");
+    for (name, st) in &statuses {
+        let _ = write!(m, "<section class=\"card\"><h3>{}</h3>", esc(name));
+        match st {
+            Ok(st) => {
+                for p in st.dhcp.iter().flat_map(|d| &d.pools) {
+                    let _ = write!(
+                        m,
+                        "<label for=\"dp-{0}-{1}\">{1}: {2} of {3} used</label><meter id=\"dp-{0}-{1}\" min=\"0\" max=\"{3}\" value=\"{2}\"></meter>",
+                        esc(name),
+                        esc(&p.subnet),
+                        p.used,
+                        p.total
+                    );
+                }
+            }
+            Err(_) => m.push_str("<p class=\"down\">down</p>"),
+        }
+        m.push_str("</section>");
+    }
+    m.push_str("</div><h2>Leases</h2>");
+    let _ = write!(
+        m,
+        "<form class=\"filters\" method=\"get\" action=\"/dhcp\"><div class=\"field\"><label for=\"lease-q\">Search address, MAC or name</label>\
+         <input id=\"lease-q\" name=\"q\" value=\"{}\"></div><button type=\"submit\">Search</button></form>",
+        esc(&s.q)
+    );
+    // This node's table is read directly (the API's JSON round trip of thousands of leases
+    // is most of the page's time); the peers' come from their API.
+    let mut per_node: Vec<(String, Vec<Lease>)> = Vec::new();
+    if let Some(h) = &ui.d.dhcp {
+        per_node.push((local.node.clone(), h.leases(None).iter().map(crate::leases::to_api).collect()));
+    }
+    let peers: Vec<fetch::Node> = nodes.iter().filter(|n| n.peer.is_some()).cloned().collect();
+    per_node.extend(
+        fetch::all::<Vec<Lease>>(&ui, &peers, "/api/v1/leases")
+            .await
+            .into_iter()
+            .filter_map(|(n, r)| r.ok().map(|l| (n, l))),
+    );
+    let q = s.q.trim().to_ascii_lowercase();
+    let leases: Vec<Lease> = crate::ctl::all::merge_leases(per_node)
+        .into_iter()
+        .filter(|l| {
+            q.is_empty()
+                || l.ip.to_string().contains(&q)
+                || l.mac.to_ascii_lowercase().contains(&q)
+                || l.hostname.as_deref().is_some_and(|h| h.to_ascii_lowercase().contains(&q))
+        })
+        .collect();
+    if leases.len() > MAX_ROWS {
+        let _ =
+            write!(m, "<p class=\"note\">{} leases; the first {MAX_ROWS} shown: search to narrow.</p>", leases.len());
+    }
+    m.push_str(&table(
+        &["address", "MAC", "name", "subnet", "expires", "granted by", ""],
+        leases.iter().take(MAX_ROWS).map(|l| {
+            let reserve = json!({ "subnet": l.subnet, "mac": l.mac, "ip": l.ip.to_string(), "hostname": l.hostname });
+            vec![
+                l.ip.to_string(),
+                esc(&l.mac),
+                esc(l.hostname.as_deref().unwrap_or("")),
+                esc(&l.subnet),
+                clock(l.expires),
+                esc(&l.node),
+                format!(
+                    "{}{}",
+                    action("Make reservation", "POST", "reservations", &reserve),
+                    action("Release", "POST", &format!("leases/{}/release", l.ip), &serde_json::Value::Null)
+                ),
+            ]
+        }),
+    ));
+    m.push_str("<h2>Reservations</h2>");
+    let subnets: Vec<String> = ui.d.dns.resolver().state().config.subnets.iter().map(|s| s.name.clone()).collect();
+    m.push_str(&form(
+        "add-reservation",
+        "POST",
+        "reservations",
+        "Reserve",
+        &[
+            ("subnet", "Subnet", &format!("select:{}", subnets.join(",")), true),
+            ("mac", "MAC", "text", true),
+            ("ip", "Address", "text", true),
+            ("hostname", "Host name", "text", false),
+        ],
+    ));
+    match fetch::get::<Vec<ReservationSpec>>(&ui, &nodes[0], "/api/v1/reservations").await {
+        Ok(rs) => m.push_str(&table(
+            &["subnet", "address", "MAC / client-id", "name", ""],
+            rs.iter().map(|r| {
+                let id = r.mac.clone().or(r.client_id.clone()).unwrap_or_default();
+                let q = format!(
+                    "reservations?subnet={}&id={}",
+                    crate::ctl::urlencode(&r.subnet),
+                    crate::ctl::urlencode(&id)
+                );
+                vec![
+                    esc(&r.subnet),
+                    esc(&r.ip),
+                    esc(&id),
+                    esc(r.hostname.as_deref().unwrap_or("")),
+                    action("Remove", "DELETE", &q, &serde_json::Value::Null),
+                ]
+            }),
+        )),
+        Err(e) => {
+            let _ = write!(m, "<p class=\"banner\">{}</p>", esc(&e));
+        }
+    }
+    Html(super::html::page("/dhcp", &csrf.0, &m))
+}
