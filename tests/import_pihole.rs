@@ -159,7 +159,7 @@ fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
     let skipped = r["skipped"].as_array().unwrap();
     let why = |src: &str| skipped.iter().find(|s| s["source"] == src).map(|s| s["reason"].to_string());
     assert!(why("dhcp.leases:3").is_some_and(|w| w.contains("no configured subnet holds 10.1.1.5")), "{r:#}");
-    assert!(skipped.iter().any(|s| s["kind"] == "forward" && s["reason"].to_string().contains("forward")), "{r:#}");
+    assert_eq!(counts(&r, "forward"), (2, 0, 0), "revServers: 192.168.1.0/24 and lan to the router: {r:#}");
     let text = String::from_utf8(std::fs::read(&a.config_path).unwrap()).unwrap();
     assert!(text.contains("# a node of the import test") && text.contains("# the home network"), "{text}");
 
@@ -185,6 +185,10 @@ fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
         // In the subnet the import added: on the peer, the lease may come before the subnet.
         until("the new subnet's lease listed", d, || listed(d, "leases", "10.77.0.150"));
         until("the lease's name resolves", d, || answer(d, "127.0.0.1", "laptop.lan").contains("127.0.0.120"));
+        until("the forward zones listed", d, || {
+            let (code, out, _) = d.dnsctl(&["forward", "list"]);
+            code == 0 && out.contains("192.168.1.0/24") && out.contains("udp://192.168.1.1")
+        });
     }
     let (_, human, _) = b.dnsctl(&["leases"]);
     assert!(human.contains("02:00:00:00:00:02") && human.contains("laptop"), "{human}");
@@ -192,7 +196,7 @@ fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
     let files = [std::fs::read(&a.config_path).unwrap(), std::fs::read(&b.config_path).unwrap()];
     let again = import(&b, &file, &[]);
     assert_eq!(again["changed"], false, "{again:#}");
-    for kind in ["entry", "record", "reservation", "group", "lease"] {
+    for kind in ["entry", "record", "reservation", "group", "lease", "forward"] {
         assert_eq!(counts(&again, kind).0, 0, "{kind} added again: {again:#}");
     }
     assert_eq!(counts(&again, "lease").1, 3, "{again:#}");

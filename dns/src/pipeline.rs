@@ -117,9 +117,11 @@ impl Resolver {
     /// Swaps in a new config; queries in flight finish with the state they started with.
     pub fn reload(&self, state: State) {
         self.cache.set_policy(CachePolicy::of(&state.config));
-        if crate::zone::records_differ(&self.state.load().config, &state.config) {
-            self.rebuild_zone(&state.config, &self.hosts.lock());
+        let hosts = self.hosts.lock();
+        if let Some(z) = crate::zone::updated(&self.zone.load(), &self.state.load().config, &state.config, &hosts) {
+            crate::zone::free_in_background(self.zone.swap(Arc::new(z)));
         }
+        drop(hosts);
         self.state.store(Arc::new(state));
     }
 

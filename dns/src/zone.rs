@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::RandomState;
 use std::net::IpAddr;
 
-use ravens_config::{LocalRecord, RecordData};
+use ravens_config::{Config, LocalRecord, RecordData};
 
 use crate::wire::{self, AA, CD, QR, Query, RA, RD};
 
@@ -31,7 +31,7 @@ struct Rr {
 }
 
 /// An immutable local zone; rebuilt and swapped when records or leases change.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct LocalZone {
     /// Lower-case wire name → records (empty for empty non-terminals).
     names: HashMap<Vec<u8>, Vec<Rr>, RandomState>,
@@ -102,6 +102,29 @@ impl LocalZone {
             zone.add_host(h);
         }
         zone
+    }
+
+    /// This zone, built from some records and `hosts`, with `added` records after those:
+    /// what [`LocalZone::build`] gives for all of them, or `None` when a new record shares a
+    /// host's name or address (the build adds records before hosts, so the order of those
+    /// answers and which PTR wins would differ).
+    fn with_added(&self, added: &[LocalRecord], hosts: &[HostName]) -> Option<LocalZone> {
+        let names: HashSet<&str> = hosts.iter().map(|h| h.fqdn.as_str()).collect();
+        let addrs: HashSet<IpAddr> = hosts.iter().map(|h| h.addr).collect();
+        let clash = |r: &LocalRecord| match r.data {
+            RecordData::A(ip) => addrs.contains(&IpAddr::V4(ip)),
+            RecordData::Aaaa(ip) => addrs.contains(&IpAddr::V6(ip)),
+            _ => false,
+        };
+        if added.iter().any(|r| names.contains(r.name.as_str()) || clash(r)) {
+            return None;
+        }
+        let mut zone = LocalZone { names: self.names.clone(), apexes: self.apexes.clone() };
+        zone.names.reserve(2 * added.len());
+        for r in added {
+            zone.add_record(r);
+        }
+        Some(zone)
     }
 
     fn add(&mut self, name: &str, rr: Rr) {
@@ -330,10 +353,22 @@ fn encode_rdata(d: &RecordData) -> (u16, Vec<u8>) {
     }
 }
 
-/// Whether `new` needs another local zone than `old`: most reloads (a list entry, an
-/// upstream) leave the records alone, and rebuilding 200k names would cost them a second.
-pub fn records_differ(old: &ravens_config::Config, new: &ravens_config::Config) -> bool {
-    new.records != old.records || new.dns.local_domain != old.dns.local_domain
+/// The zone to serve after a reload from `old` to `new`: `None` keeps `current` (most reloads,
+/// a list entry or an upstream, leave the records alone); an edit that only added records
+/// (they go at the end) copies `current` and adds them, which costs a fraction of building
+/// 200k names again; anything else builds the zone afresh.
+pub fn updated(current: &LocalZone, old: &Config, new: &Config, hosts: &[HostName]) -> Option<LocalZone> {
+    if new.dns.local_domain != old.dns.local_domain {
+        return Some(LocalZone::build(&new.dns.local_domain, &new.records, hosts));
+    }
+    if new.records == old.records {
+        return None;
+    }
+    let added = new.records.strip_prefix(old.records.as_slice());
+    Some(match added.and_then(|added| current.with_added(added, hosts)) {
+        Some(zone) => zone,
+        None => LocalZone::build(&new.dns.local_domain, &new.records, hosts),
+    })
 }
 
 /// Zones with more names than this are freed on a thread of their own.

@@ -141,3 +141,31 @@ fn a_forwarded_name_is_answered_here_only_when_it_has_local_records() {
     assert_eq!(ask_as(&z, "nas.lan", T_A, true).unwrap().answers.len(), 1);
     assert_eq!(ask_as(&z, "50.1.0.10.in-addr.arpa", T_PTR, true).unwrap().answers.len(), 1);
 }
+
+fn a(name: &str, ip: [u8; 4]) -> LocalRecord {
+    LocalRecord { name: name.into(), ttl: 300, data: RecordData::A(ip.into()) }
+}
+
+fn host(fqdn: &str, ip: [u8; 4]) -> HostName {
+    HostName { fqdn: fqdn.into(), addr: IpAddr::from(ip), ttl: 60 }
+}
+
+#[test]
+fn records_added_to_a_zone_give_what_a_build_gives() {
+    let mut records = cfg_records();
+    let hosts = [host("laptop.lan", [10, 0, 9, 1])];
+    let before = LocalZone::build("lan", &records, &hosts);
+    let added = [a("new.lan", [10, 0, 1, 99]), a("deep.sub.lan", [10, 0, 1, 10]), a("nas.lan", [10, 0, 1, 11])];
+    records.extend(added.iter().cloned());
+    let grown = before.with_added(&added, &hosts).expect("no clash with a host");
+    assert_eq!(grown, LocalZone::build("lan", &records, &hosts));
+}
+
+#[test]
+fn a_record_on_a_hosts_name_or_address_is_built_afresh() {
+    let records = cfg_records();
+    let hosts = [host("laptop.lan", [10, 0, 9, 1])];
+    let zone = LocalZone::build("lan", &records, &hosts);
+    assert!(zone.with_added(&[a("laptop.lan", [10, 0, 9, 2])], &hosts).is_none(), "same name");
+    assert!(zone.with_added(&[a("other.lan", [10, 0, 9, 1])], &hosts).is_none(), "same address (PTR)");
+}

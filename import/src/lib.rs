@@ -73,6 +73,7 @@ pub fn import(src: &Source, current: &SiteRecords, now: u64) -> Result<Import, I
     let mut out = map::Out::new(current, report);
     map::policy::map(&gravity, &map::dhcp::reserved_names(&settings), &mut out);
     map::local::map(&settings, &mut out);
+    map::forward::map(&settings, &mut out);
     let leases = map::dhcp::map(&settings, src, &mut out, now);
     Ok(Import { records: out.records, leases, report: out.report })
 }

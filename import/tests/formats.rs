@@ -121,7 +121,16 @@ fn check_records(imp: &Import) {
     let c = site::record(&toml::toml! { name = "media.lan" type = "CNAME" value = "nas.lan" }).unwrap().0;
     assert_eq!(table(imp, &c)["ttl"].as_str(), Some("300s"));
     assert!(skipped_reason(imp, "hosts:1").contains("loopback"));
-    assert!(imp.report.skipped.iter().any(|s| s.kind == "forward" && s.reason.contains("forwarding zones")));
+    // Conditional forwarding: the CIDR's reverse zones and the domain, to the router.
+    for domain in ["192.168.1.0/24", "lan"] {
+        let key = site::forward(&toml::toml! { domain = domain upstreams = ["udp://192.168.1.1"] }).unwrap().0;
+        assert_eq!(
+            table(imp, &key)["upstreams"].as_array().unwrap()[0].as_str(),
+            Some("udp://192.168.1.1"),
+            "{domain}"
+        );
+    }
+    assert!(!imp.report.skipped.iter().any(|s| s.kind == "forward"), "{:?}", imp.report.skipped);
 }
 
 /// Imports `src` twice into `base`: the first adds, the second finds everything there.

@@ -1,7 +1,7 @@
 //! DNS settings (upstreams, local domain, blocking mode) and local records (A/AAAA from
 //! custom.list, `dns.hosts` and /etc/hosts; CNAMEs from `cname=` lines and
-//! `dns.cnameRecords`). Conditional forwarding and other dnsmasq options are reported as not
-//! imported.
+//! `dns.cnameRecords`). Other dnsmasq options are reported as not imported; conditional
+//! forwarding is `forward.rs`.
 
 use std::net::IpAddr;
 
@@ -19,14 +19,6 @@ pub fn map(s: &Settings, out: &mut Out<'_>) {
     }
     for c in &s.cnames {
         cname(c, out);
-    }
-    for r in &s.rev_servers {
-        let why = if r.value.starts_with("true") {
-            "conditional forwarding is not imported: ravens has no forwarding zones yet"
-        } else {
-            "disabled in Pi-hole"
-        };
-        out.report.skip("forward", &r.source, &r.value, why);
     }
     for o in &s.other {
         out.report.skip("dnsmasq", &o.source, &o.value, "dnsmasq option not imported");
@@ -101,7 +93,7 @@ fn dns(s: &Settings, out: &mut Out<'_>) {
 }
 
 /// `IP`, `IP#PORT`, `[v6]`, `v6#PORT` → `udp://IP[:PORT]`.
-fn upstream(raw: &str) -> Result<String, String> {
+pub(super) fn upstream(raw: &str) -> Result<String, String> {
     let (host, port) = match raw.trim().rsplit_once('#') {
         Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad port '{p}'"))?),
         None => (raw.trim(), 53),

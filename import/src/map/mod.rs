@@ -2,6 +2,7 @@
 //! the current site config is left alone and counted unchanged.
 
 pub mod dhcp;
+pub mod forward;
 pub mod local;
 pub mod policy;
 
