@@ -21,8 +21,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::doh_request::{self, DNS_MESSAGE, MAX_MESSAGE, Refusal};
-use super::limit::{Acceptor, ConnLimits};
-use super::tcp::Limits;
+use super::tcp::{Limits, accept_loop};
 use crate::pipeline::{Resolver, Step, Transport};
 
 /// What every connection of one listener shares.
@@ -40,30 +39,16 @@ pub async fn serve(
     tls: tokio_rustls::TlsAcceptor,
     cancel: CancellationToken,
 ) {
-    let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
-    let mut listener = Acceptor::new(listener, "dns-https");
-    let site = Arc::new(Site { resolver, path });
-    loop {
-        let (stream, src) = tokio::select! {
-            _ = cancel.cancelled() => return,
-            a = listener.accept() => a,
-        };
-        let Ok(slot) = conns.admit(src.ip()) else {
-            site.resolver.stats.tcp_rejected.fetch_add(1, Ordering::Relaxed);
-            continue; // over the cap: `stream` is closed at once rather than queued
-        };
-        site.resolver.stats.tcp_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.set_nodelay(true);
-        let (site, tls, cancel) = (Arc::clone(&site), tls.clone(), cancel.child_token());
-        tokio::spawn(async move {
-            match timeout(limits.idle, tls.accept(stream)).await {
-                Ok(Ok(stream)) => connection(TokioIo::new(stream), src, site, limits.idle, cancel).await,
-                Ok(Err(e)) => tracing::debug!(client = %src, "DoH handshake failed: {e}"),
-                Err(_) => tracing::debug!(client = %src, "DoH handshake timed out"),
+    let site = Arc::new(Site { resolver: Arc::clone(&resolver), path });
+    accept_loop(listener, &resolver, limits, "dns-https", cancel, move |stream, src, cancel| {
+        let (site, tls) = (Arc::clone(&site), tls.clone());
+        async move {
+            if let Some(stream) = super::tls::handshake(&tls, stream, src, limits.idle).await {
+                connection(TokioIo::new(stream), src, site, limits.idle, cancel).await;
             }
-            drop(slot);
-        });
-    }
+        }
+    })
+    .await;
 }
 
 async fn connection<I>(io: I, src: SocketAddr, site: Arc<Site>, idle: Duration, cancel: CancellationToken)

@@ -3,13 +3,14 @@
 //! writes (and on the TLS handshake), a cap on connections (in total and per client address)
 //! and on queries in flight per connection.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
@@ -54,8 +55,40 @@ pub async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
     cancel: CancellationToken,
 ) {
+    let name = if tls.is_some() { "dns-tls" } else { "dns-tcp" };
+    let served = Arc::clone(&resolver);
+    accept_loop(listener, &resolver, limits, name, cancel, move |stream, src, cancel| {
+        let (resolver, tls) = (Arc::clone(&served), tls.clone());
+        async move {
+            match tls {
+                None => connection(stream, src, resolver, limits.idle, cancel).await,
+                Some(tls) => {
+                    if let Some(stream) = super::tls::handshake(&tls, stream, src, limits.idle).await {
+                        connection(stream, src, resolver, limits.idle, cancel).await;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// The accept loop of every DNS stream listener (TCP, DoT, DoH): the connection caps (over
+/// them a connection is closed at once rather than queued), the counters, no Nagle; `serve`
+/// runs one admitted connection on a task of its own, which holds the slot until it ends.
+pub(super) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    resolver: &Resolver,
+    limits: Limits,
+    name: &'static str,
+    cancel: CancellationToken,
+    serve: F,
+) where
+    F: Fn(TcpStream, SocketAddr, CancellationToken) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let conns = ConnLimits::new(limits.max_conns, limits.max_per_client);
-    let mut listener = Acceptor::new(listener, if tls.is_some() { "dns-tls" } else { "dns-tcp" });
+    let mut listener = Acceptor::new(listener, name);
     loop {
         let (stream, src) = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -63,22 +96,13 @@ pub async fn serve(
         };
         let Ok(slot) = conns.admit(src.ip()) else {
             resolver.stats.tcp_rejected.fetch_add(1, Ordering::Relaxed);
-            drop(stream); // over the cap: close at once rather than queue
             continue;
         };
         resolver.stats.tcp_connections.fetch_add(1, Ordering::Relaxed);
-        let (resolver, cancel, tls) = (Arc::clone(&resolver), cancel.child_token(), tls.clone());
         let _ = stream.set_nodelay(true);
+        let conn = serve(stream, src, cancel.child_token());
         tokio::spawn(async move {
-            match tls {
-                None => connection(stream, src, resolver, limits.idle, cancel).await,
-                // A client that never finishes its handshake loses its slot like an idle one.
-                Some(tls) => match timeout(limits.idle, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => connection(stream, src, resolver, limits.idle, cancel).await,
-                    Ok(Err(e)) => tracing::debug!(client = %src, "DoT handshake failed: {e}"),
-                    Err(_) => tracing::debug!(client = %src, "DoT handshake timed out"),
-                },
-            }
+            conn.await;
             drop(slot);
         });
     }

@@ -99,6 +99,27 @@ impl CertStore {
     }
 }
 
+/// The TLS handshake of a DoT or DoH client: a client that does not finish it within `idle`
+/// loses its slot like an idle one.
+pub async fn handshake(
+    tls: &tokio_rustls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    src: std::net::SocketAddr,
+    idle: Duration,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match tokio::time::timeout(idle, tls.accept(stream)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(e)) => {
+            tracing::debug!(client = %src, "TLS handshake failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(client = %src, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(self.current.load_full())
