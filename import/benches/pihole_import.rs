@@ -81,11 +81,17 @@ fn bench(c: &mut Criterion) {
     let src = Source::from_bytes(&bytes).unwrap();
     let imp = import(&src, &empty, NOW).unwrap();
     let text = validate(BASE, &imp).unwrap();
-    eprintln!("archive {} KiB, config {} KiB, {} leases\n{}", bytes.len() >> 10, text.len() >> 10, imp.leases.len(), {
-        let mut r = imp.report.clone();
-        r.skipped.truncate(3);
-        r.render()
-    });
+    eprintln!(
+        "archive {} KiB, config {} KiB, {} leases\n{:#?}",
+        bytes.len() >> 10,
+        text.len() >> 10,
+        imp.leases.len(),
+        {
+            let mut r = imp.report.clone();
+            r.skipped.truncate(3);
+            r
+        }
+    );
     c.bench_function("pihole import: 100 adlists, 50k domains (5k regex), 2k leases", |b| {
         b.iter(|| {
             let src = Source::from_bytes(&bytes).unwrap();

@@ -64,25 +64,4 @@ impl Report {
     pub fn total_added(&self) -> usize {
         self.kinds.iter().filter(|(k, _)| *k != "lease").map(|(_, c)| c.added).sum()
     }
-
-    /// Human-readable text: one line per kind, then every skipped item and the notes.
-    pub fn render(&self) -> String {
-        let mut s = format!("{}\n", self.format);
-        for (kind, c) in &self.kinds {
-            s.push_str(&format!(
-                "  {kind:<12} {:>6} added {:>6} unchanged {:>6} skipped\n",
-                c.added, c.unchanged, c.skipped
-            ));
-        }
-        if !self.skipped.is_empty() {
-            s.push_str("skipped:\n");
-        }
-        for k in &self.skipped {
-            s.push_str(&format!("  {} {}: {} ({})\n", k.kind, k.source, k.item, k.reason));
-        }
-        for n in &self.notes {
-            s.push_str(&format!("note: {n}\n"));
-        }
-        s
-    }
 }

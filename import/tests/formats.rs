@@ -30,13 +30,13 @@ fn strs(t: &toml::Table, k: &str) -> Vec<String> {
 
 fn skipped_reason(imp: &Import, source: &str) -> String {
     let s = imp.report.skipped.iter().find(|s| s.source == source);
-    s.unwrap_or_else(|| panic!("{source} not skipped: {}", imp.report.render())).reason.clone()
+    s.unwrap_or_else(|| panic!("{source} not skipped: {:#?}", imp.report)).reason.clone()
 }
 
 /// The gravity mapping both v6 forms share.
 fn check_policy(imp: &Import, adlists: usize) {
     let r = &imp.report;
-    assert_eq!(r.counts("group"), counts(3, 0, 1), "{}", r.render());
+    assert_eq!(r.counts("group"), counts(3, 0, 1), "{r:#?}");
     assert_eq!(r.counts("client"), counts(4, 1, 2));
     assert_eq!(r.counts("entry"), counts(7, 0, 4));
     assert_eq!(r.counts("list"), counts(adlists + 5, 0, 1));
@@ -140,7 +140,7 @@ fn twice(src: &Source, base: &str) -> Import {
     let second = import(src, &current, NOW).unwrap();
     // Leases are not site items: they are listed every time (the journal dedupes them).
     let added: usize = second.report.kinds.iter().filter(|(k, _)| *k != "lease").map(|(_, c)| c.added).sum();
-    assert_eq!(added, 0, "{}", second.report.render());
+    assert_eq!(added, 0, "{:#?}", second.report);
     assert!(second.records.is_empty());
     for (kind, c) in &first.report.kinds {
         if kind != "lease" {
@@ -225,6 +225,6 @@ fn regexes_over_the_cap_are_skipped_each_time_and_imported_ones_stay_unchanged()
     drop(db);
     let src = Source::from_bytes(&zip(&[("etc/pihole/gravity.db".into(), std::fs::read(&p).unwrap())])).unwrap();
     let imp = twice(&src, BASE);
-    assert_eq!(imp.report.counts("entry"), counts(1024, 0, 76), "{}", imp.report.render());
+    assert_eq!(imp.report.counts("entry"), counts(1024, 0, 76), "{:#?}", imp.report);
     assert!(skipped_reason(&imp, "gravity.db:domainlist id 1100").contains("at most 1024 regex rules"));
 }
