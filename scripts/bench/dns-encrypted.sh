@@ -44,31 +44,10 @@ WORK=$(mktemp -d /tmp/ravens-dns-encrypted.XXXXXX); chmod 755 "$WORK"
 trap cleanup EXIT; trap 'exit 130' INT TERM
 cd "$WORK"
 
-awk -v n="$ZONE_NAMES" 'BEGIN{ print "$ORIGIN hbench."; print "$TTL 86400"
-    print "@ IN SOA ns1 hostmaster 1 3600 600 86400 3600"; print "@ IN NS ns1"; print "ns1 IN A 127.0.0.163"
-    for (i=0;i<n;i++) printf "h%05d IN A 198.18.%d.%d\n", i, int(i/250)%256, i%250+1 }' > zone.db
-awk -v n="$ZONE_NAMES" 'BEGIN{for(i=0;i<n;i++) printf "h%05d.hbench. A\n", i}' > queries.txt
+nsd_upstream hbench "$ZONE_NAMES" "$NSD_IP" "$NSD_PORT"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=dns.test -days 2 \
     -addext "subjectAltName=IP:$RVD_IP,IP:$UNB_IP" -keyout key.pem -out cert.pem 2>/dev/null
 
-cat > nsd.conf <<EOF
-server:
-    ip-address: $NSD_IP@$NSD_PORT
-    server-count: 1
-    username: ""
-    database: ""
-    zonesdir: "$WORK"
-    zonelistfile: "$WORK/zone.list"
-    xfrdfile: "$WORK/xfrd.state"
-    xfrdir: "$WORK"
-    pidfile: "$WORK/nsd.pid"
-    verbosity: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "hbench."
-    zonefile: "zone.db"
-EOF
 cat > unbound.conf <<EOF
 server:
     interface: $UNB_IP@$UNB_UDP

@@ -169,37 +169,10 @@ fi
 
 # ---------------------------------------------------------------- data ----
 log "generating zone $ZONE. ($ZONE_NAMES names) and the query file"
-awk -v n="$ZONE_NAMES" -v z="$ZONE" 'BEGIN{
-    print "$ORIGIN " z "."; print "$TTL 86400"
-    print "@ IN SOA ns1 hostmaster 1 3600 600 86400 3600"
-    print "@ IN NS ns1"; print "ns1 IN A 127.0.0.153"
-    # answer data only, never contacted: 198.18.0.0/15 (benchmarking range)
-    for (i=0;i<n;i++) printf "h%05d IN A 198.18.%d.%d\n", i, int(i/250)%256, i%250+1
-}' > zone.db
-awk -v n="$ZONE_NAMES" -v z="$ZONE" 'BEGIN{for(i=0;i<n;i++) printf "h%05d.%s. A\n", i, z}' > queries.txt
+nsd_upstream "$ZONE" "$ZONE_NAMES" "$NSD_IP" "$NSD_PORT"
 LAST_NAME=$(printf 'h%05d.%s.' $((ZONE_NAMES - 1)) "$ZONE")
 
 # ------------------------------------------------------------- configs ----
-cat > nsd.conf <<EOF
-server:
-    ip-address: $NSD_IP@$NSD_PORT
-    server-count: 1
-    username: ""
-    database: ""
-    zonesdir: "$WORK"
-    zonelistfile: "$WORK/zone.list"
-    xfrdfile: "$WORK/xfrd.state"
-    xfrdir: "$WORK"
-    pidfile: "$WORK/nsd.pid"
-    logfile: "$WORK/nsd.inner.log"
-    verbosity: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "$ZONE."
-    zonefile: "zone.db"
-EOF
-
 cat > unbound.conf <<EOF
 server:
     interface: $UNB_IP@$UNB_PORT

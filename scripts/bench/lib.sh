@@ -10,6 +10,10 @@
 #                CMD in the background, output to $WORK/NAME.log; sets LAST_PID and
 #                appends it to STARTED_PIDS
 #   stop_pid PID TERM, up to 5 s, then KILL (only PIDs the script started)
+#   nsd_upstream ZONE NAMES IP PORT
+#                in $WORK: zone.db (ZONE. with NAMES A records hNNNNN, answer data in
+#                198.18.0.0/15), queries.txt (every name once, for dnsperf) and nsd.conf
+#                serving it on IP@PORT
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 2; }
@@ -57,4 +61,35 @@ stop_pid() {
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+
+nsd_upstream() {
+    local zone=$1 n=$2 ip=$3 port=$4
+    awk -v n="$n" -v z="$zone" -v ns="$ip" 'BEGIN{
+        print "$ORIGIN " z "."; print "$TTL 86400"
+        print "@ IN SOA ns1 hostmaster 1 3600 600 86400 3600"
+        print "@ IN NS ns1"; print "ns1 IN A " ns
+        # answer data only, never contacted: 198.18.0.0/15 (benchmarking range)
+        for (i=0;i<n;i++) printf "h%05d IN A 198.18.%d.%d\n", i, int(i/250)%256, i%250+1
+    }' > "$WORK/zone.db"
+    awk -v n="$n" -v z="$zone" 'BEGIN{for(i=0;i<n;i++) printf "h%05d.%s. A\n", i, z}' > "$WORK/queries.txt"
+    cat > "$WORK/nsd.conf" <<EOF
+server:
+    ip-address: $ip@$port
+    server-count: 1
+    username: ""
+    database: ""
+    zonesdir: "$WORK"
+    zonelistfile: "$WORK/zone.list"
+    xfrdfile: "$WORK/xfrd.state"
+    xfrdir: "$WORK"
+    pidfile: "$WORK/nsd.pid"
+    logfile: "$WORK/nsd.inner.log"
+    verbosity: 0
+remote-control:
+    control-enable: no
+zone:
+    name: "$zone."
+    zonefile: "zone.db"
+EOF
 }
