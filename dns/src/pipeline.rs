@@ -187,7 +187,8 @@ impl Resolver {
             wire::reply_skeleton(msg, &q, rcode::REFUSED, 0, ours, out);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Refused, None, Step::Reply);
         }
-        if let Some(Verdict::Limited { log, count }) = state.limiter.as_ref().map(|l| l.check(src.ip(), clock.mono)) {
+        if let Some(Verdict::Limited { log, count }) = state.limiter.as_ref().map(|l| l.check(src.ip(), clock.mono_ms))
+        {
             let action = state.config.dns.rate_limit.action;
             let step = admission::over_limit(action, msg, &q, ours, src.ip(), log, count, out);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Limited, None, step);

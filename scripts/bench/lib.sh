@@ -93,3 +93,18 @@ zone:
     zonefile: "zone.db"
 EOF
 }
+# make_work NAME: a temp dir $WORK (cd'ed into) that, with every process start_bg started,
+# goes on exit (KEEP_WORK=1 keeps the dir); processes stop last-started first.
+make_work() {
+    STARTED_PIDS=()
+    WORK=$(mktemp -d "/tmp/ravens-$1.XXXXXX"); chmod 755 "$WORK"
+    trap _work_cleanup EXIT; trap 'exit 130' INT TERM
+    cd "$WORK"
+}
+_work_cleanup() {
+    local rc=$? i
+    set +e
+    for (( i=${#STARTED_PIDS[@]}-1; i>=0; i-- )); do stop_pid "${STARTED_PIDS[$i]}"; done
+    [ -n "${WORK:-}" ] && { [ "${KEEP_WORK:-0}" = 1 ] && log "work dir kept: $WORK" || rm -rf "$WORK"; }
+    exit $rc
+}
