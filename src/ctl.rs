@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 pub mod all;
 pub mod args;
 pub mod edits;
+mod groups;
 pub mod import;
 mod password;
 mod print;

@@ -23,6 +23,11 @@ pub enum SiteCommand {
         #[command(subcommand)]
         action: EntryAction,
     },
+    /// Client groups: their clients (CIDR, IP, MAC) and lists.
+    Group {
+        #[command(subcommand)]
+        action: Option<super::groups::GroupAction>,
+    },
     /// Local DNS records.
     Records {
         #[command(subcommand)]
@@ -164,6 +169,9 @@ pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()>
     match cmd {
         SiteCommand::Block { action } => entries(t, "block", action, json).await,
         SiteCommand::Allow { action } => entries(t, "allow", action, json).await,
+        SiteCommand::Group { action } => {
+            super::groups::run(t, action.unwrap_or(super::groups::GroupAction::List), json, changed).await
+        }
         SiteCommand::Records { action } => records(t, action.unwrap_or(RecordAction::List), json).await,
         SiteCommand::Forward { action } => forwards(t, action.unwrap_or(ForwardAction::List), json).await,
         SiteCommand::Reservations { action } => {
@@ -216,7 +224,7 @@ async fn entries(t: &Target, kind: &str, action: EntryAction, json: bool) -> any
             Ok(())
         }
         EntryAction::Add { name, list } => {
-            changed(post_json(t, &format!("/api/v1/{kind}"), &CustomEntry { name, list }).await?, json)
+            changed(post_json(t, &format!("/api/v1/{kind}"), &CustomEntry { name, list, enabled: true }).await?, json)
         }
         EntryAction::Remove { name, list } => {
             let mut path = format!("/api/v1/{kind}?name={}", urlencode(&name));

@@ -8,12 +8,12 @@ use toml::{Table, Value};
 
 use super::common::{Body, EditError, Json, body, edit, invalid, items, s};
 use crate::admin::reply::{Fail, Shared};
-use crate::api::edits::{Change, CustomEntry};
+use crate::api::edits::{Change, CustomEntry, Enabled};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/api/v1/block", get(block_list).post(block_add).delete(block_remove))
-        .route("/api/v1/allow", get(allow_list).post(allow_add).delete(allow_remove))
+        .route("/api/v1/block", get(block_list).post(block_add).delete(block_remove).patch(block_enable))
+        .route("/api/v1/allow", get(allow_list).post(allow_add).delete(allow_remove).patch(allow_enable))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -29,9 +29,9 @@ fn entries(d: &Shared, allow: bool) -> Vec<CustomEntry> {
         .collect();
     items(d, "entry/")
         .into_iter()
-        .filter_map(|(_, t)| Some((s(&t, "list")?, s(&t, "rule")?)))
+        .filter_map(|(_, t)| Some((s(&t, "list")?, site::entry_rule(&t)?)))
         .filter(|(l, _)| kind_of.get(l) == Some(&allow))
-        .map(|(list, name)| CustomEntry { name, list: Some(list) })
+        .map(|(list, (name, enabled))| CustomEntry { name, list: Some(list), enabled })
         .collect()
 }
 
@@ -85,7 +85,7 @@ fn entry_add(d: Shared, req: CustomEntry, allow: bool) -> impl Future<Output = R
             }
             Some(Err(e)) => return Err(EditError::Conflict(e.to_string())),
         }
-        let (k, v) = site::entry(&list, &rule);
+        let (k, v) = site::entry_state(&list, &rule, req.enabled);
         let msg = if recs.contains_key(&k) {
             format!("{rule} is already in {list}")
         } else {
@@ -96,15 +96,21 @@ fn entry_add(d: Shared, req: CustomEntry, allow: bool) -> impl Future<Output = R
     })
 }
 
-fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
-    let kind = if allow { "allow" } else { "block" };
+/// The (list, rule) of the custom entries `a` names.
+fn matching(d: &Shared, a: &EntryArgs, allow: bool) -> (String, Vec<(String, String)>) {
     let name = a.name.trim().trim_end_matches('.').to_string();
-    let found: Vec<(String, String)> = entries(&d, allow)
+    let found = entries(d, allow)
         .into_iter()
         .filter(|e| e.name.trim_end_matches('.').eq_ignore_ascii_case(&name))
         .filter_map(|e| Some((e.list?, e.name)))
         .filter(|(l, _)| a.list.as_ref().is_none_or(|want| want == l))
         .collect();
+    (name, found)
+}
+
+fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
+    let kind = if allow { "allow" } else { "block" };
+    let (name, found) = matching(&d, &a, allow);
     edit(d, move |recs| {
         if found.is_empty() {
             return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
@@ -114,6 +120,22 @@ fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Re
         }
         let lists: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
         Ok(format!("removed {kind} entry {name} from {}", lists.join(", ")))
+    })
+}
+
+/// Turns the entries `a` names on or off; a disabled entry stays in its list, unused.
+fn entry_enable(d: Shared, a: EntryArgs, on: bool, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
+    let kind = if allow { "allow" } else { "block" };
+    let (name, found) = matching(&d, &a, allow);
+    edit(d, move |recs| {
+        if found.is_empty() {
+            return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
+        }
+        for (list, rule) in &found {
+            let (k, v) = site::entry_state(list, rule, on);
+            recs.insert(k, v);
+        }
+        Ok(format!("{} {kind} entry {name}", if on { "enabled" } else { "disabled" }))
     })
 }
 
@@ -139,4 +161,20 @@ async fn block_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Re
 
 async fn allow_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
     entry_remove(d, a, true).await
+}
+
+async fn block_enable(
+    State(d): State<Shared>,
+    Query(a): Query<EntryArgs>,
+    b: Body<Enabled>,
+) -> Result<Json<Change>, Fail> {
+    entry_enable(d, a, body(b)?.enabled, false).await
+}
+
+async fn allow_enable(
+    State(d): State<Shared>,
+    Query(a): Query<EntryArgs>,
+    b: Body<Enabled>,
+) -> Result<Json<Change>, Fail> {
+    entry_enable(d, a, body(b)?.enabled, true).await
 }
