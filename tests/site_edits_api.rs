@@ -84,6 +84,16 @@ async fn groups_are_added_edited_and_removed_through_dnsctl() {
         blocked(&d, "127.0.0.6", "h00001.test") && !blocked(&d, "127.0.0.5", "h00001.test")
     });
 
+    // A form cannot send an empty array: `lists_from` says the group names its lists (none).
+    let none = serde_json::json!({"clients": ["127.0.0.6"], "lists_from": "group"});
+    assert_eq!(call(&d, "PUT", "/api/v1/groups/kids", Some(none)).await.0, 200);
+    until("kids without lists", || !blocked(&d, "127.0.0.6", "h00001.test"));
+    assert!(std::fs::read_to_string(&d.config_path).unwrap().contains("lists = []"));
+    let text = refused(&d, 400, "PUT", "/api/v1/groups/kids", Some(serde_json::json!({"lists_from": "x"}))).await;
+    assert!(text.contains("lists_from"), "{text}");
+    assert_eq!(d.dnsctl(&["group", "edit", "kids", "--client", "127.0.0.6", "--lists", "kids"]).0, 0);
+    until("kids back", || blocked(&d, "127.0.0.6", "h00001.test"));
+
     // A group a list names is not removed (the list would not validate without it).
     let list = serde_json::json!({"name": "g", "url": "http://127.0.0.1:9/g.txt", "groups": ["kids"]});
     assert_eq!(call(&d, "POST", "/api/v1/lists", Some(list)).await.0, 200);

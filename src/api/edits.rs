@@ -44,6 +44,11 @@ pub struct GroupEdit {
     /// The lists that apply to the group; absent = the lists whose `groups` name it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lists: Option<Vec<String>>,
+    /// For a form, which cannot send an empty array: `group` = the group names its lists
+    /// (`lists`, absent = none), `lists` = the lists whose `groups` name it (`lists` must be
+    /// absent). Absent = `lists` decides. Never in answers.
+    #[serde(default, skip_serializing)]
+    pub lists_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking: Option<bool>,
     /// `null`, `nxdomain`, `refused` or an IP.

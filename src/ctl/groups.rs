@@ -52,6 +52,7 @@ impl GroupArgs {
                 .map(|l| l.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()),
             blocking: self.blocking,
             block_response: self.block_response,
+            lists_from: None,
         }
     }
 }

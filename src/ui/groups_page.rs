@@ -15,10 +15,30 @@ use super::fetch::{self, Node};
 use super::html::{action, esc};
 use crate::api::edits::GroupSpec;
 
-const FIELDS: [(&str, &str, &str, bool); 2] = [
+const FIELDS: [(&str, &str, &str, bool); 3] = [
     ("clients", "Clients: CIDRs, IPs or MACs (comma separated)", "text", false),
-    ("lists", "Lists (comma separated; empty = the lists that name the group)", "text", false),
+    ("lists_from", "Lists that apply", "select:group,lists", true),
+    ("lists", "Lists named here (comma separated)", "text", false),
 ];
+
+/// The group's form with the choice of lists spelled out (and preset when `from_lists`).
+fn group_form(
+    id: &str,
+    method: &str,
+    path: &str,
+    submit: &str,
+    fields: &[(&str, &str, &str, bool)],
+    values: &[(&str, &str)],
+    from_lists: bool,
+) -> String {
+    let mut f = edit_form(id, method, path, submit, fields, values, &[])
+        .replacen(">group</option>", ">the lists named here</option>", 1)
+        .replacen(">lists</option>", ">the lists whose groups name it</option>", 1);
+    if from_lists {
+        f = f.replacen("<option value=\"lists\">", "<option value=\"lists\" selected>", 1);
+    }
+    f
+}
 
 pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -> Html<String> {
     let mut m = String::from(
@@ -27,7 +47,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
     );
     let mut add = vec![("name", "Name", "text", true)];
     add.extend(FIELDS);
-    m.push_str(&edit_form("add-group", "POST", "groups", "Add group", &add, &[], &[]));
+    m.push_str(&group_form("add-group", "POST", "groups", "Add group", &add, &[], false));
     let node = Node { name: String::new(), peer: None };
     match fetch::get::<Vec<GroupSpec>>(&ui, &node, "/api/v1/groups").await {
         Ok(gs) if gs.is_empty() => m.push_str("<p class=\"note\">No groups yet: every client is in default.</p>"),
@@ -66,7 +86,7 @@ fn card(i: usize, g: &GroupSpec) -> String {
          {edit}{remove}</section>",
         name = esc(&g.name),
         c = if clients.is_empty() { "none".into() } else { esc(&clients) },
-        edit = edit_form(&format!("edit-group-{i}"), "PUT", &path, "Save", &FIELDS, &values, &[]),
+        edit = group_form(&format!("edit-group-{i}"), "PUT", &path, "Save", &FIELDS, &values, lists.is_none()),
         remove = action("Remove group", "DELETE", &path, &serde_json::Value::Null),
     )
 }

@@ -181,6 +181,7 @@ fn list_groups(ui: &super::Ui, list: &str) -> String {
         t.get("groups")
             .and_then(|g| g.as_array())
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|g| if g.is_empty() { "none (unless a group names it)".into() } else { g })
     });
     groups.unwrap_or_else(|| "default".into())
 }

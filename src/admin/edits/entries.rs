@@ -108,7 +108,14 @@ fn matching(d: &Shared, a: &EntryArgs, allow: bool) -> (String, Vec<(String, Str
     (name, found)
 }
 
-fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
+/// Removes the entries `a` names (`on` = `None`), or turns them on or off: a disabled
+/// entry stays in its list, unused.
+fn entry_change(
+    d: Shared,
+    a: EntryArgs,
+    on: Option<bool>,
+    allow: bool,
+) -> impl Future<Output = Result<Json<Change>, Fail>> {
     let kind = if allow { "allow" } else { "block" };
     let (name, found) = matching(&d, &a, allow);
     edit(d, move |recs| {
@@ -116,26 +123,22 @@ fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Re
             return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
         }
         for (list, rule) in &found {
-            recs.remove(&site::entry(list, rule).0);
+            match on {
+                None => recs.remove(&site::entry(list, rule).0),
+                Some(on) => {
+                    let (k, v) = site::entry_state(list, rule, on);
+                    recs.insert(k, v)
+                }
+            };
         }
         let lists: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
-        Ok(format!("removed {kind} entry {name} from {}", lists.join(", ")))
-    })
-}
-
-/// Turns the entries `a` names on or off; a disabled entry stays in its list, unused.
-fn entry_enable(d: Shared, a: EntryArgs, on: bool, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
-    let kind = if allow { "allow" } else { "block" };
-    let (name, found) = matching(&d, &a, allow);
-    edit(d, move |recs| {
-        if found.is_empty() {
-            return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
-        }
-        for (list, rule) in &found {
-            let (k, v) = site::entry_state(list, rule, on);
-            recs.insert(k, v);
-        }
-        Ok(format!("{} {kind} entry {name}", if on { "enabled" } else { "disabled" }))
+        let done = match on {
+            None => "removed",
+            Some(true) => "enabled",
+            Some(false) => "disabled",
+        };
+        let prep = if on.is_none() { "from" } else { "in" };
+        Ok(format!("{done} {kind} entry {name} {prep} {}", lists.join(", ")))
     })
 }
 
@@ -156,11 +159,11 @@ async fn allow_add(State(d): State<Shared>, b: Body<CustomEntry>) -> Result<Json
 }
 
 async fn block_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
-    entry_remove(d, a, false).await
+    entry_change(d, a, None, false).await
 }
 
 async fn allow_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
-    entry_remove(d, a, true).await
+    entry_change(d, a, None, true).await
 }
 
 async fn block_enable(
@@ -168,7 +171,7 @@ async fn block_enable(
     Query(a): Query<EntryArgs>,
     b: Body<Enabled>,
 ) -> Result<Json<Change>, Fail> {
-    entry_enable(d, a, body(b)?.enabled, false).await
+    entry_change(d, a, Some(body(b)?.enabled), false).await
 }
 
 async fn allow_enable(
@@ -176,5 +179,5 @@ async fn allow_enable(
     Query(a): Query<EntryArgs>,
     b: Body<Enabled>,
 ) -> Result<Json<Change>, Fail> {
-    entry_enable(d, a, body(b)?.enabled, true).await
+    entry_change(d, a, Some(body(b)?.enabled), true).await
 }

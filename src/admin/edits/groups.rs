@@ -34,6 +34,7 @@ fn spec(t: &Table) -> Option<GroupSpec> {
             lists: strings(t, "lists"),
             blocking: t.get("blocking").and_then(Value::as_bool),
             block_response: s(t, "block_response"),
+            lists_from: None,
         },
     })
 }
@@ -49,13 +50,22 @@ fn str_array(v: &[String]) -> Value {
 }
 
 /// `t` with the settings of `e`: clients and lists replaced, the rest only when given.
-fn set(t: &mut Table, e: &GroupEdit) {
+fn set(t: &mut Table, e: &GroupEdit) -> Result<(), EditError> {
     if e.clients.is_empty() {
         t.remove("clients");
     } else {
         t.insert("clients".into(), str_array(&e.clients));
     }
-    match &e.lists {
+    let lists = match (e.lists_from.as_deref(), &e.lists) {
+        (None, l) => l.clone(),
+        (Some("group"), l) => Some(l.clone().unwrap_or_default()),
+        (Some("lists"), None) => None,
+        (Some("lists"), Some(_)) => {
+            return Err(invalid("lists: leave it empty when the lists that name the group apply"));
+        }
+        (Some(other), _) => return Err(invalid(format!("lists_from: '{other}' is not group or lists"))),
+    };
+    match &lists {
         Some(l) => t.insert("lists".into(), str_array(l)),
         None => t.remove("lists"),
     };
@@ -65,6 +75,7 @@ fn set(t: &mut Table, e: &GroupEdit) {
     if let Some(r) = &e.block_response {
         t.insert("block_response".into(), Value::String(r.trim().to_string()));
     }
+    Ok(())
 }
 
 /// The groups' records in matching order.
@@ -93,7 +104,7 @@ async fn add(State(d): State<Shared>, b: Body<GroupSpec>) -> Result<Json<Change>
         }
         let mut t = Table::new();
         t.insert("name".into(), Value::String(name.clone()));
-        set(&mut t, &g.settings);
+        set(&mut t, &g.settings)?;
         // Last in matching order: the groups already there keep matching first.
         t.insert("_order".into(), Value::Integer(groups(recs)?.len() as i64));
         recs.insert(group_key(&name), site::canon(&t));
@@ -108,7 +119,7 @@ async fn change(State(d): State<Shared>, Path(name): Path<String>, b: Body<Group
         let k = group_key(&name);
         let Some(v) = recs.get(&k) else { return Err(EditError::NotFound(format!("no group named '{name}'"))) };
         let mut t = site::decode(&k, v).map_err(|e| EditError::Conflict(e.to_string()))?;
-        set(&mut t, &e);
+        set(&mut t, &e)?;
         recs.insert(k, site::canon(&t));
         Ok(format!("changed group {name}"))
     })
