@@ -94,6 +94,15 @@ pub async fn put_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl s
     call(t, reqwest::Method::PUT, path, Some((serde_json::to_vec(body)?, JSON))).await
 }
 
+/// PATCHes `path` with a JSON body (an item turned on or off) and decodes the JSON answer.
+pub async fn patch_json<T: DeserializeOwned>(
+    t: &Target,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> anyhow::Result<T> {
+    call(t, reqwest::Method::PATCH, path, Some((serde_json::to_vec(body)?, JSON))).await
+}
+
 const JSON: &str = "application/json";
 
 /// DELETEs `path` and decodes the JSON answer.

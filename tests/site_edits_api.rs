@@ -134,6 +134,17 @@ async fn lists_and_entries_turn_off_and_on_and_a_record_changes_in_place() {
     assert_eq!(call(&d, "PATCH", "/api/v1/block?name=h00003.test", on).await.0, 200);
     until("the entry on", || blocked(&d, here, "h00003.test"));
 
+    // The same through dnsctl.
+    assert_eq!(d.dnsctl(&["lists", "disable", "ads"]).0, 0);
+    assert_eq!(d.dnsctl(&["block", "disable", "h00003.test"]).0, 0);
+    until("both off", || {
+        a_from(&d, here, "h00002.test") == "198.18.0.3" && a_from(&d, here, "h00003.test") == "198.18.0.4"
+    });
+    assert!(d.dnsctl(&["block", "list"]).1.contains("h00003.test (disabled)"));
+    assert_eq!(d.dnsctl(&["lists", "enable", "ads"]).0, 0);
+    assert_eq!(d.dnsctl(&["block", "enable", "h00003.test"]).0, 0);
+    until("both on", || blocked(&d, here, "h00002.test") && blocked(&d, here, "h00003.test"));
+
     // A record's value and TTL changed in place.
     let new = serde_json::json!({"name": "nas.lan", "type": "A", "value": "192.168.1.11", "ttl": "60s"});
     let (code, text) = call(&d, "PUT", "/api/v1/records?name=nas.lan&type=A&value=192.168.1.10", Some(new)).await;

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Subcommand;
 
-use super::{Target, delete, get, post_json, put_json, urlencode};
-use crate::api::edits::{Change, CustomEntry, ForwardSpec, PasswordSpec, RecordSpec, ReservationSpec, SiteToml};
+use super::{Target, delete, get, patch_json, post_json, put_json, urlencode};
+use crate::api::edits::{
+    Change, CustomEntry, Enabled, ForwardSpec, PasswordSpec, RecordSpec, ReservationSpec, SiteToml,
+};
 
 /// Site-config subcommands, flattened into dnsctl's top level.
 #[derive(Debug, Subcommand)]
@@ -76,6 +78,18 @@ pub enum EntryAction {
     },
     /// Remove NAME.
     Remove {
+        name: String,
+        #[arg(long)]
+        list: Option<String>,
+    },
+    /// Turn NAME back on.
+    Enable {
+        name: String,
+        #[arg(long)]
+        list: Option<String>,
+    },
+    /// Turn NAME off: kept in its list, unused.
+    Disable {
         name: String,
         #[arg(long)]
         list: Option<String>,
@@ -218,7 +232,8 @@ async fn entries(t: &Target, kind: &str, action: EntryAction, json: bool) -> any
             } else {
                 println!("{:<20} NAME", "LIST");
                 for r in rows {
-                    println!("{:<20} {}", r.list.unwrap_or_default(), r.name);
+                    let off = if r.enabled { "" } else { " (disabled)" };
+                    println!("{:<20} {}{off}", r.list.unwrap_or_default(), r.name);
                 }
             }
             Ok(())
@@ -226,14 +241,23 @@ async fn entries(t: &Target, kind: &str, action: EntryAction, json: bool) -> any
         EntryAction::Add { name, list } => {
             changed(post_json(t, &format!("/api/v1/{kind}"), &CustomEntry { name, list, enabled: true }).await?, json)
         }
-        EntryAction::Remove { name, list } => {
-            let mut path = format!("/api/v1/{kind}?name={}", urlencode(&name));
-            if let Some(l) = list {
-                path.push_str(&format!("&list={}", urlencode(&l)));
-            }
-            changed(delete(t, &path).await?, json)
+        EntryAction::Remove { name, list } => changed(delete(t, &entry_path(kind, &name, list)).await?, json),
+        EntryAction::Enable { name, list } => {
+            changed(patch_json(t, &entry_path(kind, &name, list), &Enabled { enabled: true }).await?, json)
+        }
+        EntryAction::Disable { name, list } => {
+            changed(patch_json(t, &entry_path(kind, &name, list), &Enabled { enabled: false }).await?, json)
         }
     }
+}
+
+/// `/api/v1/{block,allow}?name=NAME[&list=LIST]`.
+fn entry_path(kind: &str, name: &str, list: Option<String>) -> String {
+    let mut path = format!("/api/v1/{kind}?name={}", urlencode(name));
+    if let Some(l) = list {
+        path.push_str(&format!("&list={}", urlencode(&l)));
+    }
+    path
 }
 
 async fn records(t: &Target, action: RecordAction, json: bool) -> anyhow::Result<()> {
