@@ -1,8 +1,8 @@
 //! Editing from the web UI of a real pair in headless Chromium, each change checked with
-//! `dig` (loopback addresses 127.0.0.x are distinct clients): a group made with a client
-//! CIDR gives that client the group's list, edited it follows another client, removed it
-//! is gone; a list and a custom deny entry turned off let their name resolve and on block
-//! it again; a record's value edited in place answers on both nodes; refused changes show
+//! `dig` (loopback addresses 127.0.0.x are distinct clients) on both nodes: a group made
+//! with a client CIDR gives that client the group's list, edited it follows another client,
+//! removed it is gone; a list and a custom deny entry turned off let their name resolve and
+//! on block it again; a record's value edited in place answers with the new value; refused changes show
 //! the reason in their form and leave the config file byte-identical. The edited pages pass
 //! the page checks (script errors, labels, phone width) and are screenshotted.
 
@@ -110,20 +110,24 @@ async fn groups_lists_entries_and_records_edited_from_the_ui() {
     // A list off: the name it blocked resolves; on: blocked again.
     b.goto(&format!("{base}/lists")).await;
     b.click("button[data-api='lists/ads'][data-method=PATCH]").await;
-    until("ads off", || a_from(&a, "127.0.0.1", "h00002.test") == "198.18.0.3").await;
+    until("ads off on both nodes", || [&a, &bn].iter().all(|d| a_from(d, "127.0.0.1", "h00002.test") == "198.18.0.3"))
+        .await;
     b.wait_for(|t| t.contains("Enable"), "the Enable button").await;
     check(&b, &base, "/lists", "lists-edit").await;
     b.click("button[data-api='lists/ads'][data-method=PATCH]").await;
-    until("ads on", || blocked(&a, "127.0.0.1", "h00002.test")).await;
+    until("ads on on both nodes", || [&a, &bn].iter().all(|d| blocked(d, "127.0.0.1", "h00002.test"))).await;
 
     // A custom deny entry off and on.
     b.goto(&format!("{base}/domains")).await;
     b.click("button[data-method=PATCH][data-api^='block?name=h00003.test']").await;
-    until("the entry off", || a_from(&a, "127.0.0.1", "h00003.test") == "198.18.0.4").await;
+    until("the entry off on both nodes", || {
+        [&a, &bn].iter().all(|d| a_from(d, "127.0.0.1", "h00003.test") == "198.18.0.4")
+    })
+    .await;
     b.wait_for(|t| t.contains("Enable"), "the Enable button").await;
     check(&b, &base, "/domains", "domains-edit").await;
     b.click("button[data-method=PATCH][data-api^='block?name=h00003.test']").await;
-    until("the entry on", || blocked(&a, "127.0.0.1", "h00003.test")).await;
+    until("the entry on on both nodes", || [&a, &bn].iter().all(|d| blocked(d, "127.0.0.1", "h00003.test"))).await;
 
     // A record's value edited in place: refused when invalid, then answered by both nodes.
     b.goto(&format!("{base}/records")).await;

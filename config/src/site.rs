@@ -10,7 +10,7 @@
 //! | `ui`                        | the `[ui]` table (the web UI's password hash) |
 //! | `group/NAME`                | a `[[group]]` (with `_order`: first match wins, so order is data) |
 //! | `list/NAME`                 | a `[[list]]` without its inline `entries` |
-//! | `entry/LIST/RULE`           | one inline entry of a list (`dnsctl block add`) |
+//! | `entry/LIST/RULE`           | one inline entry of a list (`dnsctl block add`; `enabled = false` when off) |
 //! | `record/NAME TYPE VALUE`    | a `[[record]]`                          |
 //! | `forward/DOMAIN`            | a `[[forward]]` (DOMAIN lower case, no trailing dot) |
 //! | `subnet/NAME`               | a `[[subnet]]` without its reservations |
