@@ -21,23 +21,14 @@ const FIELDS: [(&str, &str, &str, bool); 3] = [
     ("lists", "Lists named here (comma separated)", "text", false),
 ];
 
-/// The group's form with the choice of lists spelled out (and preset when `from_lists`).
-fn group_form(
-    id: &str,
-    method: &str,
-    path: &str,
-    submit: &str,
-    fields: &[(&str, &str, &str, bool)],
-    values: &[(&str, &str)],
-    from_lists: bool,
-) -> String {
-    let mut f = edit_form(id, method, path, submit, fields, values, &[])
-        .replacen(">group</option>", ">the lists named here</option>", 1)
-        .replacen(">lists</option>", ">the lists whose groups name it</option>", 1);
-    if from_lists {
-        f = f.replacen("<option value=\"lists\">", "<option value=\"lists\" selected>", 1);
-    }
-    f
+/// A group's form with the choice of lists spelled out (preset when `from_lists`).
+fn lists_choice(form: String, from_lists: bool) -> String {
+    let f = form.replacen(">group</option>", ">the lists named here</option>", 1).replacen(
+        ">lists</option>",
+        ">the lists whose groups name it</option>",
+        1,
+    );
+    if from_lists { f.replacen("<option value=\"lists\">", "<option value=\"lists\" selected>", 1) } else { f }
 }
 
 pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -> Html<String> {
@@ -47,7 +38,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
     );
     let mut add = vec![("name", "Name", "text", true)];
     add.extend(FIELDS);
-    m.push_str(&group_form("add-group", "POST", "groups", "Add group", &add, &[], false));
+    m.push_str(&lists_choice(edit_form("add-group", "POST", "groups", "Add group", &add, &[], &[]), false));
     let node = Node { name: String::new(), peer: None };
     match fetch::get::<Vec<GroupSpec>>(&ui, &node, "/api/v1/groups").await {
         Ok(gs) if gs.is_empty() => m.push_str("<p class=\"note\">No groups yet: every client is in default.</p>"),
@@ -86,7 +77,10 @@ fn card(i: usize, g: &GroupSpec) -> String {
          {edit}{remove}</section>",
         name = esc(&g.name),
         c = if clients.is_empty() { "none".into() } else { esc(&clients) },
-        edit = group_form(&format!("edit-group-{i}"), "PUT", &path, "Save", &FIELDS, &values, lists.is_none()),
+        edit = lists_choice(
+            edit_form(&format!("edit-group-{i}"), "PUT", &path, "Save", &FIELDS, &values, &[]),
+            lists.is_none()
+        ),
         remove = action("Remove group", "DELETE", &path, &serde_json::Value::Null),
     )
 }
