@@ -142,8 +142,14 @@ async fn lists_and_entries_turn_off_and_on_and_a_record_changes_in_place() {
     });
     assert!(d.dnsctl(&["block", "list"]).1.contains("h00003.test (disabled)"));
     assert_eq!(d.dnsctl(&["lists", "enable", "ads"]).0, 0);
-    assert_eq!(d.dnsctl(&["block", "enable", "h00003.test"]).0, 0);
+    // Blocking a disabled entry again (the query log's Block button) turns it on.
+    let (code, out, err) = d.dnsctl(&["block", "add", "h00003.test"]);
+    assert!(code == 0 && out.contains("enabled h00003.test"), "{out}{err}");
     until("both on", || blocked(&d, here, "h00002.test") && blocked(&d, here, "h00003.test"));
+    assert_eq!(d.dnsctl(&["block", "disable", "h00003.test"]).0, 0);
+    until("the entry off again", || a_from(&d, here, "h00003.test") == "198.18.0.4");
+    assert_eq!(d.dnsctl(&["block", "enable", "h00003.test"]).0, 0);
+    until("the entry on again", || blocked(&d, here, "h00003.test"));
 
     // A record's value and TTL changed in place.
     let new = serde_json::json!({"name": "nas.lan", "type": "A", "value": "192.168.1.11", "ttl": "60s"});

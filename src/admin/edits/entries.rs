@@ -86,10 +86,11 @@ fn entry_add(d: Shared, req: CustomEntry, allow: bool) -> impl Future<Output = R
             Some(Err(e)) => return Err(EditError::Conflict(e.to_string())),
         }
         let (k, v) = site::entry_state(&list, &rule, req.enabled);
-        let msg = if recs.contains_key(&k) {
-            format!("{rule} is already in {list}")
-        } else {
-            format!("{kind}ed {rule} (list {list})")
+        let msg = match recs.get(&k) {
+            Some(old) if *old == v => format!("{rule} is already in {list}"),
+            // Added again while disabled (or the other way round): the state is what changes.
+            Some(_) => format!("{} {rule} in {list}", if req.enabled { "enabled" } else { "disabled" }),
+            None => format!("{kind}ed {rule} (list {list})"),
         };
         recs.insert(k, v);
         Ok(msg)
