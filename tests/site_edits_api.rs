@@ -155,8 +155,16 @@ async fn lists_and_entries_turn_off_and_on_and_a_record_changes_in_place() {
     let new = serde_json::json!({"name": "nas.lan", "type": "A", "value": "192.168.1.11", "ttl": "60s"});
     let (code, text) = call(&d, "PUT", "/api/v1/records?name=nas.lan&type=A&value=192.168.1.10", Some(new)).await;
     assert_eq!(code, 200, "{text}");
-    let answer = dig(d.dns, &["nas.lan", "A", "+noall", "+answer"]);
-    assert!(answer.contains("60") && answer.contains("192.168.1.11") && !answer.contains("192.168.1.10"), "{answer}");
+    until("the new value and TTL", || {
+        let answer = dig(d.dns, &["nas.lan", "A", "+noall", "+answer"]);
+        answer.contains("\t60\t") && answer.contains("192.168.1.11") && !answer.contains("192.168.1.10")
+    });
+
+    let (code, out, err) = d.dnsctl(&["records", "edit", "nas.lan", "A", "192.168.1.11", "192.168.1.12"]);
+    assert_eq!(code, 0, "{out}{err}");
+    until("dnsctl records edit", || dig(d.dns, &["nas.lan", "A", "+short"]).trim() == "192.168.1.12");
+    let new = serde_json::json!({"name": "nas.lan", "type": "A", "value": "192.168.1.11", "ttl": "60s"});
+    assert_eq!(call(&d, "PUT", "/api/v1/records?name=nas.lan", Some(new)).await.0, 200, "one record: no type needed");
 
     // Refused, the file untouched: an invalid IP, no such record, list or entry.
     let bad = serde_json::json!({"name": "nas.lan", "type": "A", "value": "300.1.1.1"});

@@ -117,6 +117,19 @@ pub enum RecordAction {
         rtype: Option<String>,
         value: Option<String>,
     },
+    /// Change a record in place: `dnsctl records edit nas.lan A 10.0.1.10 10.0.1.11 --ttl 1h`.
+    Edit {
+        name: String,
+        #[arg(value_name = "TYPE")]
+        rtype: String,
+        /// The value it has now.
+        old: String,
+        /// The value it gets.
+        new: String,
+        /// Its TTL from now on (default 300s).
+        #[arg(long)]
+        ttl: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -280,14 +293,11 @@ async fn records(t: &Target, action: RecordAction, json: bool) -> anyhow::Result
             changed(post_json(t, "/api/v1/records", &RecordSpec { name, rtype, value, ttl }).await?, json)
         }
         RecordAction::Remove { name, rtype, value } => {
-            let mut path = format!("/api/v1/records?name={}", urlencode(&name));
-            if let Some(ty) = rtype {
-                path.push_str(&format!("&type={}", urlencode(&ty)));
-            }
-            if let Some(v) = value {
-                path.push_str(&format!("&value={}", urlencode(&v)));
-            }
-            changed(delete(t, &path).await?, json)
+            changed(delete(t, &record_path(&name, rtype, value)).await?, json)
+        }
+        RecordAction::Edit { name, rtype, old, new, ttl } => {
+            let path = record_path(&name, Some(rtype.clone()), Some(old));
+            changed(put_json(t, &path, &RecordSpec { name, rtype, value: new, ttl }).await?, json)
         }
     }
 }
@@ -348,4 +358,16 @@ async fn reservations(t: &Target, action: ReservationAction, json: bool) -> anyh
             changed(delete(t, &path).await?, json)
         }
     }
+}
+
+/// `/api/v1/records?name=NAME[&type=TYPE[&value=VALUE]]`.
+fn record_path(name: &str, rtype: Option<String>, value: Option<String>) -> String {
+    let mut path = format!("/api/v1/records?name={}", urlencode(name));
+    if let Some(ty) = rtype {
+        path.push_str(&format!("&type={}", urlencode(&ty)));
+    }
+    if let Some(v) = value {
+        path.push_str(&format!("&value={}", urlencode(&v)));
+    }
+    path
 }
