@@ -4,9 +4,9 @@
 
 use super::html::{action, esc, form};
 
-/// A form (as [`form`] takes them) with `values` already in its fields, `lists` fields sent
-/// as arrays (split at commas by the script) and `hidden` fields sent as they are. Fields
-/// left empty are not sent.
+/// A form (as [`form`] takes them) with `values` already in its fields, the fields named in
+/// [`LIST_FIELDS`] sent as arrays (split at commas by the script) and `hidden` fields sent as
+/// they are. Fields left empty are not sent.
 pub fn edit_form(
     id: &str,
     method: &str,
