@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 pub mod all;
 pub mod args;
 pub mod edits;
+mod groups;
 pub mod import;
 mod password;
 mod print;
@@ -91,6 +92,15 @@ pub async fn post_bytes<T: DeserializeOwned>(t: &Target, path: &str, body: Vec<u
 /// PUTs a JSON body to `path` and decodes the JSON answer.
 pub async fn put_json<T: DeserializeOwned>(t: &Target, path: &str, body: &impl serde::Serialize) -> anyhow::Result<T> {
     call(t, reqwest::Method::PUT, path, Some((serde_json::to_vec(body)?, JSON))).await
+}
+
+/// PATCHes `path` with a JSON body (an item turned on or off) and decodes the JSON answer.
+pub async fn patch_json<T: DeserializeOwned>(
+    t: &Target,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> anyhow::Result<T> {
+    call(t, reqwest::Method::PATCH, path, Some((serde_json::to_vec(body)?, JSON))).await
 }
 
 const JSON: &str = "application/json";

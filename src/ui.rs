@@ -20,7 +20,9 @@ mod auth;
 mod cluster_page;
 mod dashboard;
 mod dhcp_page;
+mod edit_form;
 mod fetch;
+mod groups_page;
 mod html;
 mod lists_pages;
 mod proxy;
@@ -47,7 +49,7 @@ pub fn router(d: Shared, api: Router) -> Router {
         .route("/records", get(lists_pages::records))
         .route("/domains", get(lists_pages::domains))
         .route("/lists", get(lists_pages::lists))
-        .route("/groups", get(lists_pages::groups))
+        .route("/groups", get(groups_page::page))
         .route("/dhcp", get(dhcp_page::page))
         .route("/cluster", get(cluster_page::page))
         .route("/settings", get(settings::page))

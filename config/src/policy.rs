@@ -57,8 +57,9 @@ pub struct ListWire {
     /// and `entries`.
     pub url: Option<S<String>>,
     /// Rules written in the config itself, one per element (what `dnsctl block add` and
-    /// `dnsctl allow add` edit). Exactly one of `path`, `url` and `entries`.
-    pub entries: Option<Vec<S<String>>>,
+    /// `dnsctl allow add` edit): a string, or `{ rule = "...", enabled = false }` for a rule
+    /// kept but not used. Exactly one of `path`, `url` and `entries`.
+    pub entries: Option<Vec<S<toml::Value>>>,
     /// `block` or `allow`. Default: `block`.
     pub kind: Option<S<String>>,
     /// Groups this list applies to (unless a group lists its lists itself). Default: `["default"]`.
@@ -298,11 +299,20 @@ fn validate_list(l: &ListWire, map: &SourceMap<'_>) -> Result<List, ConfigError>
     } else {
         let mut rules = Vec::new();
         for e in l.entries.iter().flatten() {
-            let rule = e.get_ref().trim();
+            let Some((rule, enabled)) = inline_entry(e.get_ref()) else {
+                return Err(map.err(
+                    Some(e.span()),
+                    "list.entries: each entry is a rule, or { rule = \"...\", enabled = false }",
+                ));
+            };
+            let rule = rule.trim();
             if rule.is_empty() || rule.contains(['\n', '\r']) {
                 return Err(map.err(Some(e.span()), "list.entries: each entry is one non-empty rule"));
             }
-            rules.push(rule.to_string());
+            // A disabled entry stays in the file (and the UI) but is not compiled.
+            if enabled {
+                rules.push(rule.to_string());
+            }
         }
         ListSource::Inline(rules)
     };
@@ -321,6 +331,23 @@ fn validate_list(l: &ListWire, map: &SourceMap<'_>) -> Result<List, ConfigError>
         return Err(map.err(span, "list.refresh: must be at least 1m"));
     }
     Ok(List { name: l.name.get_ref().clone(), source, kind, refresh, enabled: l.enabled.unwrap_or(true) })
+}
+
+/// One element of a list's `entries`: a rule string (enabled), or a table with `rule` and
+/// an optional `enabled`, nothing else. `None` for any other shape.
+pub fn inline_entry(v: &toml::Value) -> Option<(&str, bool)> {
+    match v {
+        toml::Value::String(rule) => Some((rule, true)),
+        toml::Value::Table(t) => {
+            let rule = t.get("rule")?.as_str()?;
+            let enabled = match t.get("enabled") {
+                None => true,
+                Some(e) => e.as_bool()?,
+            };
+            t.keys().all(|k| k == "rule" || k == "enabled").then_some((rule, enabled))
+        }
+        _ => None,
+    }
 }
 
 fn client(v: &S<String>, map: &SourceMap<'_>) -> Result<ClientMatch, ConfigError> {

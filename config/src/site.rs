@@ -10,7 +10,7 @@
 //! | `ui`                        | the `[ui]` table (the web UI's password hash) |
 //! | `group/NAME`                | a `[[group]]` (with `_order`: first match wins, so order is data) |
 //! | `list/NAME`                 | a `[[list]]` without its inline `entries` |
-//! | `entry/LIST/RULE`           | one inline entry of a list (`dnsctl block add`) |
+//! | `entry/LIST/RULE`           | one inline entry of a list (`dnsctl block add`; `enabled = false` when off) |
 //! | `record/NAME TYPE VALUE`    | a `[[record]]`                          |
 //! | `forward/DOMAIN`            | a `[[forward]]` (DOMAIN lower case, no trailing dot) |
 //! | `subnet/NAME`               | a `[[subnet]]` without its reservations |
@@ -97,10 +97,13 @@ pub fn records_of(t: &Table) -> Result<SiteRecords, SiteError> {
                 return Err(item_err("list", format!("list '{list}': entries must be an array of strings")));
             };
             for e in entries {
-                let Value::String(rule) = e else {
-                    return Err(item_err("list", format!("list '{list}': entries must be strings")));
+                let Some((rule, enabled)) = crate::policy::inline_entry(&e) else {
+                    return Err(item_err(
+                        "list",
+                        format!("list '{list}': entries must be rules or {{ rule, enabled }} tables"),
+                    ));
                 };
-                let (k, v) = entry(&list, &rule);
+                let (k, v) = entry_state(&list, rule, enabled);
                 out.insert(k, v);
             }
         }
@@ -135,12 +138,27 @@ pub fn records_of(t: &Table) -> Result<SiteRecords, SiteError> {
     Ok(out)
 }
 
-/// The record of one inline list entry.
+/// The record of one inline list entry (enabled).
 pub fn entry(list: &str, rule: &str) -> (String, String) {
+    entry_state(list, rule, true)
+}
+
+/// The record of one inline list entry, enabled or not. An enabled entry's record has no
+/// `enabled` key, so records written before entries could be disabled stay the same.
+pub fn entry_state(list: &str, rule: &str, enabled: bool) -> (String, String) {
     let mut t = Table::new();
     t.insert("list".into(), Value::String(list.into()));
     t.insert("rule".into(), Value::String(rule.into()));
+    if !enabled {
+        t.insert("enabled".into(), Value::Boolean(false));
+    }
     (key("entry", &format!("{list}/{rule}")), canon(&t))
+}
+
+/// An entry record's rule and whether it is enabled.
+pub fn entry_rule(t: &Table) -> Option<(String, bool)> {
+    let rule = str_field(t, "rule")?.to_string();
+    Some((rule, t.get("enabled").and_then(Value::as_bool).unwrap_or(true)))
 }
 
 /// The record of a `[[record]]` table.

@@ -1,4 +1,4 @@
-//! Site-config edit endpoints (docs/ARCHITECTURE.md §6): custom block/allow entries, local records,
+//! Site-config edit endpoints (docs/ARCHITECTURE.md §6): custom block/allow entries, groups, local records,
 //! reservations, list sources, config export/import and the import of a Pi-hole. Every change is validated, written
 //! into the config file with `toml_edit` and replicated, the same path as a hand edit
 //! ([`crate::config_file::edit`]).
@@ -12,6 +12,7 @@ mod common;
 mod config;
 mod entries;
 mod forward;
+mod groups;
 pub(crate) mod password;
 mod pihole;
 mod records;
@@ -21,6 +22,7 @@ pub(super) fn routes() -> Router<Shared> {
         .merge(entries::routes())
         .merge(records::routes())
         .merge(forward::routes())
+        .merge(groups::routes())
         .merge(pihole::routes())
         .merge(password::routes())
         .route("/api/v1/config", get(config::export).put(config::import).layer(config::body_limit()))

@@ -11,6 +11,49 @@ pub struct CustomEntry {
     /// The inline list holding it. Default: `custom-block` / `custom-allow`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<String>,
+    /// A disabled entry stays in the config but does not block or allow. Default: `true`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PATCH /api/v1/lists/{name}`, `/api/v1/block` and `/api/v1/allow`: turn an item on or off.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Enabled {
+    pub enabled: bool,
+}
+
+/// A client group (`POST /api/v1/groups`; rows of `GET`, in matching order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSpec {
+    pub name: String,
+    #[serde(flatten)]
+    pub settings: GroupEdit,
+}
+
+/// What `PUT /api/v1/groups/{name}` sets: `clients` and `lists` as given; `blocking` and
+/// `block_response` only when given (absent = kept as they are).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupEdit {
+    /// CIDRs, IPs or MAC addresses; the first group that matches a client wins.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// The lists that apply to the group; absent = the lists whose `groups` name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists: Option<Vec<String>>,
+    /// For a form, which cannot send an empty array: `group` = the group names its lists
+    /// (`lists`, absent = none), `lists` = the lists whose `groups` name it (`lists` must be
+    /// absent). Absent = `lists` decides. Never in answers.
+    #[serde(default, skip_serializing)]
+    pub lists_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking: Option<bool>,
+    /// `null`, `nxdomain`, `refused` or an IP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_response: Option<String>,
 }
 
 /// A local DNS record (`POST /api/v1/records`; rows of `GET`).

@@ -111,6 +111,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             let c: ravens::api::edits::Change = rt.block_on(ctl::delete(&target, &path))?;
             print_change(&c, args.json)?;
         }
+        Command::Lists { action: Some(ListsAction::Enable { name }) } => {
+            print_change(&rt.block_on(list_enabled(&target, &name, true))?, args.json)?;
+        }
+        Command::Lists { action: Some(ListsAction::Disable { name }) } => {
+            print_change(&rt.block_on(list_enabled(&target, &name, false))?, args.json)?;
+        }
         Command::Site(cmd) => rt.block_on(ctl::edits::run(&target, cmd, args.json))?,
         Command::Import { source } => rt.block_on(ctl::import::run(&target, source, args.json))?,
         Command::Lists { action } => {
@@ -296,6 +302,12 @@ async fn run_all(nodes: &[ctl::all::Node], command: Command, json: bool) -> anyh
         anyhow::bail!("some nodes did not answer (see above); what is shown is partial");
     }
     Ok(())
+}
+
+/// `dnsctl lists enable|disable NAME`.
+async fn list_enabled(t: &ctl::Target, name: &str, enabled: bool) -> anyhow::Result<ravens::api::edits::Change> {
+    let path = format!("/api/v1/lists/{}", urlencode(name));
+    ctl::patch_json(t, &path, &ravens::api::edits::Enabled { enabled }).await
 }
 
 fn print_change(c: &ravens::api::edits::Change, json: bool) -> anyhow::Result<()> {

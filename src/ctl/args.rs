@@ -139,6 +139,10 @@ pub enum ListsAction {
     },
     /// Remove a list source.
     Remove { name: String },
+    /// Turn a list back on.
+    Enable { name: String },
+    /// Turn a list off: kept in the config, not loaded.
+    Disable { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Subcommand;
 
-use super::{Target, delete, get, post_json, put_json, urlencode};
-use crate::api::edits::{Change, CustomEntry, ForwardSpec, PasswordSpec, RecordSpec, ReservationSpec, SiteToml};
+use super::{Target, delete, get, patch_json, post_json, put_json, urlencode};
+use crate::api::edits::{
+    Change, CustomEntry, Enabled, ForwardSpec, PasswordSpec, RecordSpec, ReservationSpec, SiteToml,
+};
 
 /// Site-config subcommands, flattened into dnsctl's top level.
 #[derive(Debug, Subcommand)]
@@ -22,6 +24,11 @@ pub enum SiteCommand {
     Allow {
         #[command(subcommand)]
         action: EntryAction,
+    },
+    /// Client groups: their clients (CIDR, IP, MAC) and lists.
+    Group {
+        #[command(subcommand)]
+        action: Option<super::groups::GroupAction>,
     },
     /// Local DNS records.
     Records {
@@ -75,6 +82,18 @@ pub enum EntryAction {
         #[arg(long)]
         list: Option<String>,
     },
+    /// Turn NAME back on.
+    Enable {
+        name: String,
+        #[arg(long)]
+        list: Option<String>,
+    },
+    /// Turn NAME off: kept in its list, unused.
+    Disable {
+        name: String,
+        #[arg(long)]
+        list: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +116,19 @@ pub enum RecordAction {
         #[arg(value_name = "TYPE")]
         rtype: Option<String>,
         value: Option<String>,
+    },
+    /// Change a record in place: `dnsctl records edit nas.lan A 10.0.1.10 10.0.1.11 --ttl 1h`.
+    Edit {
+        name: String,
+        #[arg(value_name = "TYPE")]
+        rtype: String,
+        /// The value it has now.
+        old: String,
+        /// The value it gets.
+        new: String,
+        /// Its TTL from now on (default 300s).
+        #[arg(long)]
+        ttl: Option<String>,
     },
 }
 
@@ -164,6 +196,9 @@ pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()>
     match cmd {
         SiteCommand::Block { action } => entries(t, "block", action, json).await,
         SiteCommand::Allow { action } => entries(t, "allow", action, json).await,
+        SiteCommand::Group { action } => {
+            super::groups::run(t, action.unwrap_or(super::groups::GroupAction::List), json, changed).await
+        }
         SiteCommand::Records { action } => records(t, action.unwrap_or(RecordAction::List), json).await,
         SiteCommand::Forward { action } => forwards(t, action.unwrap_or(ForwardAction::List), json).await,
         SiteCommand::Reservations { action } => {
@@ -210,22 +245,32 @@ async fn entries(t: &Target, kind: &str, action: EntryAction, json: bool) -> any
             } else {
                 println!("{:<20} NAME", "LIST");
                 for r in rows {
-                    println!("{:<20} {}", r.list.unwrap_or_default(), r.name);
+                    let off = if r.enabled { "" } else { " (disabled)" };
+                    println!("{:<20} {}{off}", r.list.unwrap_or_default(), r.name);
                 }
             }
             Ok(())
         }
         EntryAction::Add { name, list } => {
-            changed(post_json(t, &format!("/api/v1/{kind}"), &CustomEntry { name, list }).await?, json)
+            changed(post_json(t, &format!("/api/v1/{kind}"), &CustomEntry { name, list, enabled: true }).await?, json)
         }
-        EntryAction::Remove { name, list } => {
-            let mut path = format!("/api/v1/{kind}?name={}", urlencode(&name));
-            if let Some(l) = list {
-                path.push_str(&format!("&list={}", urlencode(&l)));
-            }
-            changed(delete(t, &path).await?, json)
+        EntryAction::Remove { name, list } => changed(delete(t, &entry_path(kind, &name, list)).await?, json),
+        EntryAction::Enable { name, list } => {
+            changed(patch_json(t, &entry_path(kind, &name, list), &Enabled { enabled: true }).await?, json)
+        }
+        EntryAction::Disable { name, list } => {
+            changed(patch_json(t, &entry_path(kind, &name, list), &Enabled { enabled: false }).await?, json)
         }
     }
+}
+
+/// `/api/v1/{block,allow}?name=NAME[&list=LIST]`.
+fn entry_path(kind: &str, name: &str, list: Option<String>) -> String {
+    let mut path = format!("/api/v1/{kind}?name={}", urlencode(name));
+    if let Some(l) = list {
+        path.push_str(&format!("&list={}", urlencode(&l)));
+    }
+    path
 }
 
 async fn records(t: &Target, action: RecordAction, json: bool) -> anyhow::Result<()> {
@@ -248,14 +293,11 @@ async fn records(t: &Target, action: RecordAction, json: bool) -> anyhow::Result
             changed(post_json(t, "/api/v1/records", &RecordSpec { name, rtype, value, ttl }).await?, json)
         }
         RecordAction::Remove { name, rtype, value } => {
-            let mut path = format!("/api/v1/records?name={}", urlencode(&name));
-            if let Some(ty) = rtype {
-                path.push_str(&format!("&type={}", urlencode(&ty)));
-            }
-            if let Some(v) = value {
-                path.push_str(&format!("&value={}", urlencode(&v)));
-            }
-            changed(delete(t, &path).await?, json)
+            changed(delete(t, &record_path(&name, rtype, value)).await?, json)
+        }
+        RecordAction::Edit { name, rtype, old, new, ttl } => {
+            let path = record_path(&name, Some(rtype.clone()), Some(old));
+            changed(put_json(t, &path, &RecordSpec { name, rtype, value: new, ttl }).await?, json)
         }
     }
 }
@@ -316,4 +358,16 @@ async fn reservations(t: &Target, action: ReservationAction, json: bool) -> anyh
             changed(delete(t, &path).await?, json)
         }
     }
+}
+
+/// `/api/v1/records?name=NAME[&type=TYPE[&value=VALUE]]`.
+fn record_path(name: &str, rtype: Option<String>, value: Option<String>) -> String {
+    let mut path = format!("/api/v1/records?name={}", urlencode(name));
+    if let Some(ty) = rtype {
+        path.push_str(&format!("&type={}", urlencode(&ty)));
+    }
+    if let Some(v) = value {
+        path.push_str(&format!("&value={}", urlencode(&v)));
+    }
+    path
 }

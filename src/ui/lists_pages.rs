@@ -1,6 +1,7 @@
-//! The site-config pages: local DNS records, custom allow/deny entries (domains), lists and
-//! groups. Site config is the same on every node, so these read this node's API; every
-//! change goes through [`super::proxy`] to the API's edit handlers.
+//! The site-config pages: local DNS records (add, edit in place, remove), custom allow/deny
+//! entries (domains) and lists (add, enable/disable, remove); groups are in
+//! [`super::groups_page`]. Site config is the same on every node, so these read this node's
+//! API; every change goes through [`super::proxy`] to the API's edit handlers.
 
 use std::fmt::Write as _;
 
@@ -10,6 +11,7 @@ use axum::response::Html;
 
 use super::UiState;
 use super::auth::Csrf;
+use super::edit_form::{edit_form, toggle, yes_no};
 use super::fetch::{self, Node};
 use super::html::{action, esc, form, page, table};
 use crate::api::ListStatus;
@@ -40,7 +42,7 @@ pub async fn records(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>
     match fetch::get::<Vec<RecordSpec>>(&ui, &this(), "/api/v1/records").await {
         Ok(rs) => m.push_str(&table(
             &["name", "type", "value", "TTL", ""],
-            rs.iter().map(|r| {
+            rs.iter().enumerate().map(|(i, r)| {
                 let q = format!(
                     "records?name={}&type={}&value={}",
                     crate::ctl::urlencode(&r.name),
@@ -52,13 +54,29 @@ pub async fn records(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>
                     esc(&r.rtype),
                     esc(&r.value),
                     esc(r.ttl.as_deref().unwrap_or("300s")),
-                    action("Remove", "DELETE", &q, &serde_json::Value::Null),
+                    format!("{}{}", edit_record(i, r, &q), action("Remove", "DELETE", &q, &serde_json::Value::Null)),
                 ]
             }),
         )),
         Err(e) => m.push_str(&failed("the records", &e)),
     }
     Html(page("/records", &csrf.0, &m))
+}
+
+/// The record's value and TTL, changed in place (`PUT records?name=&type=&value=`), behind
+/// a disclosure so the table stays narrow.
+fn edit_record(i: usize, r: &RecordSpec, path: &str) -> String {
+    let ttl = r.ttl.as_deref().unwrap_or("");
+    let f = edit_form(
+        &format!("edit-record-{i}"),
+        "PUT",
+        path,
+        "Save",
+        &[("value", "Value", "text", true), ("ttl", "TTL", "text", false)],
+        &[("value", &r.value), ("ttl", ttl)],
+        &[("name", &r.name), ("type", &r.rtype)],
+    );
+    format!("<details><summary>Edit</summary>{f}</details>")
 }
 
 pub async fn domains(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -> Html<String> {
@@ -76,7 +94,7 @@ pub async fn domains(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>
         ));
         match fetch::get::<Vec<CustomEntry>>(&ui, &this(), &format!("/api/v1/{kind}")).await {
             Ok(es) => m.push_str(&table(
-                &["name", "list", "groups", ""],
+                &["name", "list", "groups", "enabled", ""],
                 es.iter().map(|e| {
                     let list = e.list.clone().unwrap_or_default();
                     let groups = list_groups(&ui, &list);
@@ -86,7 +104,12 @@ pub async fn domains(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>
                         esc(&e.name),
                         esc(&list),
                         esc(&groups),
-                        action("Remove", "DELETE", &q, &serde_json::Value::Null),
+                        yes_no(e.enabled),
+                        format!(
+                            "{}{}",
+                            toggle(e.enabled, &q),
+                            action("Remove", "DELETE", &q, &serde_json::Value::Null)
+                        ),
                     ]
                 }),
             )),
@@ -129,41 +152,25 @@ pub async fn lists(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) 
                     esc(&l.name),
                     esc(&l.kind),
                     esc(&l.source),
-                    if l.enabled { "yes".into() } else { "no".into() },
+                    yes_no(l.enabled),
                     l.entries.to_string(),
                     format!("{}<br>{rejected}", l.rejected),
                     l.last_refresh.map_or("-".into(), super::html::clock),
                     esc(l.last_error.as_deref().unwrap_or("")),
-                    action(
-                        "Remove",
-                        "DELETE",
-                        &format!("lists/{}", crate::ctl::urlencode(&l.name)),
-                        &serde_json::Value::Null,
-                    ),
+                    {
+                        let path = format!("lists/{}", crate::ctl::urlencode(&l.name));
+                        format!(
+                            "{}{}",
+                            toggle(l.enabled, &path),
+                            action("Remove", "DELETE", &path, &serde_json::Value::Null)
+                        )
+                    },
                 ]
             }),
         )),
         Err(e) => m.push_str(&failed("the lists", &e)),
     }
     Html(page("/lists", &csrf.0, &m))
-}
-
-/// Groups with their clients and lists, from the site config this node runs.
-pub async fn groups(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -> Html<String> {
-    let mut m = String::from("<h1>Groups and clients</h1>");
-    let desired = ui.d.site.desired();
-    let rows: Vec<Vec<String>> = desired
-        .iter()
-        .filter(|(k, _)| k.starts_with("group/"))
-        .filter_map(|(k, v)| ravens_config::site::decode(k, v).ok())
-        .map(|t| {
-            let get = |key: &str| t.get(key).map(|v| v.to_string()).unwrap_or_default();
-            vec![esc(&get("name").replace('"', "")), esc(&get("clients")), esc(&get("lists"))]
-        })
-        .collect();
-    m.push_str(&table(&["group", "clients", "lists"], rows));
-    m.push_str("<p class=\"note\">Clients not in any group are in <code>default</code>. Edit groups in the config file or with <code>dnsctl config import</code>.</p>");
-    Html(page("/groups", &csrf.0, &m))
 }
 
 /// The groups a list applies to, from the site config (`default` when it names none).
@@ -174,6 +181,7 @@ fn list_groups(ui: &super::Ui, list: &str) -> String {
         t.get("groups")
             .and_then(|g| g.as_array())
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|g| if g.is_empty() { "none (unless a group names it)".into() } else { g })
     });
     groups.unwrap_or_else(|| "default".into())
 }

@@ -5,5 +5,6 @@ pub mod browser;
 pub mod client;
 pub mod daemon;
 pub mod dhcp;
+pub mod edits;
 pub mod http;
 pub mod upstream;

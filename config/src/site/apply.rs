@@ -83,7 +83,7 @@ struct Desired {
     lists: Vec<(String, Table)>,
     /// Lists that hold inline `entries`.
     inline: std::collections::BTreeSet<String>,
-    entries: BTreeMap<String, Vec<String>>,
+    entries: BTreeMap<String, Vec<(String, bool)>>,
     records: Vec<(String, Table)>,
     forwards: Vec<(String, Table)>,
     subnets: Vec<(String, Table)>,
@@ -113,8 +113,8 @@ impl Desired {
                 }
                 "entry" => {
                     let list = t.get("list").and_then(Value::as_str).ok_or_else(|| bad("no list"))?;
-                    let rule = t.get("rule").and_then(Value::as_str).ok_or_else(|| bad("no rule"))?;
-                    d.entries.entry(list.to_string()).or_default().push(rule.to_string());
+                    let rule = super::entry_rule(&t).ok_or_else(|| bad("no rule"))?;
+                    d.entries.entry(list.to_string()).or_default().push(rule);
                 }
                 "record" => d.records.push((record_id(&t)?, t)),
                 "forward" => d.forwards.push((forward_id(&t)?, t)),

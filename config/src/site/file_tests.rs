@@ -5,7 +5,7 @@
 use toml::{Table, Value};
 
 use super::super::tests::FILE;
-use super::super::{canon, decode, entry, record, records, reservation};
+use super::super::{apply, canon, decode, entry, entry_state, record, records, reservation};
 use super::*;
 
 fn rec(name: &str, ty: &str, value: &str) -> (String, String) {
@@ -163,4 +163,36 @@ fn many_edits_of_a_large_file_read_back_exactly() {
         f = SiteFile::parse(out).unwrap();
     }
     assert_eq!(f.records().keys().filter(|k| k.starts_with("record/")).count(), 500);
+}
+
+#[test]
+fn a_disabled_entry_is_written_as_a_table_and_not_compiled() {
+    let mut r = records(FILE).unwrap();
+    let (k, v) = entry_state("custom-block", "a.example", false);
+    assert_eq!(k, "entry/custom-block/a.example", "the key does not depend on the state");
+    r.insert(k, v);
+    let (out, spliced) = edit(FILE, &r);
+    assert!(spliced);
+    assert!(out.contains(r#"entries = [{ rule = "a.example", enabled = false }, "||b.example^"]"#), "{out}");
+    assert_eq!(apply(FILE, &r).unwrap(), out, "the whole-file writer writes the same");
+    let cfg = crate::parse_with(&out, "t.toml", &String::new).unwrap();
+    let l = cfg.policy.lists.iter().find(|l| l.name == "custom-block").unwrap();
+    assert_eq!(l.source, crate::policy::ListSource::Inline(vec!["||b.example^".into()]), "only enabled rules load");
+
+    // Enabled again: back to the plain string, and to the original records.
+    let (k, v) = entry("custom-block", "a.example");
+    r.insert(k, v);
+    let (back, _) = edit(&out, &r);
+    assert!(back.contains(r#"entries = ["a.example", "||b.example^"]"#), "{back}");
+    assert_eq!(records(&back).unwrap(), records(FILE).unwrap());
+}
+
+#[test]
+fn an_entry_of_another_shape_is_refused() {
+    for bad in [r#"{ rule = "x.example", enabled = "no" }"#, r#"{ rule = "x.example", color = 1 }"#, "3"] {
+        let text = FILE.replace(r#"entries = ["a.example", "||b.example^"]"#, &format!("entries = [{bad}]"));
+        let e = crate::parse_with(&text, "t.toml", &String::new).unwrap_err().to_string();
+        assert!(e.contains("list.entries"), "{bad}: {e}");
+        assert!(records(&text).is_err(), "{bad}");
+    }
 }

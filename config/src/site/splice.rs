@@ -18,9 +18,7 @@ use toml_edit::DocumentMut;
 
 use super::layout::{Kind, Layout, Segment};
 use super::table::{sync_aot, sync_entries};
-use super::{
-    SiteError, SiteRecords, canon, decode, entry, key, list, name, record, record_id, reservation, reservation_id,
-};
+use super::{SiteError, SiteRecords, canon, decode, key, list, name, record, record_id, reservation, reservation_id};
 
 /// `text` (laid out as `layout`, holding `cur`) with its site config replaced by
 /// `desired`, and the new text's layout; `None` when this path cannot do it.
@@ -140,8 +138,9 @@ fn writable(k: &str, v: &str) -> bool {
         "list" => list(&t).map(|r| r.0),
         "subnet" => name(&t, "subnet").map(|n| key("subnet", &n)),
         "reservation" => reservation(&t).map(|r| r.0),
-        "entry" => match (t.get("list").and_then(Value::as_str), t.get("rule").and_then(Value::as_str)) {
-            (Some(l), Some(r)) => Ok(entry(l, r).0),
+        // The whole record: an explicit `enabled = true` would not read back as written.
+        "entry" => match (t.get("list").and_then(Value::as_str), super::entry_rule(&t)) {
+            (Some(l), Some((r, on))) => return super::entry_state(l, &r, on) == (k.to_string(), v.to_string()),
             _ => return false,
         },
         _ => return false,
@@ -170,7 +169,7 @@ fn kind_range<'a>(from: &'a str, to: &'a str) -> (Bound<&'a str>, Bound<&'a str>
 /// The desired inline entries of the lists and reservations of the subnets being rewritten.
 #[derive(Default)]
 struct Children {
-    entries: HashMap<String, Vec<String>>,
+    entries: HashMap<String, Vec<(String, bool)>>,
     reservations: HashMap<String, Vec<(String, Table)>>,
 }
 
@@ -181,14 +180,12 @@ impl Children {
         if wants(Kind::List) {
             for (k, v) in desired.range::<str, _>(kind_range("entry/", "entry0")) {
                 let t = decode(k, v).ok()?;
-                let (Some(l), Some(rule)) =
-                    (t.get("list").and_then(Value::as_str), t.get("rule").and_then(Value::as_str))
-                else {
+                let (Some(l), Some(rule)) = (t.get("list").and_then(Value::as_str), super::entry_rule(&t)) else {
                     return None;
                 };
                 let lk = key("list", l);
                 if units.contains_key(&lk) {
-                    c.entries.entry(lk).or_default().push(rule.to_string());
+                    c.entries.entry(lk).or_default().push(rule);
                 }
             }
         }

@@ -115,29 +115,44 @@ pub(super) fn sync_table(t: &mut toml_edit::Table, cur: Option<&Table>, want: &T
     }
 }
 
-/// Writes a list's inline `entries`: existing ones keep their order, new ones are appended.
-pub(super) fn sync_entries(t: &mut toml_edit::Table, inline: bool, rules: &[String]) {
+/// Writes a list's inline `entries` (rule, enabled): existing ones keep their order, new
+/// ones are appended; a disabled rule is written `{ rule = "...", enabled = false }`.
+pub(super) fn sync_entries(t: &mut toml_edit::Table, inline: bool, rules: &[(String, bool)]) {
     if !inline {
         t.remove("entries");
         return;
     }
-    let existing: Vec<&str> = t
+    let existing: Vec<(String, bool)> = t
         .get("entries")
         .and_then(Item::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .map(|a| a.iter().filter_map(edit_entry).collect())
         .unwrap_or_default();
-    let wanted: HashSet<&str> = rules.iter().map(String::as_str).collect();
+    let wanted: HashMap<&str, bool> = rules.iter().map(|(r, on)| (r.as_str(), *on)).collect();
     let mut taken: HashSet<&str> = HashSet::with_capacity(rules.len());
-    let mut next: Vec<&str> = Vec::with_capacity(rules.len());
-    for e in existing.iter().copied().chain(rules.iter().map(String::as_str)) {
-        if wanted.contains(e) && taken.insert(e) {
-            next.push(e);
+    let mut next: Vec<(&str, bool)> = Vec::with_capacity(rules.len());
+    for e in existing.iter().map(|(r, _)| r.as_str()).chain(rules.iter().map(|(r, _)| r.as_str())) {
+        if let Some(on) = wanted.get(e)
+            && taken.insert(e)
+        {
+            next.push((e, *on));
         }
     }
-    if next == existing && t.contains_key("entries") {
+    if next.iter().copied().eq(existing.iter().map(|(r, on)| (r.as_str(), *on))) && t.contains_key("entries") {
         return;
     }
-    let mut arr: toml_edit::Array = next.into_iter().collect();
+    let mut arr: toml_edit::Array = next
+        .into_iter()
+        .map(|(rule, on)| {
+            if on {
+                toml_edit::Value::from(rule)
+            } else {
+                let mut it = toml_edit::InlineTable::new();
+                it.insert("rule", rule.into());
+                it.insert("enabled", false.into());
+                toml_edit::Value::InlineTable(it)
+            }
+        })
+        .collect();
     if arr.len() > 2 {
         // One rule per line reads (and diffs) better than a long line.
         for v in arr.iter_mut() {
@@ -147,6 +162,18 @@ pub(super) fn sync_entries(t: &mut toml_edit::Table, inline: bool, rules: &[Stri
         arr.set_trailing_comma(true);
     }
     t.insert("entries", Item::Value(toml_edit::Value::Array(arr)));
+}
+
+/// A written entry: a rule string, or an inline table with `rule` (and `enabled`).
+fn edit_entry(v: &toml_edit::Value) -> Option<(String, bool)> {
+    match v {
+        toml_edit::Value::String(s) => Some((s.value().clone(), true)),
+        toml_edit::Value::InlineTable(t) => Some((
+            t.get("rule")?.as_str()?.to_string(),
+            t.get("enabled").and_then(toml_edit::Value::as_bool).unwrap_or(true),
+        )),
+        _ => None,
+    }
 }
 
 fn to_item(v: &Value) -> Item {

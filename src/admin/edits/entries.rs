@@ -8,12 +8,12 @@ use toml::{Table, Value};
 
 use super::common::{Body, EditError, Json, body, edit, invalid, items, s};
 use crate::admin::reply::{Fail, Shared};
-use crate::api::edits::{Change, CustomEntry};
+use crate::api::edits::{Change, CustomEntry, Enabled};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/api/v1/block", get(block_list).post(block_add).delete(block_remove))
-        .route("/api/v1/allow", get(allow_list).post(allow_add).delete(allow_remove))
+        .route("/api/v1/block", get(block_list).post(block_add).delete(block_remove).patch(block_enable))
+        .route("/api/v1/allow", get(allow_list).post(allow_add).delete(allow_remove).patch(allow_enable))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -29,9 +29,9 @@ fn entries(d: &Shared, allow: bool) -> Vec<CustomEntry> {
         .collect();
     items(d, "entry/")
         .into_iter()
-        .filter_map(|(_, t)| Some((s(&t, "list")?, s(&t, "rule")?)))
+        .filter_map(|(_, t)| Some((s(&t, "list")?, site::entry_rule(&t)?)))
         .filter(|(l, _)| kind_of.get(l) == Some(&allow))
-        .map(|(list, name)| CustomEntry { name, list: Some(list) })
+        .map(|(list, (name, enabled))| CustomEntry { name, list: Some(list), enabled })
         .collect()
 }
 
@@ -85,35 +85,61 @@ fn entry_add(d: Shared, req: CustomEntry, allow: bool) -> impl Future<Output = R
             }
             Some(Err(e)) => return Err(EditError::Conflict(e.to_string())),
         }
-        let (k, v) = site::entry(&list, &rule);
-        let msg = if recs.contains_key(&k) {
-            format!("{rule} is already in {list}")
-        } else {
-            format!("{kind}ed {rule} (list {list})")
+        let (k, v) = site::entry_state(&list, &rule, req.enabled);
+        let msg = match recs.get(&k) {
+            Some(old) if *old == v => format!("{rule} is already in {list}"),
+            // Added again while disabled (or the other way round): the state is what changes.
+            Some(_) => format!("{} {rule} in {list}", if req.enabled { "enabled" } else { "disabled" }),
+            None => format!("{kind}ed {rule} (list {list})"),
         };
         recs.insert(k, v);
         Ok(msg)
     })
 }
 
-fn entry_remove(d: Shared, a: EntryArgs, allow: bool) -> impl Future<Output = Result<Json<Change>, Fail>> {
-    let kind = if allow { "allow" } else { "block" };
+/// The (list, rule) of the custom entries `a` names.
+fn matching(d: &Shared, a: &EntryArgs, allow: bool) -> (String, Vec<(String, String)>) {
     let name = a.name.trim().trim_end_matches('.').to_string();
-    let found: Vec<(String, String)> = entries(&d, allow)
+    let found = entries(d, allow)
         .into_iter()
         .filter(|e| e.name.trim_end_matches('.').eq_ignore_ascii_case(&name))
         .filter_map(|e| Some((e.list?, e.name)))
         .filter(|(l, _)| a.list.as_ref().is_none_or(|want| want == l))
         .collect();
+    (name, found)
+}
+
+/// Removes the entries `a` names (`on` = `None`), or turns them on or off: a disabled
+/// entry stays in its list, unused.
+fn entry_change(
+    d: Shared,
+    a: EntryArgs,
+    on: Option<bool>,
+    allow: bool,
+) -> impl Future<Output = Result<Json<Change>, Fail>> {
+    let kind = if allow { "allow" } else { "block" };
+    let (name, found) = matching(&d, &a, allow);
     edit(d, move |recs| {
         if found.is_empty() {
             return Err(EditError::NotFound(format!("'{name}' is not a custom {kind} entry")));
         }
         for (list, rule) in &found {
-            recs.remove(&site::entry(list, rule).0);
+            match on {
+                None => recs.remove(&site::entry(list, rule).0),
+                Some(on) => {
+                    let (k, v) = site::entry_state(list, rule, on);
+                    recs.insert(k, v)
+                }
+            };
         }
         let lists: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
-        Ok(format!("removed {kind} entry {name} from {}", lists.join(", ")))
+        let done = match on {
+            None => "removed",
+            Some(true) => "enabled",
+            Some(false) => "disabled",
+        };
+        let prep = if on.is_none() { "from" } else { "in" };
+        Ok(format!("{done} {kind} entry {name} {prep} {}", lists.join(", ")))
     })
 }
 
@@ -134,9 +160,25 @@ async fn allow_add(State(d): State<Shared>, b: Body<CustomEntry>) -> Result<Json
 }
 
 async fn block_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
-    entry_remove(d, a, false).await
+    entry_change(d, a, None, false).await
 }
 
 async fn allow_remove(State(d): State<Shared>, Query(a): Query<EntryArgs>) -> Result<Json<Change>, Fail> {
-    entry_remove(d, a, true).await
+    entry_change(d, a, None, true).await
+}
+
+async fn block_enable(
+    State(d): State<Shared>,
+    Query(a): Query<EntryArgs>,
+    b: Body<Enabled>,
+) -> Result<Json<Change>, Fail> {
+    entry_change(d, a, Some(body(b)?.enabled), false).await
+}
+
+async fn allow_enable(
+    State(d): State<Shared>,
+    Query(a): Query<EntryArgs>,
+    b: Body<Enabled>,
+) -> Result<Json<Change>, Fail> {
+    entry_change(d, a, Some(body(b)?.enabled), true).await
 }

@@ -10,14 +10,14 @@ use toml::{Table, Value};
 
 use super::common::{Body, EditError, Json, body, edit, invalid, items, s};
 use crate::admin::reply::{Fail, Shared, fail};
-use crate::api::edits::{Change, ListSpec, RecordSpec, ReservationSpec};
+use crate::api::edits::{Change, Enabled, ListSpec, RecordSpec, ReservationSpec};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/api/v1/records", get(records_list).post(records_add).delete(records_remove))
+        .route("/api/v1/records", get(records_list).post(records_add).put(records_change).delete(records_remove))
         .route("/api/v1/reservations", get(res_list).post(res_add).delete(res_remove))
         .route("/api/v1/lists", post(lists_add))
-        .route("/api/v1/lists/{name}", delete(lists_remove))
+        .route("/api/v1/lists/{name}", delete(lists_remove).patch(lists_enable))
 }
 
 // ---- local records ----
@@ -30,17 +30,22 @@ async fn records_list(State(d): State<Shared>) -> Json<Vec<RecordSpec>> {
     axum::Json(items(&d, "record/").iter().filter_map(|(_, t)| record_spec(t)).collect())
 }
 
+/// The record of `r` (the file's form: name and value trimmed, the type upper case).
+fn record_of(r: &RecordSpec) -> Result<(String, String), EditError> {
+    let mut t = Table::new();
+    t.insert("name".into(), Value::String(r.name.trim().to_string()));
+    t.insert("type".into(), Value::String(r.rtype.trim().to_ascii_uppercase()));
+    t.insert("value".into(), Value::String(r.value.trim().to_string()));
+    if let Some(ttl) = r.ttl.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        t.insert("ttl".into(), Value::String(ttl.to_string()));
+    }
+    site::record(&t).map_err(|e| invalid(e.to_string()))
+}
+
 async fn records_add(State(d): State<Shared>, b: Body<RecordSpec>) -> Result<Json<Change>, Fail> {
     let r = body(b)?;
     edit(d, move |recs| {
-        let mut t = Table::new();
-        t.insert("name".into(), Value::String(r.name.trim().to_string()));
-        t.insert("type".into(), Value::String(r.rtype.trim().to_ascii_uppercase()));
-        t.insert("value".into(), Value::String(r.value.trim().to_string()));
-        if let Some(ttl) = &r.ttl {
-            t.insert("ttl".into(), Value::String(ttl.clone()));
-        }
-        let (k, v) = site::record(&t).map_err(|e| invalid(e.to_string()))?;
+        let (k, v) = record_of(&r)?;
         if recs.contains_key(&k) {
             return Err(EditError::Conflict(format!("{} {} {} already exists", r.name, r.rtype, r.value)));
         }
@@ -58,20 +63,57 @@ struct RecordArgs {
     value: Option<String>,
 }
 
+/// The keys of the records `a` names.
+fn matching_records(recs: &SiteRecords, a: &RecordArgs) -> Vec<String> {
+    let want = a.name.trim().trim_end_matches('.').to_ascii_lowercase();
+    // Record keys start with the name (`record/NAME TYPE VALUE`): only those are read,
+    // plus the few keys hashed for length.
+    with_prefix(recs, &site::key("record", &format!("{want} ")), "record/#")
+        .filter(|(_, t)| {
+            let Some(r) = record_spec(t) else { return false };
+            r.name.trim().trim_end_matches('.').eq_ignore_ascii_case(&want)
+                && a.rtype.as_ref().is_none_or(|ty| ty.eq_ignore_ascii_case(&r.rtype))
+                && a.value.as_ref().is_none_or(|v| v.trim() == r.value.trim())
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// `PUT /api/v1/records?name=&type=&value=`: the one record named becomes the body's
+/// (a new value or TTL, or another name or type).
+async fn records_change(
+    State(d): State<Shared>,
+    Query(a): Query<RecordArgs>,
+    b: Body<RecordSpec>,
+) -> Result<Json<Change>, Fail> {
+    let r = body(b)?;
+    edit(d, move |recs| {
+        let old = match matching_records(recs, &a).as_slice() {
+            [] => return Err(EditError::NotFound(format!("no local record matches {}", a.name.trim()))),
+            [one] => one.clone(),
+            _ => return Err(invalid(format!("more than one record matches {}: give its type and value", a.name))),
+        };
+        let (k, v) = record_of(&r)?;
+        if k != old && recs.contains_key(&k) {
+            return Err(EditError::Conflict(format!("{} {} {} already exists", r.name, r.rtype, r.value)));
+        }
+        recs.remove(&old);
+        recs.insert(k, v);
+        Ok(format!(
+            "changed {} to {} {} {}",
+            a.name.trim(),
+            r.name.trim(),
+            r.rtype.to_ascii_uppercase(),
+            r.value.trim()
+        ))
+    })
+    .await
+}
+
 async fn records_remove(State(d): State<Shared>, Query(a): Query<RecordArgs>) -> Result<Json<Change>, Fail> {
     let want = a.name.trim().trim_end_matches('.').to_ascii_lowercase();
     edit(d, move |recs| {
-        // Record keys start with the name (`record/NAME TYPE VALUE`): only those are read,
-        // plus the few keys hashed for length.
-        let keys: Vec<String> = with_prefix(recs, &site::key("record", &format!("{want} ")), "record/#")
-            .filter(|(_, t)| {
-                let Some(r) = record_spec(t) else { return false };
-                r.name.trim().trim_end_matches('.').eq_ignore_ascii_case(&want)
-                    && a.rtype.as_ref().is_none_or(|ty| ty.eq_ignore_ascii_case(&r.rtype))
-                    && a.value.as_ref().is_none_or(|v| v.trim() == r.value.trim())
-            })
-            .map(|(k, _)| k)
-            .collect();
+        let keys = matching_records(recs, &a);
         if keys.is_empty() {
             return Err(EditError::NotFound(format!("no local record matches {want}")));
         }
@@ -211,6 +253,29 @@ async fn lists_add(State(d): State<Shared>, b: Body<ListSpec>) -> Result<Json<Ch
         }
         recs.insert(k, v);
         Ok(format!("added list {}", l.name))
+    })
+    .await
+}
+
+/// `PATCH /api/v1/lists/{name}`: a disabled list stays in the config, not loaded.
+async fn lists_enable(
+    State(d): State<Shared>,
+    Path(name): Path<String>,
+    b: Body<Enabled>,
+) -> Result<Json<Change>, Fail> {
+    let on = body(b)?.enabled;
+    edit(d, move |recs| {
+        let k = site::key("list", &name);
+        let Some(v) = recs.get(&k) else { return Err(EditError::NotFound(format!("no list named '{name}'"))) };
+        let mut t = site::decode(&k, v).map_err(|e| EditError::Conflict(e.to_string()))?;
+        // Enabled is the default: written only when off.
+        if on {
+            t.remove("enabled");
+        } else {
+            t.insert("enabled".into(), Value::Boolean(false));
+        }
+        recs.insert(k, site::canon(&t));
+        Ok(format!("{} list {name}", if on { "enabled" } else { "disabled" }))
     })
     .await
 }
