@@ -62,7 +62,10 @@ fn check_policy(imp: &Import, adlists: usize) {
     assert!(!imp.records.keys().any(|k| k.ends_with("-disabled")), "{:?}", imp.records.keys());
     let (k, v) = site::entry_state("pihole-default-deny", "disabled.example.com", false);
     assert_eq!(imp.records.get(&k), Some(&v), "the disabled entry");
-    assert!(r.notes.iter().any(|n| n.starts_with("1 entries disabled in Pi-hole came over disabled")), "{r:#?}");
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("entries disabled in Pi-hole, imported disabled in their lists: 1 ")),
+        "{r:#?}"
+    );
     assert_eq!(strs(&table(imp, "list/pihole-kids-deny"), "groups"), ["default+kids", "kids"]);
     for (list, rule) in [
         ("pihole-default-deny", "ads.example.com"),

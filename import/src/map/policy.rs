@@ -197,8 +197,9 @@ pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
     }
     if disabled > 0 {
         out.report.note(format!(
-            "{disabled} entries disabled in Pi-hole came over disabled in their lists (they neither block nor \
-             allow; `dnsctl block enable NAME --list LIST`, `dnsctl allow enable ...` or the Domains page turns one on)"
+            "entries disabled in Pi-hole, imported disabled in their lists: {disabled} (they neither block nor \
+             allow until `dnsctl block enable NAME --list LIST`, `dnsctl allow enable ...` or the Domains page \
+             turns one on)"
         ));
     }
 }
