@@ -91,6 +91,7 @@ async fn a_groups_upstreams_blocking_and_block_answer_edited_from_the_ui_and_dns
     assert!(blocked(&d, KID, "h00002.test"), "back to the default block answer");
     let text = std::fs::read_to_string(&d.config_path).unwrap();
     assert!(!text.contains("upstreams = [\"udp://127.0.0.22") && !text.contains("block_response"), "{text}");
+    assert!(!text.contains("blocking"), "blocking on is the default, not written: {text}");
 
     // dnsctl: --upstream sets, list shows, a bad URL is refused, --upstreams "" clears.
     let (code, _, err) = d.dnsctl(&["group", "edit", "kids", "--client", KID, "--upstream", &other.udp_url()]);

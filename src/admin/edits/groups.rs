@@ -51,7 +51,8 @@ fn str_array(v: &[String]) -> Value {
 }
 
 /// `t` with the settings of `e`: clients and lists replaced, the rest only when given; an
-/// empty `block_response` or `upstreams` removes the key (the `dns` setting applies).
+/// empty `block_response` or `upstreams` removes the key (the `dns` setting applies), and so
+/// does `blocking = true` (the default).
 fn set(t: &mut Table, e: &GroupEdit) -> Result<(), EditError> {
     if e.clients.is_empty() {
         t.remove("clients");
@@ -71,8 +72,15 @@ fn set(t: &mut Table, e: &GroupEdit) -> Result<(), EditError> {
         Some(l) => t.insert("lists".into(), str_array(l)),
         None => t.remove("lists"),
     };
-    if let Some(b) = e.blocking {
-        t.insert("blocking".into(), Value::Boolean(b));
+    // On is the default: the key is only written for off (the form always sends it).
+    match e.blocking {
+        None => {}
+        Some(true) => {
+            t.remove("blocking");
+        }
+        Some(false) => {
+            t.insert("blocking".into(), Value::Boolean(false));
+        }
     }
     match e.block_response.as_deref().map(str::trim) {
         None => {}
