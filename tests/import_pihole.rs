@@ -1,6 +1,8 @@
 //! Issue 12 against real daemons: `dnsctl import pihole ARCHIVE` on one node of a pair, then
 //! through each node's DNS port the imported exact and regex denies block for the right
-//! group's client and not for another, an allow wins over a deny, records and CNAMEs answer,
+//! group's client and not for another, an allow wins over a deny, an entry disabled in
+//! Pi-hole arrives disabled in its list (blocks nothing) until `dnsctl block enable` on the
+//! other node turns it on for both, records and CNAMEs answer,
 //! and each node lists the reservations and the imported leases (a lease's name resolves),
 //! also those of the subnet the import adds (which the peer may learn after the leases).
 //! A dry run and a second import leave the file byte for byte; hostile archives exit 1 with
@@ -46,11 +48,12 @@ const KID: &str = "127.0.0.31";
 fn archive() -> Vec<u8> {
     let clients: &[pihole::Client<'_>] = &[(1, KID, &[1])];
     let domains: &[pihole::Domain<'_>] = &[
-        (1, 1, "ads.test", &[0]),
-        (2, 3, r"^track[0-9]+\.test$", &[0]),
-        (3, 3, r"(^|\.)adnet\.test$", &[0]),
-        (4, 0, "ok.adnet.test", &[0]),
-        (5, 1, "games.test", &[1]),
+        (1, 1, "ads.test", true, &[0]),
+        (2, 3, r"^track[0-9]+\.test$", true, &[0]),
+        (3, 3, r"(^|\.)adnet\.test$", true, &[0]),
+        (4, 0, "ok.adnet.test", true, &[0]),
+        (5, 1, "games.test", true, &[1]),
+        (6, 1, "off.test", false, &[0]),
     ];
     let exp = pihole::now() + 3600;
     let leases = format!(
@@ -132,8 +135,9 @@ fn listed(d: &Daemon, what: &str, ip: &str) -> bool {
 #[test]
 fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
     let up = TestUpstream::start_background("127.0.0.1".parse().unwrap());
-    for (i, n) in
-        ["ads.test", "track1.test", "track.test", "x.adnet.test", "ok.adnet.test", "games.test"].iter().enumerate()
+    for (i, n) in ["ads.test", "track1.test", "track.test", "x.adnet.test", "ok.adnet.test", "games.test", "off.test"]
+        .iter()
+        .enumerate()
     {
         up.set_a(n, Ipv4Addr::new(192, 0, 2, 10 + i as u8), 60);
     }
@@ -147,13 +151,15 @@ fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
 
     let dry = import(&a, &file, &["--dry-run"]);
     assert_eq!((dry["dry_run"].as_bool(), dry["changed"].as_bool()), (Some(true), Some(false)));
-    assert_eq!(counts(&dry, "entry").0, 5, "{dry:#}");
+    assert_eq!(counts(&dry, "entry").0, 6, "{dry:#}");
     assert_eq!(counts(&dry, "lease"), (3, 0, 1), "{dry:#}");
     assert_eq!(std::fs::read(&a.config_path).unwrap(), before[0], "a dry run wrote the file");
 
     let r = import(&a, &file, &[]);
     assert_eq!(r["changed"], true, "{r:#}");
-    assert_eq!((counts(&r, "entry").0, counts(&r, "record").0, counts(&r, "reservation").0), (5, 2, 1), "{r:#}");
+    assert_eq!((counts(&r, "entry").0, counts(&r, "record").0, counts(&r, "reservation").0), (6, 2, 1), "{r:#}");
+    let notes = r["notes"].to_string();
+    assert!(notes.contains("entries disabled in Pi-hole, imported disabled in their lists: 1 "), "{r:#}");
     assert_eq!(counts(&r, "lease"), (3, 0, 1), "{r:#}");
     assert_eq!(counts(&r, "subnet"), (1, 0, 0), "the DHCP range 10.77.0.100-199 is a new subnet: {r:#}");
     let skipped = r["skipped"].as_array().unwrap();
@@ -178,6 +184,7 @@ fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
         assert!(blocked("127.0.0.1", "track1.test"), "regex deny");
         assert!(!blocked("127.0.0.1", "track.test"), "regex deny too wide");
         assert!(!blocked("127.0.0.1", "ok.adnet.test"), "the allow does not win over the regex deny");
+        assert!(!blocked("127.0.0.1", "off.test"), "an entry disabled in Pi-hole blocks nothing");
         let nas = answer(d, "127.0.0.1", "files.lan");
         assert!(nas.contains("CNAME\tnas.lan.") && nas.contains("192.168.1.50"), "{nas}");
         until("the reservation listed", d, || listed(d, "reservations", "127.0.0.60"));
@@ -189,6 +196,12 @@ fn import_pihole_lands_on_both_nodes_of_a_pair_once() {
             let (code, out, _) = d.dnsctl(&["forward", "list"]);
             code == 0 && out.contains("192.168.1.0/24") && out.contains("udp://192.168.1.1")
         });
+    }
+    // The disabled entry is in Default's deny list: turned on there (on B), it blocks on both.
+    let (code, out, err) = b.dnsctl(&["block", "enable", "off.test", "--list", "pihole-default-deny"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for d in [&a, &b] {
+        until("the enabled entry blocks", d, || answer(d, "127.0.0.1", "off.test").contains("\t0.0.0.0"));
     }
     let (_, human, _) = b.dnsctl(&["leases"]);
     assert!(human.contains("02:00:00:00:00:02") && human.contains("laptop"), "{human}");

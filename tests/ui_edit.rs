@@ -9,54 +9,14 @@
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::time::{Duration, Instant};
 
-use common::browser::{Browser, PASSWORD, set_password};
+use common::browser::{Browser, PASSWORD, check_widths as check, refused, set_password, until};
 use common::client::dig;
-use common::daemon::Daemon;
 use common::edits::{a_from, blocked, site};
 use common::upstream::TestUpstream;
 
 fn free(last: u8) -> SocketAddr {
     UdpSocket::bind((Ipv4Addr::new(127, 0, 0, last), 0)).unwrap().local_addr().unwrap()
-}
-
-/// Waits until `f` holds, for at most 20 s.
-async fn until(what: &str, f: impl Fn() -> bool) {
-    let end = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Submits form `id` (already filled), which the API must refuse: the reason shows in the
-/// form and the config file stays byte for byte the same.
-async fn refused(b: &Browser, d: &Daemon, id: &str, reason: &str) {
-    let before = std::fs::read(&d.config_path).unwrap();
-    b.click(&format!("#{id} button[type=submit]")).await;
-    let out = format!("document.querySelector('#{id} output.error').textContent");
-    let end = Instant::now() + Duration::from_secs(15);
-    loop {
-        let shown = b.js(&format!("return {out}")).await;
-        if shown.as_str().is_some_and(|s| s.contains(reason)) {
-            break;
-        }
-        assert!(Instant::now() < end, "#{id}: no '{reason}' beside the form, shown: {shown}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(std::fs::read(&d.config_path).unwrap(), before, "#{id}: a refused change moved the file");
-}
-
-/// Opens `path`, checks it at desktop and phone width and saves both screenshots.
-async fn check(b: &Browser, base: &str, path: &str, name: &str) {
-    for (w, h, suffix) in [(1280, 900, "desktop"), (390, 844, "phone")] {
-        b.c.set_window_size(w, h).await.unwrap();
-        b.goto(&format!("{base}{path}")).await;
-        b.check_page(&format!("{path} ({suffix})")).await;
-        b.screenshot(&format!("{name}-{suffix}")).await;
-    }
-    b.c.set_window_size(1280, 900).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

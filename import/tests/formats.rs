@@ -39,7 +39,7 @@ fn check_policy(imp: &Import, adlists: usize) {
     assert_eq!(r.counts("group"), counts(3, 0, 1), "{r:#?}");
     assert_eq!(r.counts("client"), counts(4, 1, 2));
     assert_eq!(r.counts("entry"), counts(7, 0, 4));
-    assert_eq!(r.counts("list"), counts(adlists + 5, 0, 1));
+    assert_eq!(r.counts("list"), counts(adlists + 4, 0, 1));
     // A client in two groups gets a group of its own, matched before the wider CIDR group.
     let both = table(imp, "group/default+kids");
     assert_eq!(strs(&both, "clients"), ["192.168.1.50"]);
@@ -58,11 +58,17 @@ fn check_policy(imp: &Import, adlists: usize) {
         (deny["kind"].as_str(), strs(&deny, "groups")),
         (Some("block"), vec!["default".into(), "default+kids".into()])
     );
-    assert_eq!(table(imp, "list/pihole-default-deny-disabled")["enabled"].as_bool(), Some(false));
+    // A disabled Pi-hole entry is a disabled entry of its group's list, not a list of its own.
+    assert!(!imp.records.keys().any(|k| k.ends_with("-disabled")), "{:?}", imp.records.keys());
+    let (k, v) = site::entry_state("pihole-default-deny", "disabled.example.com", false);
+    assert_eq!(imp.records.get(&k), Some(&v), "the disabled entry");
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("entries disabled in Pi-hole, imported disabled in their lists: 1 ")),
+        "{r:#?}"
+    );
     assert_eq!(strs(&table(imp, "list/pihole-kids-deny"), "groups"), ["default+kids", "kids"]);
     for (list, rule) in [
         ("pihole-default-deny", "ads.example.com"),
-        ("pihole-default-deny-disabled", "disabled.example.com"),
         ("pihole-default-allow", "good.example.com"),
         ("pihole-kids-allow", "good.example.com"),
         ("pihole-kids-deny", r"/^track[0-9]+\.example\.net$/"),

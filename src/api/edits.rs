@@ -34,8 +34,8 @@ pub struct GroupSpec {
     pub settings: GroupEdit,
 }
 
-/// What `PUT /api/v1/groups/{name}` sets: `clients` and `lists` as given; `blocking` and
-/// `block_response` only when given (absent = kept as they are).
+/// What `PUT /api/v1/groups/{name}` sets: `clients` and `lists` as given; `blocking`,
+/// `block_response` and `upstreams` only when given (absent = kept as they are).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GroupEdit {
     /// CIDRs, IPs or MAC addresses; the first group that matches a client wins.
@@ -51,9 +51,13 @@ pub struct GroupEdit {
     pub lists_from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking: Option<bool>,
-    /// `null`, `nxdomain`, `refused` or an IP.
+    /// `null`, `nxdomain`, `refused` or an IP; `""` = none (`dns.block_response` applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_response: Option<String>,
+    /// Upstream URLs for the group's queries (the forms of `dns.upstreams`); `[]` = none
+    /// (`dns.upstreams` applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstreams: Option<Vec<String>>,
 }
 
 /// A local DNS record (`POST /api/v1/records`; rows of `GET`).

@@ -16,7 +16,8 @@ pub enum GroupAction {
         #[command(flatten)]
         settings: GroupArgs,
     },
-    /// Set NAME's clients and lists (as given; the other settings only when given).
+    /// Set NAME's clients and lists (as given; blocking, block answer and upstreams only
+    /// when given).
     Edit {
         name: String,
         #[command(flatten)]
@@ -38,20 +39,35 @@ pub struct GroupArgs {
     /// Whether names are blocked for this group at all.
     #[arg(long)]
     blocking: Option<bool>,
-    /// Blocked-name answer: null, nxdomain, refused or an IP.
+    /// Blocked-name answer: null, nxdomain, refused or an IP (`""` = dns.block_response).
     #[arg(long)]
     block_response: Option<String>,
+    /// An upstream URL for this group's queries instead of dns.upstreams (repeat for more).
+    #[arg(long = "upstream", value_name = "URL", conflicts_with = "upstreams")]
+    upstream: Vec<String>,
+    /// The group's upstreams, comma separated (`--upstreams ""` = none: dns.upstreams).
+    /// Absent (and no --upstream) = kept as they are.
+    #[arg(long, value_name = "U1,U2")]
+    upstreams: Option<String>,
+}
+
+/// `a,b` as a list; `""` is the empty list.
+fn split(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 impl GroupArgs {
     fn edit(self) -> GroupEdit {
         GroupEdit {
             clients: self.clients,
-            lists: self
-                .lists
-                .map(|l| l.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()),
+            lists: self.lists.as_deref().map(split),
             blocking: self.blocking,
             block_response: self.block_response,
+            upstreams: if self.upstream.is_empty() {
+                self.upstreams.as_deref().map(split)
+            } else {
+                Some(self.upstream)
+            },
             lists_from: None,
         }
     }
@@ -88,8 +104,19 @@ async fn print_groups(t: &Target, json: bool) -> anyhow::Result<()> {
         println!("no groups (every client is in default)");
     }
     for g in rows {
-        let lists = g.settings.lists.map_or("(lists that name it)".to_string(), |l| format!("[{}]", l.join(", ")));
-        println!("{:<16} clients [{}] lists {lists}", g.name, g.settings.clients.join(", "));
+        let e = g.settings;
+        let lists = e.lists.map_or("(lists that name it)".to_string(), |l| format!("[{}]", l.join(", ")));
+        let mut line = format!("{:<16} clients [{}] lists {lists}", g.name, e.clients.join(", "));
+        if e.blocking == Some(false) {
+            line.push_str(" blocking off");
+        }
+        if let Some(r) = e.block_response {
+            line.push_str(&format!(" block answer {r}"));
+        }
+        if let Some(u) = e.upstreams {
+            line.push_str(&format!(" upstreams [{}]", u.join(", ")));
+        }
+        println!("{line}");
     }
     Ok(())
 }

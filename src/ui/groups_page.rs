@@ -1,5 +1,6 @@
-//! The Groups and clients page: each group with its clients (CIDR, IP, MAC) and lists, in
-//! matching order, editable in place; a form to add one. Read from `/api/v1/groups` and
+//! The Groups and clients page: each group with its clients (CIDR, IP, MAC), lists,
+//! blocking, block answer and upstreams, in matching order, editable in place; a form to add
+//! one. Read from `/api/v1/groups` and
 //! changed through [`super::proxy`] like every site edit.
 
 use std::fmt::Write as _;
@@ -15,20 +16,25 @@ use super::fetch::{self, Node};
 use super::html::{action, esc};
 use crate::api::edits::GroupSpec;
 
-const FIELDS: [(&str, &str, &str, bool); 3] = [
+const FIELDS: [(&str, &str, &str, bool); 6] = [
     ("clients", "Clients: CIDRs, IPs or MACs (comma separated)", "text", false),
     ("lists_from", "Lists that apply", "select:group,lists", true),
     ("lists", "Lists named here (comma separated)", "text", false),
+    ("blocking", "Blocking", "select:true,false", true),
+    ("block_response", "Block answer: null, nxdomain, refused or an IP (empty = the DNS setting)", "text", false),
+    ("upstreams", "Upstreams: URLs as in the DNS settings (comma separated; empty = those)", "text", false),
 ];
 
-/// A group's form with the choice of lists spelled out (preset when `from_lists`).
-fn lists_choice(form: String, from_lists: bool) -> String {
-    let f = form.replacen(">group</option>", ">the lists named here</option>", 1).replacen(
-        ">lists</option>",
-        ">the lists whose groups name it</option>",
-        1,
-    );
-    if from_lists { f.replacen("<option value=\"lists\">", "<option value=\"lists\" selected>", 1) } else { f }
+/// A group's form with its choices spelled out for people.
+fn worded(form: String) -> String {
+    [
+        (">group</option>", ">the lists named here</option>"),
+        (">lists</option>", ">the lists whose groups name it</option>"),
+        (">true</option>", ">on</option>"),
+        (">false</option>", ">off: nothing blocked</option>"),
+    ]
+    .iter()
+    .fold(form, |f, (from, to)| f.replacen(from, to, 1))
 }
 
 pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -> Html<String> {
@@ -38,7 +44,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
     );
     let mut add = vec![("name", "Name", "text", true)];
     add.extend(FIELDS);
-    m.push_str(&lists_choice(edit_form("add-group", "POST", "groups", "Add group", &add, &[], &[]), false));
+    m.push_str(&worded(edit_form("add-group", "POST", "groups", "Add group", &add, &[], &[])));
     let node = Node { name: String::new(), peer: None };
     match fetch::get::<Vec<GroupSpec>>(&ui, &node, "/api/v1/groups").await {
         Ok(gs) if gs.is_empty() => m.push_str("<p class=\"note\">No groups yet: every client is in default.</p>"),
@@ -56,31 +62,42 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
     Html(super::html::page("/groups", &csrf.0, &m))
 }
 
-/// One group: what it is now, a form to change its clients and lists, and Remove.
+/// One group: what it is now, a form to change all of it, and Remove.
 fn card(i: usize, g: &GroupSpec) -> String {
     let path = format!("groups/{}", crate::ctl::urlencode(&g.name));
-    let clients = g.settings.clients.join(", ");
-    let lists = g.settings.lists.as_ref().map(|l| l.join(", "));
+    let e = &g.settings;
+    let clients = e.clients.join(", ");
+    let lists = e.lists.as_ref().map(|l| l.join(", "));
     let shown = lists
         .as_ref()
         .map_or("the lists that name it".to_string(), |l| if l.is_empty() { "none".to_string() } else { esc(l) });
+    let blocking = e.blocking.unwrap_or(true);
+    let response = e.block_response.clone().unwrap_or_default();
+    let upstreams = e.upstreams.as_ref().map(|u| u.join(", ")).unwrap_or_default();
     let mut extra = String::new();
-    if g.settings.blocking == Some(false) {
+    if !blocking {
         extra.push_str("<dt>blocking</dt><dd>off</dd>");
     }
-    if let Some(r) = &g.settings.block_response {
-        let _ = write!(extra, "<dt>block answer</dt><dd>{}</dd>", esc(r));
+    if !response.is_empty() {
+        let _ = write!(extra, "<dt>block answer</dt><dd>{}</dd>", esc(&response));
     }
-    let values = [("clients", clients.as_str()), ("lists", lists.as_deref().unwrap_or(""))];
+    if !upstreams.is_empty() {
+        let _ = write!(extra, "<dt>upstreams</dt><dd>{}</dd>", esc(&upstreams));
+    }
+    let values = [
+        ("clients", clients.as_str()),
+        ("lists_from", if lists.is_none() { "lists" } else { "group" }),
+        ("lists", lists.as_deref().unwrap_or("")),
+        ("blocking", if blocking { "true" } else { "false" }),
+        ("block_response", &response),
+        ("upstreams", &upstreams),
+    ];
     format!(
         "<section class=\"card group\"><h2>{name}</h2><dl><dt>clients</dt><dd>{c}</dd><dt>lists</dt><dd>{shown}</dd>{extra}</dl>\
          {edit}{remove}</section>",
         name = esc(&g.name),
         c = if clients.is_empty() { "none".into() } else { esc(&clients) },
-        edit = lists_choice(
-            edit_form(&format!("edit-group-{i}"), "PUT", &path, "Save", &FIELDS, &values, &[]),
-            lists.is_none()
-        ),
+        edit = worded(edit_form(&format!("edit-group-{i}"), "PUT", &path, "Save", &FIELDS, &values, &[])),
         remove = action("Remove group", "DELETE", &path, &serde_json::Value::Null),
     )
 }

@@ -167,3 +167,41 @@ pub fn set_password(d: &Daemon, password: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "dnsctl password set: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Waits until `f` holds, for at most 20 s.
+pub async fn until(what: &str, f: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Submits form `id` (already filled), which the API must refuse: the reason shows in the
+/// form and `d`'s config file stays byte for byte the same.
+pub async fn refused(b: &Browser, d: &Daemon, id: &str, reason: &str) {
+    let before = std::fs::read(&d.config_path).unwrap();
+    b.click(&format!("#{id} button[type=submit]")).await;
+    let out = format!("return document.querySelector('#{id} output.error').textContent");
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let shown = b.js(&out).await;
+        if shown.as_str().is_some_and(|s| s.contains(reason)) {
+            break;
+        }
+        assert!(Instant::now() < end, "#{id}: no '{reason}' beside the form, shown: {shown}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(std::fs::read(&d.config_path).unwrap(), before, "#{id}: a refused change moved the file");
+}
+
+/// Opens `path` at desktop and phone width, checks it at each and saves both screenshots.
+pub async fn check_widths(b: &Browser, base: &str, path: &str, name: &str) {
+    for (w, h, suffix) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+        b.c.set_window_size(w, h).await.unwrap();
+        b.goto(&format!("{base}{path}")).await;
+        b.check_page(&format!("{path} ({suffix})")).await;
+        b.screenshot(&format!("{name}-{suffix}")).await;
+    }
+    b.c.set_window_size(1280, 900).await.unwrap();
+}

@@ -9,8 +9,8 @@ pub const GROUPS: &[(i64, &str)] = &[(0, "Default"), (1, "Kids")];
 
 /// (id, client, group ids)
 pub type Client<'a> = (i64, &'a str, &'a [i64]);
-/// (id, type: 0 allow, 1 deny, 2 allow regex, 3 deny regex; domain; group ids)
-pub type Domain<'a> = (i64, i64, &'a str, &'a [i64]);
+/// (id, type: 0 allow, 1 deny, 2 allow regex, 3 deny regex; domain; enabled; group ids)
+pub type Domain<'a> = (i64, i64, &'a str, bool, &'a [i64]);
 
 /// A gravity.db holding `clients` and `domains`.
 pub fn gravity(clients: &[Client<'_>], domains: &[Domain<'_>]) -> Vec<u8> {
@@ -28,8 +28,9 @@ pub fn gravity(clients: &[Client<'_>], domains: &[Domain<'_>]) -> Vec<u8> {
             tx.execute("INSERT INTO client_by_group VALUES (?1, ?2)", (id, g)).unwrap();
         }
     }
-    for (id, ty, domain, groups) in domains {
-        tx.execute("INSERT INTO domainlist (id, type, domain) VALUES (?1, ?2, ?3)", (id, ty, domain)).unwrap();
+    for (id, ty, domain, enabled, groups) in domains {
+        let row = (id, ty, domain, i64::from(*enabled));
+        tx.execute("INSERT INTO domainlist (id, type, domain, enabled) VALUES (?1, ?2, ?3, ?4)", row).unwrap();
         for g in *groups {
             tx.execute("INSERT INTO domainlist_by_group VALUES (?1, ?2)", (id, g)).unwrap();
         }

@@ -7,8 +7,9 @@
 //! by the reserved address, and a list applies to every ravens group whose set
 //! meets the list's groups. Clients only in Pi-hole's `Default` need no group: ravens's
 //! `default` takes every client not in another group. Adlists become URL lists; domainlist
-//! entries become inline lists per Pi-hole group and kind (`pihole-kids-deny`), disabled
-//! entries in a disabled list beside it.
+//! entries become inline lists per Pi-hole group and kind (`pihole-kids-deny`); an entry
+//! disabled in Pi-hole is kept disabled in its list (`{ rule = "...", enabled = false }`), so
+//! `dnsctl block enable` or the Domains page turns it on where it belongs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -140,6 +141,7 @@ pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
     let mut lists_seen = BTreeSet::new();
     let mut domains: Vec<_> = g.domains.iter().collect();
     domains.sort_by_key(|d| (!d.enabled, d.id));
+    let mut disabled = 0;
     for d in domains {
         let ids = member(g.domain_groups.get(&d.id));
         if ids.is_empty() {
@@ -149,7 +151,7 @@ pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
         let allow = d.kind == EXACT_ALLOW || d.kind == REGEX_ALLOW;
         let list_of = |id: i64| {
             let kind = if allow { "allow" } else { "deny" };
-            format!("pihole-{}-{kind}{}", slugs[&id], if d.enabled { "" } else { "-disabled" })
+            format!("pihole-{}-{kind}", slugs[&id])
         };
         let rule = if d.kind == EXACT_ALLOW || d.kind == EXACT_DENY {
             exact(&mut parser, &d.domain)
@@ -182,15 +184,23 @@ pub fn map(g: &Gravity, names: &BTreeMap<String, Ipv4Addr>, out: &mut Out<'_>) {
                 t.insert("name".into(), Value::String(list.clone()));
                 t.insert("entries".into(), Value::Array(Vec::new()));
                 t.insert("kind".into(), Value::String(if allow { "allow" } else { "block" }.into()));
-                if !d.enabled {
-                    t.insert("enabled".into(), Value::Boolean(false));
-                }
                 t.insert("groups".into(), strings(targets(&[id])));
                 out.put("list", key, canon(&t));
             }
-            let (k, v) = site::entry(&list, &rule);
-            out.put("entry", k, v);
+            // Enabled rows come first, so a rule both enabled and disabled in Pi-hole (two
+            // regexes that translate alike) stays enabled.
+            let (k, v) = site::entry_state(&list, &rule, d.enabled);
+            if out.put("entry", k, v) && !d.enabled {
+                disabled += 1;
+            }
         }
+    }
+    if disabled > 0 {
+        out.report.note(format!(
+            "entries disabled in Pi-hole, imported disabled in their lists: {disabled} (they neither block nor \
+             allow until `dnsctl block enable NAME --list LIST`, `dnsctl allow enable ...` or the Domains page \
+             turns one on)"
+        ));
     }
 }
 

@@ -34,6 +34,7 @@ fn spec(t: &Table) -> Option<GroupSpec> {
             lists: strings(t, "lists"),
             blocking: t.get("blocking").and_then(Value::as_bool),
             block_response: s(t, "block_response"),
+            upstreams: strings(t, "upstreams"),
             lists_from: None,
         },
     })
@@ -49,7 +50,9 @@ fn str_array(v: &[String]) -> Value {
     Value::Array(v.iter().map(|s| Value::String(s.trim().to_string())).filter(|v| v.as_str() != Some("")).collect())
 }
 
-/// `t` with the settings of `e`: clients and lists replaced, the rest only when given.
+/// `t` with the settings of `e`: clients and lists replaced, the rest only when given; an
+/// empty `block_response` or `upstreams` removes the key (the `dns` setting applies), and so
+/// does `blocking = true` (the default).
 fn set(t: &mut Table, e: &GroupEdit) -> Result<(), EditError> {
     if e.clients.is_empty() {
         t.remove("clients");
@@ -69,11 +72,33 @@ fn set(t: &mut Table, e: &GroupEdit) -> Result<(), EditError> {
         Some(l) => t.insert("lists".into(), str_array(l)),
         None => t.remove("lists"),
     };
-    if let Some(b) = e.blocking {
-        t.insert("blocking".into(), Value::Boolean(b));
+    // On is the default: the key is only written for off (the form always sends it).
+    match e.blocking {
+        None => {}
+        Some(true) => {
+            t.remove("blocking");
+        }
+        Some(false) => {
+            t.insert("blocking".into(), Value::Boolean(false));
+        }
     }
-    if let Some(r) = &e.block_response {
-        t.insert("block_response".into(), Value::String(r.trim().to_string()));
+    match e.block_response.as_deref().map(str::trim) {
+        None => {}
+        Some("") => {
+            t.remove("block_response");
+        }
+        Some(r) => {
+            t.insert("block_response".into(), Value::String(r.to_string()));
+        }
+    }
+    match e.upstreams.as_deref().map(str_array) {
+        None => {}
+        Some(Value::Array(a)) if a.is_empty() => {
+            t.remove("upstreams");
+        }
+        Some(a) => {
+            t.insert("upstreams".into(), a);
+        }
     }
     Ok(())
 }

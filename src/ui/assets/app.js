@@ -24,7 +24,8 @@ function showResult(out, data) {
   return true;
 }
 
-// Forms with data-api: their fields as a JSON body (empty ones left out; data-list ones split at commas).
+// Forms with data-api: their fields as a JSON body (empty ones left out unless data-empty;
+// data-list ones split at commas, so an empty one is []; data-bool ones true or false).
 document.addEventListener("submit", async (ev) => {
   const f = ev.target;
   if (!f.matches("form.api")) return;
@@ -33,8 +34,9 @@ document.addEventListener("submit", async (ev) => {
   out.textContent = "";
   const body = {};
   for (const el of f.elements) {
-    if (!el.name || el.value === "") continue;
+    if (!el.name || (el.value === "" && el.dataset.empty === undefined)) continue;
     if (el.dataset.list !== undefined) body[el.name] = el.value.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (el.dataset.bool !== undefined) body[el.name] = el.value === "true";
     else if (el.type === "number") body[el.name] = Number(el.value);
     else body[el.name] = el.value;
   }
