@@ -4,7 +4,11 @@
 # machine cannot blur it.
 #
 # The same release ravensd runs twice per round: with `rate_limit = "off"` and with the
-# limiter on every query (`rate_limit_exempt = []`, a rate no client reaches). Per config:
+# limiter on every query (`rate_limit_exempt = []`, a rate no client reaches); with
+# CONFIGURED=1 the second also has issue 15's other routing (the "plain UDP cache-hit path
+# with forward zones, group upstreams and rate limits configured"): a [[group]] holding the
+# load's client with its own upstreams (the same nsd) and five [[forward]] zones, one of
+# them the group's only and one a /20 (16 reverse zones). Per config:
 #   1. instructions: ravensd under callgrind; the cache warmed (every name once), counters
 #      zeroed (callgrind_control -z), then $CG_QUERIES queries (dnsperf -Q $CG_QPS, since the
 #      daemon runs ~50x slower under valgrind), dumped: user-space instructions per answered
@@ -13,14 +17,15 @@
 #      on CPU $LOAD_CPU: the daemon's CPU per answered query from its threads' schedstat, and
 #      its user share (utime / (utime + stime) from /proc/PID/stat), which converts the
 #      instruction difference (user space only) into a share of the whole per-query CPU.
-# Reported per config and round: Ir/q, us/q, user %. The limiter's share of us/q is then
-# (Ir/q on - Ir/q off) / Ir/q off x user share.
+# Reported per config and round: Ir/q (all), handle Ir (Resolver::handle_at inclusive per
+# query: the precise part), us/q, user %. The share of us/q the configuration costs is then
+# (handle Ir on - handle Ir off) / Ir/q off x user share.
 #
 # Safety: loopback only; every load bounded (-n, -l, timeout); daemons killed by PID; the
 # temp dir removed on exit (KEEP_WORK=1 keeps it).
 #
 # Usage: cargo build --release --bin ravensd && scripts/bench/dns-limit-cost.sh
-# Env:   ROUNDS (2), DURATION (5), CLIENTS (8), CG_QUERIES (20000), CG_QPS (3000),
+# Env:   CONFIGURED (0), ROUNDS (2), DURATION (5), CLIENTS (8), CG_QUERIES (20000), CG_QPS (3000),
 #        SERVER_CPU (1), LOAD_CPU (0), ZONE_NAMES (10000), RAVENSD (target/release/ravensd)
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +33,7 @@ REPO=$(cd "$BENCH_DIR/../.." && pwd)
 ROUNDS=${ROUNDS:-2}; DURATION=${DURATION:-5}; CLIENTS=${CLIENTS:-8}
 CG_QUERIES=${CG_QUERIES:-20000}; CG_QPS=${CG_QPS:-3000}
 SERVER_CPU=${SERVER_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}; ZONE_NAMES=${ZONE_NAMES:-10000}
-RAVENSD=${RAVENSD:-$REPO/target/release/ravensd}; KEEP_WORK=${KEEP_WORK:-0}
+RAVENSD=${RAVENSD:-$REPO/target/release/ravensd}; KEEP_WORK=${KEEP_WORK:-0}; CONFIGURED=${CONFIGURED:-0}
 NSD_IP=127.0.0.173; NSD_PORT=5320; RVD_IP=127.0.0.176; RVD_PORT=5322
 . "$BENCH_DIR/lib.sh"
 STOP_UNITS=(nsd)
@@ -55,6 +60,14 @@ upstreams = ["udp://$NSD_IP:$NSD_PORT"]
 udp_sockets = 1
 $limit
 EOF
+    [ $cfg = on ] && [ "$CONFIGURED" = 1 ] && {
+        up="udp://$NSD_IP:$NSD_PORT"
+        printf '\n[[group]]\nname = "bench"\nclients = ["127.0.0.0/8"]\nupstreams = ["%s"]\n' "$up"
+        for z in corp.example lab.example lan 192.168.0.0/16 10.1.16.0/20; do
+            printf '\n[[forward]]\ndomain = "%s"\nupstreams = ["udp://127.0.0.1:9"]\n' "$z"
+            [ $z = lab.example ] && printf 'groups = ["bench"]\n'
+        done
+    } >> "ravensd-$cfg.toml"
 done
 
 answers() { dig +tries=1 +time=1 -p "$RVD_PORT" "@$RVD_IP" h00001.hbench. A 2>/dev/null | grep -q 'status: NOERROR'; }
@@ -79,8 +92,15 @@ instructions() {
     callgrind_control -d "$pid" >/dev/null
     stop_pid "$pid"
     f=$(ls -t cg.out.* | head -1)
-    # The dump after zeroing holds the measured span only; its totals line is "summary: N".
-    awk -v n="$n" '/^summary:/{s=$2} END{ if (n+0 <= 0) print "NA"; else printf "%.0f\n", s/n }' "$(ls -t cg.out.*.* 2>/dev/null | head -1 || echo "$f")"
+    # The dump after zeroing holds the measured span only (cg.out.PID.1; the file at exit is
+    # the shutdown). Printed: all instructions per query ("summary:"), which carry the
+    # background work of the span (timers, prober; ±200 between processes), and those of
+    # Resolver::handle_at inclusive, the query itself (±40 between processes).
+    f=$(ls -t cg.out.*.* | head -1)
+    awk -v n="$n" '/^summary:/{s=$2} END{ if (n+0 <= 0) print "NA"; else printf "%.0f ", s/n }' "$f"
+    callgrind_annotate --inclusive=yes "$f" 2>/dev/null | awk -v n="$n" '
+        /Resolver::handle_at \[/ && !h {gsub(",", "", $1); h=$1}
+        END{ if (n+0 <= 0 || h == "") print "NA"; else printf "%.0f\n", h/n }'
 }
 
 # Daemon CPU per answered query natively, and its user share.
@@ -99,11 +119,11 @@ timing() {
         printf "%s %s\n", (n+0 > 0 ? sprintf("%.2f", (b-a)/1e3/n) : "NA"), (u+s > 0 ? sprintf("%.0f", 100*u/(u+s)) : "NA") }'
 }
 
-printf '%-5s %-4s %10s %8s %7s\n' round cfg 'Ir/q' 'us/q' 'user%'
+printf '%-5s %-4s %8s %10s %8s %7s\n' round cfg 'Ir/q' 'handle Ir' 'us/q' 'user%'
 for r in $(seq "$ROUNDS"); do
     for cfg in off on; do
-        ir=$(instructions $cfg)
+        read -r ir hir < <(instructions $cfg)
         read -r us user < <(timing $cfg)
-        printf '%-5s %-4s %10s %8s %7s\n' "$r" "$cfg" "$ir" "$us" "$user"
+        printf '%-5s %-4s %8s %10s %8s %7s\n' "$r" "$cfg" "$ir" "$hir" "$us" "$user"
     done
 done
