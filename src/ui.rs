@@ -20,6 +20,7 @@ mod auth;
 mod cluster_page;
 mod dashboard;
 mod dhcp_page;
+mod dns_options;
 mod fetch;
 mod html;
 mod lists_pages;
@@ -51,6 +52,7 @@ pub fn router(d: Shared, api: Router) -> Router {
         .route("/dhcp", get(dhcp_page::page))
         .route("/cluster", get(cluster_page::page))
         .route("/settings", get(settings::page))
+        .route("/settings/export", get(settings::export))
         .route("/why", get(settings::why))
         .route("/ui/api/{*path}", any(proxy::call))
         .route("/logout", post(auth::logout))
