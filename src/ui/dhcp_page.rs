@@ -90,7 +90,11 @@ pub async fn page(
     );
     let leases: Vec<Lease> = crate::ctl::all::merge_leases(per_node).into_iter().take(shown).collect();
     let total = total.max(leases.len());
-    let what = if q.is_empty() { "leases".to_string() } else { format!("leases match \"{}\"", esc(s.q.trim())) };
+    let noun = if total == 1 { "lease" } else { "leases" };
+    let what = match (q.is_empty(), total == 1) {
+        (true, _) => noun.to_string(),
+        (false, one) => format!("{noun} {} \"{}\"", if one { "matches" } else { "match" }, esc(s.q.trim())),
+    };
     let _ = write!(m, "<p class=\"note\" id=\"lease-count\">{total} {what}; {} shown.", leases.len());
     if total > leases.len() && shown < MAX_ROWS {
         let more = format!("/dhcp?q={}&n={}", crate::ctl::urlencode(s.q.trim()), shown + PAGE_ROWS);
