@@ -5,7 +5,8 @@
 //! change; a Pi-hole archive uploaded shows the dry-run report (nothing written), then applied
 //! blocks its denied name (the block answer set earlier) and brings its 250 leases, of which a search finds one past the
 //! first page; in a pair, the cluster page shows the takeover after the peer is killed.
-//! Every page is checked for script errors, labels and phone-width scrolling.
+//! Every page is checked for script errors, labels and phone-width scrolling, and
+//! screenshotted into target/ui-screenshots/.
 
 mod common;
 #[path = "../import/tests/common/mod.rs"]
@@ -54,12 +55,13 @@ async fn text_of(b: &Browser, css: &str) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-/// Checks the page at desktop and phone width.
+/// Checks the page at desktop and phone width, with a screenshot of each.
 async fn check_both_widths(b: &Browser, url: &str, what: &str) {
     for (w, h, name) in [(1280, 900, "desktop"), (390, 844, "phone")] {
         b.c.set_window_size(w, h).await.unwrap();
         b.goto(url).await;
         b.check_page(&format!("{what} ({name})")).await;
+        b.screenshot(&format!("{what}-{name}")).await;
     }
     b.c.set_window_size(1280, 900).await.unwrap();
 }
@@ -78,7 +80,7 @@ async fn settings_export_import_pihole_and_dhcp_search() {
     let base = format!("http://{}", d.admin);
     assert!(b.login(&base, PASSWORD).await.contains("Log out"));
     let settings = format!("{base}/settings");
-    check_both_widths(&b, &settings, "settings").await;
+    check_both_widths(&b, &settings, "settings-dns").await;
     assert_eq!(dig_status(&dig(d.dns, &["a.test", "A"])), "SERVFAIL", "the dead upstream");
 
     // A refused value: its reason next to its field, the file untouched.
@@ -153,7 +155,7 @@ async fn settings_export_import_pihole_and_dhcp_search() {
     b.goto(&format!("{base}/dhcp")).await;
     b.click("#lease-more").await;
     b.wait_for(|t| t.contains("h250") && t.contains(&format!("{LEASES} shown")), "the next rows").await;
-    check_both_widths(&b, &format!("{base}/dhcp?q=h2"), "dhcp").await;
+    check_both_widths(&b, &format!("{base}/dhcp?q=h2"), "dhcp-search").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,5 +186,5 @@ async fn the_cluster_page_shows_a_takeover() {
     b.goto(&format!("{base}/cluster")).await;
     let t = b.wait_for(|t| t.contains("took over b's DHCP clients"), "the takeover on the page").await;
     assert!(t.contains("256 of 256"), "a owns every bucket now: {t}");
-    check_both_widths(&b, &format!("{base}/cluster"), "cluster").await;
+    check_both_widths(&b, &format!("{base}/cluster"), "cluster-takeover").await;
 }
