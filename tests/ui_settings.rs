@@ -4,7 +4,8 @@
 //! field and leaves the file byte-identical; the exported config imported back undoes a later
 //! change; a Pi-hole archive uploaded shows the dry-run report (nothing written), then applied
 //! blocks its denied name (the block answer set earlier) and brings its 250 leases, of which a search finds one past the
-//! first page; in a pair, the cluster page shows the takeover after the peer is killed.
+//! first page; in a pair, the cluster page shows the takeover after the peer is killed and
+//! the hand-back once it is back.
 //! Every page is checked for script errors, labels and phone-width scrolling, and
 //! screenshotted into target/ui-screenshots/.
 
@@ -181,10 +182,18 @@ async fn the_cluster_page_shows_a_takeover() {
     let t = b.text().await;
     assert!(t.contains("No takeover since this node started") && t.contains("buckets owned"), "{t}");
 
-    bn.kill();
+    let stopped = bn.kill();
     until("the takeover in a's status", 20, || a.status()["cluster"]["takeovers"][0]["peer"] == "b").await;
     b.goto(&format!("{base}/cluster")).await;
     let t = b.wait_for(|t| t.contains("took over b's DHCP clients"), "the takeover on the page").await;
     assert!(t.contains("256 of 256"), "a owns every bucket now: {t}");
     check_both_widths(&b, &format!("{base}/cluster"), "cluster-takeover").await;
+
+    // B back: once caught up it gets its buckets back, and the history says so, newest first.
+    let _bn = stopped.restart();
+    until("the hand-back in a's status", 30, || a.status()["cluster"]["takeovers"][0]["kind"] == "hand_back").await;
+    b.goto(&format!("{base}/cluster")).await;
+    let t = b.wait_for(|t| t.contains("gave b's DHCP clients back"), "the hand-back on the page").await;
+    let (back, took) = (t.find("gave b's").unwrap(), t.find("took over b's").unwrap());
+    assert!(back < took, "newest first: {t}");
 }
