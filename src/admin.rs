@@ -91,6 +91,11 @@ async fn metrics(State(d): State<Shared>) -> Response {
 #[derive(Debug, serde::Deserialize)]
 struct LeaseQuery {
     subnet: Option<String>,
+    /// Only leases whose address, MAC or host name holds this (case-insensitive).
+    #[serde(default)]
+    q: String,
+    /// At most this many, the first by subnet and address.
+    limit: Option<usize>,
 }
 
 fn dhcp(d: &Daemon) -> Result<&ravens_dhcp::DhcpHandle, Fail> {
@@ -104,7 +109,9 @@ async fn leases(State(d): State<Shared>, Query(q): Query<LeaseQuery>) -> Result<
     {
         return Err(fail(StatusCode::NOT_FOUND, format!("no subnet named '{name}'")));
     }
-    Ok(axum::Json(h.leases(q.subnet.as_deref()).iter().map(crate::leases::to_api).collect()))
+    let all = h.leases(q.subnet.as_deref());
+    let (found, _) = crate::leases::search(&all, &q.q.trim().to_ascii_lowercase(), q.limit.unwrap_or(usize::MAX));
+    Ok(axum::Json(found))
 }
 
 async fn release(State(d): State<Shared>, Path(ip): Path<String>) -> Response {

@@ -8,6 +8,8 @@
 //!   ids, bucket owners, pool slice) goes to the `cluster-nodes` file, the DHCP answer filter,
 //!   [`DhcpHandle::set_slice`] and [`DhcpHandle::answer_held`].
 
+#[path = "cluster/history.rs"]
+mod history;
 #[path = "cluster/lease_sync.rs"]
 mod lease_sync;
 #[path = "cluster/status.rs"]
@@ -29,6 +31,8 @@ use ravens_sync::{SyncConfig, SyncEvent, SyncHandle, SyncNode};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use history::HISTORY;
+
 /// A running cluster membership.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -48,6 +52,8 @@ struct Inner {
     site: Arc<crate::site::Site>,
     /// Import leases granted under this node's name (see `start`).
     reseed_own: bool,
+    /// Takeovers and hand-backs made, for the cluster status.
+    history: history::History,
 }
 
 impl std::fmt::Debug for Inner {
@@ -102,6 +108,7 @@ pub async fn start(
         nodes_file,
         site: Arc::clone(site),
         reseed_own,
+        history: history::History::default(),
     });
     site.attach(sync.clone());
     inner.tick();
@@ -183,11 +190,13 @@ impl Inner {
             }
         }
         drop(pair);
+        let owners_now = tick.owners.clone().unwrap_or_else(|| self.owners.load().to_vec());
         for t in tick.transitions {
-            match t {
+            match &t {
                 Transition::TakeOver(p) => tracing::warn!(peer = %p, "taking over the peer's DHCP clients"),
                 Transition::HandBack(p) => tracing::info!(peer = %p, "handing DHCP clients back to the peer"),
             }
+            self.history.record(&t, &self.me, &owners_now, ravens_config::clock::unix_ms());
         }
         let owners_changed = tick.owners.is_some();
         if let Some(owners) = tick.owners {

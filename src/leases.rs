@@ -149,6 +149,43 @@ pub fn to_api(l: &ravens_dhcp::Lease) -> api::Lease {
     }
 }
 
+/// A lease search (`GET /api/v1/leases?q=`, the web UI's DHCP page): whether `q`, already
+/// lower case, is in the lease's address, MAC (`aa:bb:...`) or host name. `buf` is reused
+/// between calls, so a search over 10,000 leases allocates next to nothing.
+pub fn matches(l: &ravens_dhcp::Lease, q: &str, buf: &mut String) -> bool {
+    use std::fmt::Write as _;
+    if q.is_empty() {
+        return true;
+    }
+    buf.clear();
+    let _ = write!(buf, "{}", l.ip);
+    if buf.contains(q) {
+        return true;
+    }
+    buf.clear();
+    for (i, b) in l.mac.iter().enumerate() {
+        let _ = write!(buf, "{}{b:02x}", if i == 0 { "" } else { ":" });
+    }
+    if buf.contains(q) {
+        return true;
+    }
+    l.hostname.as_deref().is_some_and(|h| {
+        buf.clear();
+        buf.extend(h.chars().map(|c| c.to_ascii_lowercase()));
+        buf.contains(q)
+    })
+}
+
+/// The leases that match `q` (lower case), ordered by subnet and address as
+/// `dnsctl --all leases` merges them, with how many matched in all; at most `limit` are mapped.
+pub fn search(leases: &[ravens_dhcp::Lease], q: &str, limit: usize) -> (Vec<api::Lease>, usize) {
+    let mut buf = String::new();
+    let mut hits: Vec<&ravens_dhcp::Lease> = leases.iter().filter(|l| matches(l, q, &mut buf)).collect();
+    let total = hits.len();
+    hits.sort_unstable_by(|a, b| (&*a.subnet, a.ip).cmp(&(&*b.subnet, b.ip)));
+    (hits.into_iter().take(limit).map(to_api).collect(), total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ mod cluster_page;
 mod dashboard;
 mod dhcp_page;
 mod edit_form;
+mod dns_options;
 mod fetch;
 mod groups_page;
 mod html;
@@ -53,6 +54,7 @@ pub fn router(d: Shared, api: Router) -> Router {
         .route("/dhcp", get(dhcp_page::page))
         .route("/cluster", get(cluster_page::page))
         .route("/settings", get(settings::page))
+        .route("/settings/export", get(settings::export))
         .route("/why", get(settings::why))
         .route("/ui/api/{*path}", any(proxy::call))
         .route("/logout", post(auth::logout))

@@ -99,9 +99,11 @@ fn stats_window_over_real_queries_and_its_errors() {
     let day = get_json(&d, "/api/v1/stats?since=24h&top=1");
     assert_eq!((day["queries"].as_u64(), day["top_domains"].as_array().unwrap().len()), (Some(6), 1), "{day}");
     assert_eq!(get_json(&d, "/api/v1/stats")["since_secs"], 86_400, "default window: a day");
+    let counts = get_json(&d, "/api/v1/stats?since=1h&top=0");
+    assert_eq!((counts["queries"].as_u64(), counts["top_domains"].as_array().unwrap().len()), (Some(6), 0), "{counts}");
 
     // Bad input: a clear 400, and the statistics are as they were.
-    for bad in ["since=2d", "since=30s", "since=soon", "top=0", "top=101", "top=many"] {
+    for bad in ["since=2d", "since=30s", "since=soon", "top=-1", "top=101", "top=many"] {
         let (code, body) = http(d.admin, "GET", &format!("/api/v1/stats?{bad}"), Some(&token(&d)), None);
         assert_eq!(code, 400, "{bad}: {body}");
         let err: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -1,7 +1,8 @@
 //! Config-file edits and reloads on one real daemon (issue 10): an empty import refused, a
 //! large import accepted, a symlinked config followed and kept, reloads of a file that keeps
 //! changing, a reload error cleared by restoring the file, stale temp files removed at
-//! start, and SIGTERM stopping the daemon while an edit is stuck.
+//! start, SIGTERM stopping the daemon while an edit is stuck, and `dnsctl dns` setting,
+//! showing and resetting `[dns]` options (a refused value changes nothing).
 
 mod common;
 
@@ -215,4 +216,31 @@ fn issue_10_defect_4_sigterm_stops_the_daemon_while_an_edit_is_stuck() {
     assert!(d.log().contains("stopped"), "{}", d.log());
     let out = edit.join().unwrap();
     assert!(!out.status.success(), "the edit cannot have finished: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn dnsctl_dns_sets_shows_and_resets_options_and_a_refused_value_changes_nothing() {
+    let d = Daemon::start(SITE);
+    ok(&d, &["dns", "set", "cache_size=1MiB", "prefetch=false", "rate_limit_exempt=[\"10.0.0.0/8\"]"]);
+    let text = std::fs::read_to_string(&d.config_path).unwrap();
+    for want in
+        ["cache_size = \"1MiB\"", "prefetch = false", "rate_limit_exempt = [\"10.0.0.0/8\"]", "# nothing answers there"]
+    {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    let shown = ok(&d, &["dns"]);
+    assert!(shown.contains("cache_size = \"1MiB\"") && shown.contains("prefetch = false"), "{shown}");
+
+    let (code, _, err) = d.dnsctl(&["dns", "set", "cache_size=lots"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("dns.cache_size") && err.contains("lots"), "the reason names the key: {err}");
+    let (code, _, err) = d.dnsctl(&["dns", "set", "no_such_option=1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no_such_option"), "{err}");
+    assert_eq!(std::fs::read_to_string(&d.config_path).unwrap(), text, "refused values change nothing");
+
+    ok(&d, &["dns", "reset", "prefetch", "cache_size"]);
+    let text = std::fs::read_to_string(&d.config_path).unwrap();
+    assert!(!text.contains("prefetch") && !text.contains("cache_size") && text.contains("rate_limit_exempt"), "{text}");
+    assert_eq!(d.status()["config"]["last_error"], serde_json::Value::Null);
 }

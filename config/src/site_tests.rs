@@ -101,6 +101,21 @@ fn a_changed_item_is_edited_in_place_keeping_comments_and_node_sections() {
 }
 
 #[test]
+fn a_changed_value_keeps_the_comments_around_its_key() {
+    let text =
+        "[dns]\n# the resolvers: see the wiki\nupstreams = [\"udp://10.0.0.1\"]   # primary\ncache_size = \"1MiB\"\n";
+    let mut r = records(text).unwrap();
+    let mut dns = decode("dns", &r["dns"]).unwrap();
+    dns.insert("upstreams".into(), Value::Array(vec![Value::String("udp://10.0.0.2".into())]));
+    r.insert("dns".into(), canon(&dns));
+    let out = apply(text, &r).unwrap();
+    assert_eq!(
+        out,
+        "[dns]\n# the resolvers: see the wiki\nupstreams = [\"udp://10.0.0.2\"]   # primary\ncache_size = \"1MiB\"\n"
+    );
+}
+
+#[test]
 fn items_are_added_and_removed() {
     let mut r = records(FILE).unwrap();
     r.remove("record/nas.lan A 10.0.1.10");

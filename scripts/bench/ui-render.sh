@@ -8,7 +8,8 @@
 # Safety: loopback only; the daemon is stopped by its PID; the temp dir is removed on exit.
 #
 # Usage:  cargo build --bins && sudo scripts/bench/ui-render.sh
-# Env: RAVENSD (target/debug/ravensd; dnsctl beside it), LEASES (10000), SAMPLES (200)
+# Env: RAVENSD (target/debug/ravensd; dnsctl beside it), LEASES (10000), SAMPLES (200),
+#      PAGES (the pages to time, space-separated; default every page)
 set -euo pipefail
 
 RAVENSD=${RAVENSD:-target/debug/ravensd}
@@ -72,7 +73,8 @@ js=$(curl -s "http://$ADMIN/static/app.js" | wc -c)
 echo "dashboard first load: html $html + css $css + js $js = $((html + css + js)) bytes (uncompressed)"
 
 printf '%-10s %8s %8s %8s %9s\n' page p50_ms p95_ms max_ms bytes
-for page in / /log /lists /domains /groups /records /dhcp /cluster /settings "/why?name=nas.lan"; do
+PAGES=${PAGES:-/ /log /lists /domains /groups /records /dhcp /cluster /settings /why?name=nas.lan}
+for page in $PAGES; do
     for _ in $(seq "$SAMPLES"); do
         curl -s -o /dev/null -b "$WORK/cookies" -w '%{time_total} %{size_download}\n' "http://$ADMIN$page"
     done | sort -n | awk -v page="$page" '{ t[NR] = $1 * 1000; b = $2 } END {

@@ -1,5 +1,5 @@
 //! Site-config edit endpoints (docs/ARCHITECTURE.md §6): custom block/allow entries, groups, local records,
-//! reservations, list sources, config export/import and the import of a Pi-hole. Every change is validated, written
+//! reservations, list sources, the `[dns]` options, config export/import and the import of a Pi-hole. Every change is validated, written
 //! into the config file with `toml_edit` and replicated, the same path as a hand edit
 //! ([`crate::config_file::edit`]).
 
@@ -10,6 +10,7 @@ use super::reply::Shared;
 
 mod common;
 mod config;
+mod dns;
 mod entries;
 mod forward;
 mod groups;
@@ -20,6 +21,7 @@ mod records;
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .merge(entries::routes())
+        .merge(dns::routes())
         .merge(records::routes())
         .merge(forward::routes())
         .merge(groups::routes())

@@ -33,6 +33,23 @@ pub struct ClusterStatus {
     pub newer_lease_values: u64,
     pub site_config: SiteReplication,
     pub seal: SealCounters,
+    /// This node's takeovers and hand-backs since it started, newest first (at most
+    /// [`crate::cluster::HISTORY`]); absent from a node older than the list.
+    #[serde(default)]
+    pub takeovers: Vec<FailoverEvent>,
+}
+
+/// A takeover or a hand-back, as the node that made it saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverEvent {
+    /// Unix milliseconds.
+    pub time_ms: u64,
+    /// `take_over`: the peer fell silent, this node serves its clients; `hand_back`: the peer
+    /// is live and caught up again, its clients go back to it.
+    pub kind: String,
+    pub peer: String,
+    /// DHCP buckets (of 256) that moved between the peer and this node.
+    pub buckets: usize,
 }
 
 /// One peer as this node sees it.

@@ -136,3 +136,9 @@ pub struct Change {
 pub struct PasswordSpec {
     pub hash: String,
 }
+
+/// `GET /api/v1/dns`: the `[dns]` table of the site config as written (keys left out run
+/// their defaults); `PATCH /api/v1/dns`: keys to set, `null` to drop a key (back to its
+/// default). Values are the TOML values as JSON: strings (`"64MiB"`, `"2s"`, `"100/s"`),
+/// numbers, booleans, arrays of strings.
+pub type DnsSettings = std::collections::BTreeMap<String, serde_json::Value>;

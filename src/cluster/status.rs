@@ -97,6 +97,7 @@ impl Cluster {
                 too_new: s.too_new,
                 replay: s.replay,
             },
+            takeovers: i.history.list(),
         }
     }
 }

@@ -71,7 +71,7 @@ pub enum Command {
         /// The window: 1h, 24h, or any duration from 1m to 24h.
         #[arg(long, default_value = "24h")]
         since: String,
-        /// Entries per top list (1 to 100).
+        /// Entries per top list (0 to 100; 0 = the counts alone).
         #[arg(long, default_value_t = 10)]
         top: usize,
     },

@@ -1,5 +1,6 @@
 //! The cluster: every node's view of its peers (liveness, last heard, replication lag,
-//! failover phase), which node owns which pool slice and how many buckets, seal counters.
+//! failover phase), which node owns which pool slice and how many of the 256 DHCP buckets,
+//! the takeovers and hand-backs each node made (`ClusterStatus::takeovers`), seal counters.
 
 use std::fmt::Write as _;
 
@@ -12,6 +13,8 @@ use super::auth::Csrf;
 use super::fetch;
 use super::html::{clock, esc, table};
 use crate::api::Status;
+use crate::api::cluster::FailoverEvent;
+use ravens_dhcp::failover::buckets::{BUCKETS, bucket_owner};
 
 pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -> Html<String> {
     let (nodes, local) = fetch::nodes(&ui).await;
@@ -30,7 +33,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
             continue;
         };
         let Some(c) = &st.cluster else { continue };
-        let buckets = |n: &str| c.bucket_owners.iter().filter(|o| *o == n).count();
+        let buckets = |n: &str| buckets_of(n, &c.bucket_owners);
         let _ = write!(
             m,
             "<dl><dt>cluster</dt><dd>{}</dd><dt>gossip</dt><dd>{}</dd><dt>pool slice</dt><dd>{}</dd>\
@@ -41,7 +44,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
             esc(&c.gossip_listen),
             c.slice.as_ref().map_or("none".into(), |s| format!("{} of {}", s.index + 1, s.count)),
             buckets(&st.node),
-            c.bucket_owners.len(),
+            BUCKETS,
             c.records,
             c.lease_records,
             c.published,
@@ -79,8 +82,36 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
                 ]
             }),
         ));
+        m.push_str(&history(&c.takeovers));
         m.push_str("</section>");
     }
     m.push_str("</div>");
     Html(super::html::page("/cluster", &csrf.0, &m))
+}
+
+/// How many of the 256 buckets `node` answers for among the serving `owners`.
+fn buckets_of(node: &str, owners: &[String]) -> usize {
+    let owners: Vec<&str> = owners.iter().map(String::as_str).collect();
+    (0..BUCKETS).filter(|b| bucket_owner(*b as u8, &owners) == Some(node)).count()
+}
+
+/// The node's takeovers and hand-backs, newest first.
+fn history(events: &[FailoverEvent]) -> String {
+    let mut s = String::from("<h3>Takeover history</h3>");
+    if events.is_empty() {
+        s.push_str("<p class=\"note\">No takeover since this node started.</p>");
+        return s;
+    }
+    s.push_str(&table(
+        &["when", "what", "buckets"],
+        events.iter().map(|e| {
+            let what = match e.kind.as_str() {
+                "take_over" => format!("took over <b>{}</b>'s DHCP clients (peer silent)", esc(&e.peer)),
+                "hand_back" => format!("gave <b>{}</b>'s DHCP clients back (peer live and caught up)", esc(&e.peer)),
+                other => format!("{} {}", esc(other), esc(&e.peer)),
+            };
+            vec![clock(e.time_ms / 1000), what, e.buckets.to_string()]
+        }),
+    ));
+    s
 }

@@ -129,7 +129,8 @@ async fn charts(ui: &super::Ui, nodes: &[Node]) -> String {
         // newest bar, instead of showing up in an older one.
         let mut cum = Vec::new();
         for k in (1..=BARS).rev() {
-            let top = if k == BARS { 10 } else { 1 };
+            // Only the day's window needs top lists; the others give their counts alone.
+            let top = if k == BARS { 10 } else { 0 };
             match fetch::get::<WindowStats>(ui, n, &format!("/api/v1/stats?since={}h&top={top}", k * BAR_HOURS)).await {
                 Ok(w) => {
                     cum.push((w.queries, w.blocked));

@@ -1,5 +1,6 @@
 //! DHCP: pool use per subnet and node, the leases of every node (merged as `dnsctl --all
-//! leases` does) with search, release and "make this a reservation", and the reservations.
+//! leases` does) searched and paged on the server (the first [`PAGE_ROWS`] matches, "Show
+//! more" for the next), with release and "make this a reservation", and the reservations.
 
 use std::fmt::Write as _;
 
@@ -15,13 +16,18 @@ use super::html::{action, clock, esc, form, table};
 use crate::api::edits::ReservationSpec;
 use crate::api::{Lease, Status};
 
-/// Lease rows shown at most: the page stays small with thousands of leases.
-const MAX_ROWS: usize = 200;
+/// Lease rows on a page, and how many more "Show more" adds: the page stays small and
+/// quick with thousands of leases, and the search still covers them all.
+const PAGE_ROWS: usize = 200;
+/// Rows shown at most however often "Show more" is clicked.
+const MAX_ROWS: usize = 5000;
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Search {
     #[serde(default)]
     q: String,
+    /// Rows to show (default [`PAGE_ROWS`]).
+    n: Option<usize>,
 }
 
 pub async fn page(
@@ -64,36 +70,40 @@ pub async fn page(
          <input id=\"lease-q\" name=\"q\" value=\"{}\"></div><button type=\"submit\">Search</button></form>",
         esc(&s.q)
     );
-    // This node's table is read directly (the API's JSON round trip of thousands of leases
-    // is most of the page's time); the peers' come from their API.
+    let shown = s.n.unwrap_or(PAGE_ROWS).clamp(1, MAX_ROWS);
+    let q = s.q.trim().to_ascii_lowercase();
+    // Only the first `shown` matches are mapped and merged: this node's table is searched in
+    // place (leases replicate, so it holds the peers' grants too and its count is the total),
+    // and each peer is asked for its own first `shown` matches, enough for the merged first
+    // `shown` in the same order (subnet, address).
     let mut per_node: Vec<(String, Vec<Lease>)> = Vec::new();
+    let mut total = 0;
     if let Some(h) = &ui.d.dhcp {
-        per_node.push((local.node.clone(), h.leases(None).iter().map(crate::leases::to_api).collect()));
+        let (found, n) = crate::leases::search(&h.leases(None), &q, shown);
+        total = n;
+        per_node.push((local.node.clone(), found));
     }
     let peers: Vec<fetch::Node> = nodes.iter().filter(|n| n.peer.is_some()).cloned().collect();
+    let path = format!("/api/v1/leases?limit={shown}&q={}", crate::ctl::urlencode(&q));
     per_node.extend(
-        fetch::all::<Vec<Lease>>(&ui, &peers, "/api/v1/leases")
-            .await
-            .into_iter()
-            .filter_map(|(n, r)| r.ok().map(|l| (n, l))),
+        fetch::all::<Vec<Lease>>(&ui, &peers, &path).await.into_iter().filter_map(|(n, r)| r.ok().map(|l| (n, l))),
     );
-    let q = s.q.trim().to_ascii_lowercase();
-    let leases: Vec<Lease> = crate::ctl::all::merge_leases(per_node)
-        .into_iter()
-        .filter(|l| {
-            q.is_empty()
-                || l.ip.to_string().contains(&q)
-                || l.mac.to_ascii_lowercase().contains(&q)
-                || l.hostname.as_deref().is_some_and(|h| h.to_ascii_lowercase().contains(&q))
-        })
-        .collect();
-    if leases.len() > MAX_ROWS {
-        let _ =
-            write!(m, "<p class=\"note\">{} leases; the first {MAX_ROWS} shown: search to narrow.</p>", leases.len());
+    let leases: Vec<Lease> = crate::ctl::all::merge_leases(per_node).into_iter().take(shown).collect();
+    let total = total.max(leases.len());
+    let noun = if total == 1 { "lease" } else { "leases" };
+    let what = match (q.is_empty(), total == 1) {
+        (true, _) => noun.to_string(),
+        (false, one) => format!("{noun} {} \"{}\"", if one { "matches" } else { "match" }, esc(s.q.trim())),
+    };
+    let _ = write!(m, "<p class=\"note\" id=\"lease-count\">{total} {what}; {} shown.", leases.len());
+    if total > leases.len() && shown < MAX_ROWS {
+        let more = format!("/dhcp?q={}&n={}", crate::ctl::urlencode(s.q.trim()), shown + PAGE_ROWS);
+        let _ = write!(m, " <a id=\"lease-more\" href=\"{}\">Show {PAGE_ROWS} more</a>", esc(&more));
     }
+    m.push_str("</p>");
     m.push_str(&table(
         &["address", "MAC", "name", "subnet", "expires", "granted by", ""],
-        leases.iter().take(MAX_ROWS).map(|l| {
+        leases.iter().map(|l| {
             let reserve = json!({ "subnet": l.subnet, "mac": l.mac, "ip": l.ip.to_string(), "hostname": l.hostname });
             vec![
                 l.ip.to_string(),

@@ -27,11 +27,22 @@ pub struct Node {
 /// Calls this node's API in process: `method path` with an optional JSON body; the answer's
 /// status and body.
 pub async fn local_raw(ui: &Ui, method: Method, path: &str, body: Body) -> (StatusCode, axum::body::Bytes) {
+    local_typed(ui, method, path, body, "application/json").await
+}
+
+/// [`local_raw`] with a body of another type (a Pi-hole archive is binary).
+pub async fn local_typed(
+    ui: &Ui,
+    method: Method,
+    path: &str,
+    body: Body,
+    content_type: &str,
+) -> (StatusCode, axum::body::Bytes) {
     let req = Request::builder()
         .method(method)
         .uri(path)
         .header(header::AUTHORIZATION, format!("Bearer {}", ui.d.token))
-        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_TYPE, content_type)
         .body(body);
     let Ok(req) = req else { return (StatusCode::BAD_REQUEST, axum::body::Bytes::from_static(b"bad path")) };
     let res = match ui.api.clone().oneshot(req).await {

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use super::UiState;
 use super::fetch::{self, local_raw};
 
-/// Requests larger than this are refused (a config import is the largest UI request).
-const MAX_BODY: usize = 16 << 20;
+/// Bodies of the per-node calls (pause, resume, refresh) are read whole to be sent to every
+/// node; they are tiny, so this is generous.
+const MAX_BODY: usize = 1 << 20;
 
 /// API paths whose effect is per node: the UI applies them on every node.
 fn per_node(path: &str) -> bool {
@@ -23,15 +24,22 @@ pub async fn call(State(ui): State<UiState>, Path(path): Path<String>, req: Requ
     let method = req.method().clone();
     let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
     let api_path = format!("/api/v1/{path}{query}");
+    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let ctype = ctype.to_string();
+    if !per_node(&path) {
+        // Passed to the API as it came, streamed and with its type (a config import or a
+        // Pi-hole archive is large, the archive binary): the API's own body limits apply.
+        let (status, out) = fetch::local_typed(&ui, method.clone(), &api_path, req.into_body(), &ctype).await;
+        log_change(&method, &api_path, status);
+        return (status, [(header::CONTENT_TYPE, "application/json")], out).into_response();
+    }
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
         Err(e) => return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}")).into_response(),
     };
     let (status, out) = local_raw(&ui, method.clone(), &api_path, Body::from(body.clone())).await;
-    if method != Method::GET && status.is_success() {
-        tracing::info!(path = %api_path, %method, "change from the web UI");
-    }
-    if !per_node(&path) || !status.is_success() {
+    log_change(&method, &api_path, status);
+    if !status.is_success() {
         return (status, [(header::CONTENT_TYPE, "application/json")], out).into_response();
     }
     let (nodes, _) = fetch::nodes(&ui).await;
@@ -50,4 +58,10 @@ pub async fn call(State(ui): State<UiState>, Path(path): Path<String>, req: Requ
         o.insert("warning".into(), format!("not applied on {}", warnings.join("; ")).into());
     }
     axum::Json(v).into_response()
+}
+
+fn log_change(method: &Method, api_path: &str, status: StatusCode) {
+    if *method != Method::GET && status.is_success() {
+        tracing::info!(path = %api_path, %method, "change from the web UI");
+    }
 }

@@ -1,18 +1,57 @@
-//! Settings (upstreams, pause blocking with the time left, config export) and "Why?" (the
-//! `explain` engine through `/api/v1/query`).
+//! Settings (pause blocking with the time left, the DNS options of [`super::dns_options`],
+//! config export and import, the Pi-hole import with its dry-run report) and "Why?" (the
+//! `explain` engine through `/api/v1/query`). The forms are wired by `assets/settings.js`;
+//! every change is an `/api/v1` call through [`super::proxy`], as dnsctl makes it.
 
 use std::fmt::Write as _;
 
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse as _, Response};
 use serde_json::json;
 
 use super::UiState;
 use super::auth::Csrf;
 use super::fetch;
 use super::html::{action, esc, table};
+use crate::api::edits::{DnsSettings, SiteToml};
 use crate::api::{QueryExplanation, Status};
+
+/// Export, import, and the Pi-hole import: file inputs read by `settings.js`, which sends
+/// the config as `PUT /api/v1/config` and the archive unchanged (binary) to
+/// `POST /api/v1/import/pihole`, first with `dry_run=true` to show the report.
+const TRANSFER: &str = "<section class=\"card\" id=\"config-transfer\"><h3>Export and import</h3>\
+    <p><a id=\"config-export\" href=\"/settings/export\" download>Download the site config</a> \
+    (everything but <code>[node]</code> and <code>[cluster]</code>, as <code>dnsctl config export</code>).</p>\
+    <form id=\"config-import\" class=\"transfer\"><div class=\"field\"><label for=\"config-file\">Config file to import (replaces the site config)</label>\
+    <input id=\"config-file\" name=\"file\" type=\"file\" accept=\".toml,text/plain\" required></div>\
+    <div class=\"field\"><label for=\"config-replace-all\"><input id=\"config-replace-all\" type=\"checkbox\"> \
+    also when it holds no site item (empties the site config)</label></div>\
+    <button type=\"submit\">Import</button><output class=\"error\" role=\"alert\"></output><output class=\"ok\" role=\"status\"></output></form></section>\
+    <section class=\"card\" id=\"pihole\"><h3>Import a Pi-hole</h3>\
+    <p class=\"note\">A Teleporter archive (Pi-hole v6 <code>.zip</code> or v5 <code>.tar.gz</code>): \
+    groups, clients, lists, domains, local records, DHCP reservations and leases. Check it first: nothing is written until you apply.</p>\
+    <form id=\"pihole-import\" class=\"transfer\"><div class=\"field\"><label for=\"pihole-file\">Teleporter archive</label>\
+    <input id=\"pihole-file\" name=\"file\" type=\"file\" accept=\".zip,.gz,.tgz,application/zip,application/gzip\" required></div>\
+    <button type=\"submit\">Check (dry run)</button><button type=\"button\" id=\"pihole-apply\" hidden>Apply the import</button>\
+    <output class=\"error\" role=\"alert\"></output></form><div id=\"pihole-report\" aria-live=\"polite\"></div></section>";
+
+/// `GET /settings/export`: the site config as a file download (`/api/v1/config`'s TOML).
+pub async fn export(State(ui): State<UiState>) -> Response {
+    let this = fetch::Node { name: String::new(), peer: None };
+    match fetch::get::<SiteToml>(&ui, &this, "/api/v1/config").await {
+        Ok(t) => (
+            [
+                (header::CONTENT_TYPE, "application/toml; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"ravens-site.toml\""),
+            ],
+            t.toml,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("export failed: {e}")).into_response(),
+    }
+}
 
 pub async fn page_settings(ui: &super::Ui, csrf: &str) -> String {
     let (nodes, local) = fetch::nodes(ui).await;
@@ -52,14 +91,22 @@ pub async fn page_settings(ui: &super::Ui, csrf: &str) -> String {
             ("group", "Group (empty = all)", &format!("select:,{}", groups.join(",")), false),
         ],
     ));
-    m.push_str("<h2>Upstreams</h2>");
+    m.push_str("<h2>DNS options</h2>");
+    let this = fetch::Node { name: String::new(), peer: None };
+    match fetch::get::<DnsSettings>(ui, &this, "/api/v1/dns").await {
+        Ok(cur) => m.push_str(&super::dns_options::form(&cur)),
+        Err(e) => {
+            let _ = write!(m, "<p class=\"banner\">{}</p>", esc(&e));
+        }
+    }
+    m.push_str("<h3>Upstream health (this node)</h3>");
     m.push_str(&super::dashboard::upstreams(&local.upstreams));
     if local.upstreams_from_system {
         m.push_str("<p class=\"note\">From the system's resolv.conf (no <code>dns.upstreams</code>).</p>");
     }
     let _ = write!(
         m,
-        "<h2>Config</h2><p>Running {} (loaded at {}, {} reloads){}</p><p class=\"note\">Export and import: <code>dnsctl config export</code> / <code>dnsctl config import FILE</code>.</p>",
+        "<h2>Config</h2><p>Running {} (loaded at {}, {} reloads){}</p>",
         esc(&local.config.origin),
         super::html::clock(local.config.loaded_at),
         local.config.reloads,
@@ -70,6 +117,8 @@ pub async fn page_settings(ui: &super::Ui, csrf: &str) -> String {
             .map(|e| format!(": <span class=\"down\">last reload failed: {}</span>", esc(e)))
             .unwrap_or_default()
     );
+    m.push_str(TRANSFER);
+    m.push_str("<script src=\"/static/settings.js\" defer></script>");
     super::html::page("/settings", csrf, &m)
 }
 

@@ -105,7 +105,7 @@ pub(super) fn sync_table(t: &mut toml_edit::Table, cur: Option<&Table>, want: &T
             continue;
         }
         if cur.and_then(|c| c.get(k)) != Some(v) || !t.contains_key(k) {
-            t.insert(k, to_item(v));
+            set_keeping_decor(t, k, to_item(v));
         }
     }
     let gone: Vec<String> =
@@ -113,6 +113,19 @@ pub(super) fn sync_table(t: &mut toml_edit::Table, cur: Option<&Table>, want: &T
     for k in gone {
         t.remove(&k);
     }
+}
+
+/// Sets `t[k]` to `item`. An existing key keeps its decor, so the comment above it and the
+/// one after its value stay (`Table::insert` would write the key afresh and drop both).
+fn set_keeping_decor(t: &mut toml_edit::Table, k: &str, mut item: Item) {
+    let Some(old) = t.get_mut(k) else {
+        t.insert(k, item);
+        return;
+    };
+    if let (Some(was), Some(now)) = (old.as_value(), item.as_value_mut()) {
+        *now.decor_mut() = was.decor().clone();
+    }
+    *old = item;
 }
 
 /// Writes a list's inline `entries` (rule, enabled): existing ones keep their order, new

@@ -191,7 +191,9 @@ impl Window {
         self.groups.lock().iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
-    /// The window of `since` (capped at a day) ending at `now_ms`, with `top` entries per list.
+    /// The window of `since` (capped at a day) ending at `now_ms`, with `top` entries per list;
+    /// `top` 0 gives the counts alone, without merging the buckets' top lists (most of the
+    /// work: the dashboard's chart asks twelve windows for their counts).
     pub fn stats(&self, now_ms: u64, since: Duration, top: usize) -> WindowStats {
         let since = since.min(MAX_WINDOW);
         let tiers = self.tiers.lock();
@@ -208,9 +210,11 @@ impl Window {
             for (o, v) in outcomes.iter_mut().zip(b.outcomes) {
                 *o += v;
             }
-            names.merge(&b.names);
-            blocked.merge(&b.blocked);
-            clients.merge(&b.clients);
+            if top > 0 {
+                names.merge(&b.names);
+                blocked.merge(&b.blocked);
+                clients.merge(&b.clients);
+            }
         }
         drop(tiers);
         out.outcomes = Outcome::ALL.iter().zip(outcomes).map(|(o, v)| (o.name().to_string(), v)).collect();
@@ -250,6 +254,8 @@ mod tests {
         seen(&w, t0, "b.test", [10, 0, 0, 2], false);
         let h = w.stats(t0, Duration::from_secs(3600), 10);
         assert_eq!((h.queries, h.blocked, h.sampled), (4, 2, 4));
+        let counts = w.stats(t0, Duration::from_secs(3600), 0);
+        assert_eq!((counts.queries, counts.blocked, counts.top_domains.len()), (4, 2, 0), "top 0: counts only");
         assert_eq!(h.blocked_percent, 50.0);
         assert_eq!(h.top_domains[0], Top { name: "ads.test".into(), count: 2 });
         assert_eq!(h.top_blocked, vec![Top { name: "ads.test".into(), count: 2 }]);
