@@ -11,6 +11,7 @@
 //! `dnssec = true`, `dns.dnssec_nta`), clients' CD=1 queries, and everything while the system
 //! clock reads earlier than the build date (no signature could be judged on such a clock).
 
+mod amend;
 pub mod anchor;
 pub mod handle;
 mod strip;
@@ -219,8 +220,14 @@ impl Validation {
                     let (code, why) = verdict::explain(&resp, &query, checker, now).await;
                     Judged { reply: resp.into_buffer(), security: Security::Bogus(code), why: Some(why) }
                 }
+                Security::Secure if amend::opt_out_insecure(&resp, &query) => {
+                    Judged { reply: resp.into_buffer(), security: Security::Insecure, why: None }
+                }
                 security => Judged { reply: resp.into_buffer(), security, why: None },
             },
+            Err(NetError::Dns(DnsError::Nsec { response, .. })) if amend::nsec_wildcard_secure(&response, &query) => {
+                Judged { reply: response.into_buffer(), security: Security::Secure, why: None }
+            }
             Err(NetError::Dns(DnsError::Nsec { response, proof, .. })) => {
                 if proof == Proof::Bogus {
                     let (code, why) = verdict::explain(&response, &query, checker, now).await;
