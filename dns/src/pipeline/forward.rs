@@ -116,10 +116,11 @@ async fn fetch(
         return Ok(Judged { reply, security: Security::Insecure, why: None });
     }
     let mut j = v.resolve(set, pool, cache, question).await?;
-    if !dok && !matches!(j.security, Security::Bogus(_)) {
-        if let Some(stripped) = dnssec::strip_dnssec(&j.reply, question.qtype) {
-            j.reply = stripped;
-        }
+    if !dok
+        && !matches!(j.security, Security::Bogus(_))
+        && let Some(stripped) = dnssec::strip_dnssec(&j.reply, question.qtype)
+    {
+        j.reply = stripped;
     }
     Ok(j)
 }
