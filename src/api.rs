@@ -191,6 +191,13 @@ pub struct QueryExplanation {
     pub decided_by: Option<RuleInfo>,
     /// Every rule of every list matching the name, whatever its group.
     pub matches: Vec<RuleInfo>,
+    /// How DNSSEC treats the name (`validated`, or why not); absent when `dns.dnssec = "off"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<String>,
+    /// The latest bogus verdicts for the name, newest first: type, EDE code, why (RRset,
+    /// key, time) and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dnssec_bogus: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -203,6 +203,15 @@ fn bogus_answers_name_the_reason_and_cd_gets_them_anyway() {
         assert_eq!((cd.status.as_str(), cd.ad), (want, false), "{name} +cd: {}", cd.out);
     }
     assert!(d.log().contains("expired at"), "the log names the expiry: {}", d.log());
+    // dnsctl query says why (RRset, key, time); dnsctl status counts the verdicts.
+    let (code, out, err) = d.dnsctl(&["query", "www.expired.rvn"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("DNSSEC: validated"), "{out}");
+    assert!(out.contains("DNSSEC bogus: type 1: EDE 7") && out.contains("www.expired.rvn. A: RRSIG by key"), "{out}");
+    let (_, out, _) = d.dnsctl(&["query", "www.corp.rvn"]);
+    assert!(out.contains("DNSSEC: not validated: under a negative trust anchor"), "{out}");
+    let (_, status, _) = d.dnsctl(&["status"]);
+    assert!(status.contains("dnssec      validating: secure") && status.contains("bogus 6"), "{status}");
 }
 
 #[test]

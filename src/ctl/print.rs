@@ -175,6 +175,12 @@ pub fn print_explanation(e: &QueryExplanation) {
     if !e.blocking_active {
         println!("  (blocking is off or paused for this group: the name resolves normally)");
     }
+    if let Some(d) = &e.dnssec {
+        println!("  DNSSEC: {}", shown(d));
+    }
+    for b in &e.dnssec_bogus {
+        println!("  DNSSEC bogus: {}", shown(b));
+    }
     if let Some(r) = &e.decided_by {
         println!(
             "  decided by list '{}' line {}: {}",

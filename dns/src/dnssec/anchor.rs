@@ -129,3 +129,14 @@ pub async fn trust_anchors(anchors: &[Anchor], handle: &PoolHandle) -> Result<Tr
     }
     Ok(out)
 }
+
+/// The DNSKEY anchors of zone-file `text` (DS anchors need a fetch: [`trust_anchors`]).
+pub fn dnskey_anchors(text: &str) -> Result<TrustAnchors, String> {
+    let mut out = TrustAnchors::empty();
+    for a in parse(text)? {
+        if let Anchor::Dnskey(name, key) = a {
+            out.insert_with_name(key.public_key(), (&name).into());
+        }
+    }
+    Ok(out)
+}

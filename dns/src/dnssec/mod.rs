@@ -13,11 +13,12 @@
 
 mod amend;
 pub mod anchor;
+pub mod canned;
 pub mod handle;
 mod strip;
 pub mod verdict;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -83,6 +84,23 @@ pub struct Validation {
     insecure: AtomicU64,
     bogus: AtomicU64,
     clock_bad: AtomicBool,
+    /// The last bogus verdicts, newest last, for `dnsctl query` (at most [`RECENT_BOGUS`]).
+    recent: parking_lot::Mutex<VecDeque<Bogus>>,
+}
+
+/// Bogus verdicts remembered for `dnsctl query`.
+pub const RECENT_BOGUS: usize = 64;
+
+/// One bogus verdict: the question, the EDE and why (RRset, key, time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bogus {
+    /// Lower-case, no trailing dot.
+    pub name: String,
+    pub qtype: u16,
+    pub ede: u16,
+    pub why: String,
+    /// Unix seconds.
+    pub at: u64,
 }
 
 impl std::fmt::Debug for Validation {
@@ -120,6 +138,7 @@ impl Validation {
             insecure: AtomicU64::new(0),
             bogus: AtomicU64::new(0),
             clock_bad: AtomicBool::new(false),
+            recent: parking_lot::Mutex::new(VecDeque::new()),
         })
     }
 
@@ -161,6 +180,31 @@ impl Validation {
         Applies::Validate
     }
 
+    /// How a question for `name_wire` is treated now, in words, for `dnsctl query`.
+    pub fn treatment(&self, name_wire: &[u8]) -> &'static str {
+        match self.applies(name_wire, ravens_config::clock::unix_secs()) {
+            Applies::Validate => "validated",
+            Applies::Nta => "not validated: under a negative trust anchor",
+            Applies::Clock => "not validated: the system clock is before the build date",
+        }
+    }
+
+    /// The latest bogus verdicts for `name` (lower case, no trailing dot), newest first.
+    pub fn bogus_for(&self, name: &str) -> Vec<Bogus> {
+        self.recent.lock().iter().rev().filter(|b| b.name == name).cloned().collect()
+    }
+
+    fn note_bogus(&self, question: &Question, judged: &Judged) {
+        let (Security::Bogus(ede), Some(why)) = (judged.security, &judged.why) else { return };
+        let name = crate::wire::name_to_text(&question.name_wire);
+        let b = Bogus { name, qtype: question.qtype, ede, why: why.clone(), at: ravens_config::clock::unix_secs() };
+        let mut recent = self.recent.lock();
+        if recent.len() >= RECENT_BOGUS {
+            recent.pop_front();
+        }
+        recent.push_back(b);
+    }
+
     pub fn status(&self) -> DnssecStatus {
         DnssecStatus {
             // From the clock itself, not the last query: a node without queries says it too.
@@ -180,10 +224,7 @@ impl Validation {
                 None => TrustAnchors::default(),
                 Some(a) => anchor::trust_anchors(a, &handle).await?,
             };
-            Ok::<_, String>(
-                DnssecDnsHandle::with_trust_anchor(handle, Arc::new(anchors))
-                    .nsec3_iteration_limits(Some(NSEC3_MAX_ITERATIONS), Some(u16::MAX)),
-            )
+            Ok::<_, String>(checker(handle, anchors))
         })
         .await
     }
@@ -203,39 +244,13 @@ impl Validation {
                 self.bogus.fetch_add(1, Ordering::Relaxed);
                 let why = format!("trust anchor: {why}");
                 let security = Security::Bogus(verdict::ede::DNSKEY_MISSING);
-                return Ok(Judged { reply: Vec::new(), security, why: Some(why) });
+                let judged = Judged { reply: Vec::new(), security, why: Some(why) };
+                self.note_bogus(question, &judged);
+                return Ok(judged);
             }
         };
-        let name = Name::from_bytes(&question.name_wire).map_err(|e| UpstreamError::Validation(e.to_string()))?;
-        let mut query = Query::query(name, RecordType::from(question.qtype));
-        query.set_query_class(DNSClass::from(question.qclass));
-        let mut options = DnsRequestOptions::default();
-        options.edns_set_dnssec_ok = true;
-        let now = ravens_config::clock::unix_secs() as u32;
-        let judged = match checker.lookup(query.clone(), options).first_answer().await {
-            Ok(resp) => match verdict::verdict(&resp) {
-                Security::Bogus(_) => {
-                    let (code, why) = verdict::explain(&resp, &query, checker, now).await;
-                    Judged { reply: resp.into_buffer(), security: Security::Bogus(code), why: Some(why) }
-                }
-                Security::Secure if amend::opt_out_insecure(&resp, &query) => {
-                    Judged { reply: resp.into_buffer(), security: Security::Insecure, why: None }
-                }
-                security => Judged { reply: resp.into_buffer(), security, why: None },
-            },
-            Err(NetError::Dns(DnsError::Nsec { response, .. })) if amend::nsec_wildcard_secure(&response, &query) => {
-                Judged { reply: response.into_buffer(), security: Security::Secure, why: None }
-            }
-            Err(NetError::Dns(DnsError::Nsec { response, proof, .. })) => {
-                if proof == Proof::Bogus {
-                    let (code, why) = verdict::explain(&response, &query, checker, now).await;
-                    Judged { reply: response.into_buffer(), security: Security::Bogus(code), why: Some(why) }
-                } else {
-                    Judged { reply: response.into_buffer(), security: Security::Insecure, why: None }
-                }
-            }
-            Err(e) => return Err(UpstreamError::Validation(e.to_string())),
-        };
+        let judged = judge(checker, question).await?;
+        self.note_bogus(question, &judged);
         let counter = match judged.security {
             Security::Secure => &self.secure,
             Security::Bogus(_) => &self.bogus,
@@ -244,6 +259,47 @@ impl Validation {
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(judged)
     }
+}
+
+/// A validator over any [`DnsHandle`] (the pool's in the daemon; canned answers in the
+/// fuzz target and the bench) with the anchors and limits ravens uses.
+pub fn checker<H: DnsHandle>(handle: H, anchors: TrustAnchors) -> DnssecDnsHandle<H> {
+    DnssecDnsHandle::with_trust_anchor(handle, Arc::new(anchors))
+        .nsec3_iteration_limits(Some(NSEC3_MAX_ITERATIONS), Some(u16::MAX))
+}
+
+/// Validates the answer to `question` through `checker`: the upstream's bytes and the verdict.
+pub async fn judge<H: DnsHandle>(checker: &DnssecDnsHandle<H>, question: &Question) -> Result<Judged, UpstreamError> {
+    let name = Name::from_bytes(&question.name_wire).map_err(|e| UpstreamError::Validation(e.to_string()))?;
+    let mut query = Query::query(name, RecordType::from(question.qtype));
+    query.set_query_class(DNSClass::from(question.qclass));
+    let mut options = DnsRequestOptions::default();
+    options.edns_set_dnssec_ok = true;
+    let now = ravens_config::clock::unix_secs() as u32;
+    Ok(match checker.lookup(query.clone(), options).first_answer().await {
+        Ok(resp) => match verdict::verdict(&resp) {
+            Security::Bogus(_) => {
+                let (code, why) = verdict::explain(&resp, &query, checker, now).await;
+                Judged { reply: resp.into_buffer(), security: Security::Bogus(code), why: Some(why) }
+            }
+            Security::Secure if amend::opt_out_insecure(&resp, &query) => {
+                Judged { reply: resp.into_buffer(), security: Security::Insecure, why: None }
+            }
+            security => Judged { reply: resp.into_buffer(), security, why: None },
+        },
+        Err(NetError::Dns(DnsError::Nsec { response, .. })) if amend::nsec_wildcard_secure(&response, &query) => {
+            Judged { reply: response.into_buffer(), security: Security::Secure, why: None }
+        }
+        Err(NetError::Dns(DnsError::Nsec { response, proof, .. })) => {
+            if proof == Proof::Bogus {
+                let (code, why) = verdict::explain(&response, &query, checker, now).await;
+                Judged { reply: response.into_buffer(), security: Security::Bogus(code), why: Some(why) }
+            } else {
+                Judged { reply: response.into_buffer(), security: Security::Insecure, why: None }
+            }
+        }
+        Err(e) => return Err(UpstreamError::Validation(e.to_string())),
+    })
 }
 
 #[cfg(test)]
