@@ -1,6 +1,7 @@
 //! A [`DnsHandle`] answering from a fixed set of messages, each under its own question: the
 //! validator run without a network, for the fuzz target (`fuzz/fuzz_targets/dns_dnssec.rs`)
-//! and the bench (`benches/dnssec.rs`).
+//! and the bench (`dns/benches/dnssec.rs`), cut as the pool's answers are
+//! ([`super::handle::minimal`]).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -54,7 +55,7 @@ impl DnsHandle for Canned {
             .and_then(|q| Some((q.name().to_lowercase().to_bytes().ok()?, u16::from(q.query_type()))));
         let found = key.and_then(|k| self.answers.get(&k).cloned());
         let result = match found {
-            Some(bytes) => DnsResponse::from_buffer(bytes).map_err(|e| NetError::from(e.to_string())),
+            Some(bytes) => DnsResponse::from_buffer(super::handle::minimal(bytes)).map_err(|e| NetError::from(e.to_string())),
             None => Err(NetError::from("no canned answer")),
         };
         Box::pin(stream::once(async move { result }))

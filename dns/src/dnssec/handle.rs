@@ -16,6 +16,7 @@ use hickory_proto::serialize::binary::BinEncodable;
 use crate::cache::{self, Cache};
 use crate::route::SetId;
 use crate::upstream::{Pool, Question};
+use crate::wire;
 
 /// Sends every question to `pool` with DO=1 and CD=1 (the validator wants the raw data and
 /// its signatures), through `cache` under the key a DO+CD client's question would have.
@@ -48,6 +49,48 @@ fn question_of(request: &DnsRequest) -> Option<Question> {
     Some(Question { name_wire, qtype: u16::from(q.query_type()), qclass: u16::from(q.query_class()) })
 }
 
+/// What the validator is shown of a reply: a positive answer without its authority and
+/// additional sections (the NS RRset and glue a server may add), unless the authority
+/// section holds NSEC, NSEC3 or SOA (a wildcard's proof). Each signed RRset there costs a
+/// signature check and proves nothing the question needs; RFC 4035 §3.2.3 lets AD cover
+/// only what is sent, and the client gets the same minimal answer. The cut is at the end
+/// of the answer section, so no compression pointer (always backwards) can dangle.
+pub fn minimal(reply: Vec<u8>) -> Vec<u8> {
+    let count = |at: usize| usize::from(wire::read_u16(&reply, at).unwrap_or(0));
+    let (an, ns, ar) = (count(6), count(8), count(10));
+    if an == 0 || reply.get(3).is_none_or(|b| b & 0x0F != 0) || ns + ar == 0 {
+        return reply;
+    }
+    let mut pos = wire::HEADER_LEN;
+    for _ in 0..count(4) {
+        match wire::skip_name(&reply, pos) {
+            Ok(p) => pos = p + 4,
+            Err(_) => return reply,
+        }
+    }
+    let mut cut = 0;
+    for i in 0..an + ns {
+        let Ok((rr, next)) = wire::skip_record(&reply, pos) else { return reply };
+        if i == an {
+            cut = pos;
+        }
+        if i >= an && matches!(rr.rtype, TYPE_NSEC | TYPE_NSEC3 | wire::TYPE_SOA) {
+            return reply;
+        }
+        pos = next;
+    }
+    if cut == 0 {
+        cut = pos;
+    }
+    let mut out = reply;
+    out.truncate(cut);
+    out[8..12].fill(0);
+    out
+}
+
+const TYPE_NSEC: u16 = 47;
+const TYPE_NSEC3: u16 = 50;
+
 impl DnsHandle for PoolHandle {
     type Response = Pin<Box<dyn Stream<Item = Result<DnsResponse, NetError>> + Send>>;
     type Runtime = TokioRuntimeProvider;
@@ -56,7 +99,7 @@ impl DnsHandle for PoolHandle {
         let this = self.clone();
         Box::pin(stream::once(async move {
             let question = question_of(&request).ok_or_else(|| NetError::from("request without a question"))?;
-            let reply = this.raw(&question).await?;
+            let reply = minimal(this.raw(&question).await?);
             DnsResponse::from_buffer(reply).map_err(|e| NetError::from(e.to_string()))
         }))
     }

@@ -64,3 +64,34 @@ fn trust_anchor_files_in_zone_file_form() {
     assert!(anchor::parse("; nothing\n").is_err());
     assert!(anchor::parse(". IN DS 20326 8 2 NOTHEX\n").is_err());
 }
+
+/// A positive answer `name` A with an authority NS record and an OPT, as nsd sends it.
+fn positive_with_authority(authority_type: u16) -> Vec<u8> {
+    let name = wire("www.example");
+    let mut m = crate::wire::build_query(0, &name, 1, 1, false, None);
+    m[2] |= 0x80;
+    m[7] = 1; // ANCOUNT
+    m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0x0E, 0x10, 0, 4, 192, 0, 2, 1]);
+    m[9] = 1; // NSCOUNT
+    m.extend_from_slice(&[0xC0, 16]); // "example"
+    m.extend_from_slice(&authority_type.to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, 0, 0x0E, 0x10, 0, 2, 0xC0, 12]);
+    m[11] = 1; // ARCOUNT: OPT
+    m.extend_from_slice(&[0, 0, 41, 4, 0xD0, 0, 0, 0x80, 0, 0, 0]);
+    m
+}
+
+#[test]
+fn the_validator_sees_positive_answers_without_their_ns_and_glue_but_keeps_proofs() {
+    let reply = positive_with_authority(2);
+    let cut = handle::minimal(reply.clone());
+    assert_eq!(&cut[6..12], &[0, 1, 0, 0, 0, 0]);
+    assert_eq!(cut.len(), reply.len() - 14 - 11, "the NS record and the OPT are gone");
+    // An NSEC in the authority section (a wildcard's proof) keeps everything.
+    assert_eq!(handle::minimal(positive_with_authority(47)), positive_with_authority(47));
+    // Negative answers and garbage pass as they are.
+    let mut nx = reply.clone();
+    nx[3] |= 3;
+    assert_eq!(handle::minimal(nx.clone()), nx);
+    assert_eq!(handle::minimal(vec![1, 2, 3]), vec![1, 2, 3]);
+}
