@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,21 +32,46 @@ impl Drop for Proc {
     }
 }
 
+/// A loopback port free for both UDP and TCP (nsd and unbound bind both) just now.
 fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn have(cmd: &str) -> bool {
     ["/usr/bin/", "/usr/sbin/"].iter().any(|d| Path::new(&format!("{d}{cmd}")).exists())
 }
 
-/// Waits until `server` answers a query at all.
-fn wait_answering(server: SocketAddr, what: &str) {
+/// Waits until `server` answers a query at all; false when `child` exited first (its port
+/// was taken between [`free_port`] and its bind: the caller tries another).
+fn answering(server: SocketAddr, child: &mut Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while dig_status(&dig(server, &["+time=1", "rvn", "SOA"])) == "NONE" {
-        assert!(Instant::now() < deadline, "{what} does not answer on {server}");
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
+    true
+}
+
+/// Starts `cmd` (given its port) until it answers, on a fresh port each try.
+fn serve(what: &str, mut cmd: impl FnMut(u16) -> Command) -> (Proc, SocketAddr) {
+    for _ in 0..5 {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut child = cmd(port).stderr(Stdio::null()).spawn().unwrap();
+        if answering(addr, &mut child) {
+            return (Proc(child), addr);
+        }
+        drop(Proc(child));
+    }
+    panic!("{what} does not start");
 }
 
 /// What a client sees: status, AD, the EDE code, whether RRSIGs came along.
@@ -84,28 +109,27 @@ fn lab() -> Option<Lab> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let nsd: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let d = dir.path().display().to_string();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/common/dnssec-zones.sh");
-    let made = Command::new("bash")
-        .args([script, &dir.path().display().to_string(), "127.0.0.1", &nsd.port().to_string()])
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "zones: {}", String::from_utf8_lossy(&made.stderr));
-    let conf = dir.path().join("nsd.conf");
-    let nsd_proc = Command::new("nsd").args(["-d", "-c"]).arg(&conf).stderr(Stdio::null()).spawn().unwrap();
-    let mut procs = vec![Proc(nsd_proc)];
-    wait_answering(nsd, "nsd");
-    let unbound: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let d = dir.path().display();
-    let conf = format!(
-        "server:\n interface: 127.0.0.1\n port: {}\n do-daemonize: no\n username: \"\"\n chroot: \"\"\n directory: \"{d}\"\n pidfile: \"\"\n use-syslog: no\n logfile: \"{d}/unbound.log\"\n trust-anchor-file: \"{d}/root.ds\"\n module-config: \"validator iterator\"\n do-not-query-localhost: no\n qname-minimisation: no\nforward-zone:\n name: \".\"\n forward-addr: 127.0.0.1@{}\nremote-control:\n control-enable: no\n",
-        unbound.port(),
-        nsd.port()
-    );
-    std::fs::write(dir.path().join("unbound.conf"), conf).unwrap();
-    let ub = Command::new("unbound").args(["-d", "-c"]).arg(dir.path().join("unbound.conf")).spawn().unwrap();
-    procs.push(Proc(ub));
-    wait_answering(unbound, "unbound");
+    let (nsd_proc, nsd) = serve("nsd", |port| {
+        // The zones name the server's address only as glue; made again for each port try.
+        let made = Command::new("bash").args([script, &d, "127.0.0.1", &port.to_string()]).output().unwrap();
+        assert!(made.status.success(), "zones: {}", String::from_utf8_lossy(&made.stderr));
+        let mut c = Command::new("nsd");
+        c.args(["-d", "-c", &format!("{d}/nsd.conf")]);
+        c
+    });
+    let (ub, unbound) = serve("unbound", |port| {
+        let conf = format!(
+            "server:\n interface: 127.0.0.1\n port: {port}\n do-daemonize: no\n username: \"\"\n chroot: \"\"\n directory: \"{d}\"\n pidfile: \"\"\n use-syslog: no\n logfile: \"{d}/unbound.log\"\n trust-anchor-file: \"{d}/root.ds\"\n module-config: \"validator iterator\"\n do-not-query-localhost: no\n qname-minimisation: no\nforward-zone:\n name: \".\"\n forward-addr: 127.0.0.1@{}\nremote-control:\n control-enable: no\n",
+            nsd.port()
+        );
+        std::fs::write(format!("{d}/unbound.conf"), conf).unwrap();
+        let mut c = Command::new("unbound");
+        c.args(["-d", "-c", &format!("{d}/unbound.conf")]);
+        c
+    });
+    let procs = vec![nsd_proc, ub];
     Some(Lab { dir, nsd, unbound, _procs: procs })
 }
 

@@ -55,7 +55,9 @@ impl DnsHandle for Canned {
             .and_then(|q| Some((q.name().to_lowercase().to_bytes().ok()?, u16::from(q.query_type()))));
         let found = key.and_then(|k| self.answers.get(&k).cloned());
         let result = match found {
-            Some(bytes) => DnsResponse::from_buffer(super::handle::minimal(bytes)).map_err(|e| NetError::from(e.to_string())),
+            Some(bytes) => {
+                DnsResponse::from_buffer(super::handle::minimal(bytes)).map_err(|e| NetError::from(e.to_string()))
+            }
             None => Err(NetError::from("no canned answer")),
         };
         Box::pin(stream::once(async move { result }))

@@ -94,9 +94,9 @@ impl Resolver {
 }
 
 /// Asks the set's upstreams, through the validator when this question is validated: a
-/// client's CD=1 and names under a negative trust anchor (or any name while the clock is
-/// wrong) are asked as the client asked. A DO=0 client's validated answer loses its DNSSEC
-/// records.
+/// client's CD=1 is asked as the client asked, names under a negative trust anchor with CD=1,
+/// any name while the clock is wrong with CD=0. A DO=0 client's validated answer loses its
+/// DNSSEC records.
 async fn fetch(
     state: &State,
     cache: &Arc<Cache>,
@@ -111,9 +111,14 @@ async fn fetch(
         let reply = pool.resolve(question, cd, dok).await?;
         return Ok(Judged { reply, security: Security::Unchecked, why: None });
     };
-    if v.applies(&question.name_wire, ravens_config::clock::unix_secs()) != Applies::Validate {
-        let reply = pool.resolve(question, false, dok).await?;
-        return Ok(Judged { reply, security: Security::Insecure, why: None });
+    match v.applies(&question.name_wire, ravens_config::clock::unix_secs()) {
+        Applies::Validate => {}
+        // A negative trust anchor asks with CD=1, so a validating upstream does not SERVFAIL
+        // the zone either; a wrong clock is only ours, so the upstream may still validate.
+        not => {
+            let reply = pool.resolve(question, not == Applies::Nta, dok).await?;
+            return Ok(Judged { reply, security: Security::Insecure, why: None });
+        }
     }
     let mut j = v.resolve(set, pool, cache, question).await?;
     if !dok
