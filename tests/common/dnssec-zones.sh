@@ -45,7 +45,7 @@ child() { # NAME BODY [SIGNOPTS] : signs NAME.rvn., adds its DS to the TLD
 }
 
 # Good zones.
-child ok 'www IN A 192.0.2.1\nwww IN AAAA 2001:db8::1\n@ IN MX 10 mail.ok.rvn.\nmail IN A 192.0.2.2\n@ IN TXT "signed"\n*.wild IN A 192.0.2.3\ncn IN CNAME www.n3.rvn.\ncnplain IN CNAME www.plain.rvn.\n'
+child ok 'x.ent IN A 192.0.2.19\nwww IN A 192.0.2.1\nwww IN AAAA 2001:db8::1\n@ IN MX 10 mail.ok.rvn.\nmail IN A 192.0.2.2\n@ IN TXT "signed"\n*.wild IN A 192.0.2.3\ncn IN CNAME www.n3.rvn.\ncnplain IN CNAME www.plain.rvn.\n'
 child n3 'www IN A 192.0.2.4\nsub IN NS ns.rvn.\n' '-n -t 0 -p'
 child n3s 'www IN A 192.0.2.15\n*.wild IN A 192.0.2.16\nsub IN NS ns.rvn.\n' '-n -t 0'
 child iter 'www IN A 192.0.2.5\n' '-n -s ab -t 200'
@@ -74,7 +74,7 @@ DS_LINES+="$(ds_of "$k0")"$'\n'
 ZONES+=("nokey.rvn.:nokey.zone.signed")
 # Unsigned zones: plain.rvn. (no DS: insecure), sub.n3.rvn. (under an opt-out NSEC3),
 # sub.n3s.rvn. (no DS, proven by an NSEC3 without opt-out).
-{ zone_head plain.rvn.; printf 'www IN A 192.0.2.13\n'; } > plain.zone
+{ zone_head plain.rvn.; printf 'www IN A 192.0.2.13\ntosecure IN CNAME www.ok.rvn.\n'; } > plain.zone
 ZONES+=("plain.rvn.:plain.zone")
 { zone_head sub.n3.rvn.; printf 'www IN A 192.0.2.14\n'; } > sub.zone
 ZONES+=("sub.n3.rvn.:sub.zone")
