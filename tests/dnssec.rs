@@ -239,6 +239,10 @@ fn bogus_answers_name_the_reason_and_cd_gets_them_anyway() {
     assert!(out.contains("DNSSEC: not validated: under a negative trust anchor"), "{out}");
     let (_, status, _) = d.dnsctl(&["status"]);
     assert!(status.contains("dnssec      validating: secure") && status.contains("bogus 6"), "{status}");
+    let metrics = Command::new("curl").arg("-s").arg(format!("http://{}/metrics", d.admin)).output().unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    assert!(metrics.contains("ravens_dnssec_validations_total{verdict=\"bogus\"} 6"), "{metrics}");
+    assert!(metrics.contains("ravens_dnssec_clock_ok 1"), "{metrics}");
 }
 
 #[test]
