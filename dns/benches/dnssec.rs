@@ -19,6 +19,13 @@ use ravens_dns::{Resolver, State, Step, Transport};
 
 const FIXTURE: &str = include_str!("../../benches/data/dnssec-chain.txt");
 
+/// This thread's CPU time so far, in µs.
+fn cpu() -> f64 {
+    let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).unwrap();
+    let us = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1e6 + t.tv_usec() as f64;
+    us(u.user_time()) + us(u.system_time())
+}
+
 fn fixture() -> (String, Vec<Vec<u8>>) {
     let mut lines = FIXTURE.lines();
     let key = lines.next().unwrap().to_string();
@@ -45,11 +52,6 @@ fn validation(c: &mut Criterion) {
     });
     // CPU time per cold validation, from the thread's rusage: unlike criterion's wall time
     // it does not grow when other processes share the cores.
-    let cpu = || {
-        let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).unwrap();
-        let us = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1e6 + t.tv_usec() as f64;
-        us(u.user_time()) + us(u.system_time())
-    };
     for (what, q) in [("secure", &www), ("bogus", &tampered)] {
         let (n, start) = (500, cpu());
         for _ in 0..n {
@@ -89,8 +91,8 @@ fn response(name: &str) -> Vec<u8> {
     m
 }
 
-/// DO=1 cache hits of 10k names, stored with `security`, through a resolver with `dnssec`.
-fn hits(c: &mut Criterion, bench: &str, dnssec: &str, security: Security) {
+/// A resolver with `dnssec`, 10k names cached with `security`, and DO=1 queries for them.
+fn hit_setup(dnssec: &str, security: Security) -> (Resolver, Vec<Vec<u8>>) {
     let text = format!("[dns]\nupstreams = [\"udp://127.0.0.1:9\"]\ndnssec = \"{dnssec}\"\n");
     let cfg = ravens_config::parse_with(&text, "bench", &String::new).unwrap();
     let r = Resolver::new(State::new(Arc::new(cfg)).unwrap());
@@ -103,6 +105,12 @@ fn hits(c: &mut Criterion, bench: &str, dnssec: &str, security: Security) {
     }
     let queries: Vec<Vec<u8>> =
         names.iter().map(|n| build_query(7, &name_from_text(n).unwrap(), 1, 1, false, Some((1232, true)))).collect();
+    (r, queries)
+}
+
+/// DO=1 cache hits of 10k names, stored with `security`, through a resolver with `dnssec`.
+fn hits(c: &mut Criterion, bench: &str, dnssec: &str, security: Security) {
+    let (r, queries) = hit_setup(dnssec, security);
     let src: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let mut out = Vec::with_capacity(4096);
     let mut i = 0;
@@ -119,7 +127,33 @@ fn hits(c: &mut Criterion, bench: &str, dnssec: &str, security: Security) {
     assert_eq!(out[3] & 0x20 != 0, security == Security::Secure, "AD as the verdict says");
 }
 
+/// CPU per hit (rusage), off and validate taking turns so that both see the same load.
+fn hit_cpu() {
+    let src: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let setups =
+        [("off", hit_setup("off", Security::Unchecked)), ("validate, secure", hit_setup("validate", Security::Secure))];
+    let mut out = Vec::with_capacity(4096);
+    let mut total = [0.0f64; 2];
+    let n = 200_000;
+    for _round in 0..5 {
+        for (k, (_, (r, queries))) in setups.iter().enumerate() {
+            let start = cpu();
+            for i in 0..n {
+                black_box(r.handle(black_box(&queries[i % queries.len()]), src, Transport::Udp, &mut out));
+            }
+            total[k] += cpu() - start;
+        }
+    }
+    for (k, (what, _)) in setups.iter().enumerate() {
+        println!(
+            "handle: cache hit DO=1, dnssec {what}: {:.0} ns CPU each (5 x {n})",
+            total[k] * 1e3 / (5.0 * n as f64)
+        );
+    }
+}
+
 fn cache_hits(c: &mut Criterion) {
+    hit_cpu();
     hits(c, "handle: cache hit DO=1, dnssec off", "off", Security::Unchecked);
     hits(c, "handle: cache hit DO=1, dnssec validate, secure entry (AD)", "validate", Security::Secure);
 }
