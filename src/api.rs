@@ -9,7 +9,9 @@ pub mod edits;
 pub mod import;
 
 pub use cluster::{ClusterPeer, ClusterStatus, PoolSlice, SealCounters, SiteReplication};
-pub use dns::{Latency, LimitedClient, LogEntry, RouteStatus, StatsSnapshot, Top, UpstreamStatus, WindowStats};
+pub use dns::{
+    DnssecStatus, Latency, LimitedClient, LogEntry, RouteStatus, StatsSnapshot, Top, UpstreamStatus, WindowStats,
+};
 pub use import::{ImportCounts, ImportReport, ImportSkipped};
 
 /// `GET /api/v1/status`.
@@ -32,6 +34,9 @@ pub struct Status {
     /// most first); absent when none is.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limited_clients: Vec<LimitedClient>,
+    /// DNSSEC validation; absent when `dns.dnssec = "off"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<DnssecStatus>,
     pub local_names: usize,
     /// Absent when no `[[subnet]]` is configured.
     pub dhcp: Option<DhcpStatus>,
@@ -186,6 +191,13 @@ pub struct QueryExplanation {
     pub decided_by: Option<RuleInfo>,
     /// Every rule of every list matching the name, whatever its group.
     pub matches: Vec<RuleInfo>,
+    /// How DNSSEC treats the name (`validated`, or why not); absent when `dns.dnssec = "off"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnssec: Option<String>,
+    /// The latest bogus verdicts for the name, newest first: type, EDE code, why (RRset,
+    /// key, time) and when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dnssec_bogus: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

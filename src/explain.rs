@@ -44,6 +44,17 @@ pub fn explain(d: &Daemon, name: &str, client: IpAddr) -> QueryExplanation {
         blocking_active: gp.is_some_and(|g| g.blocking) && !paused,
         decided_by: e.decided_by.as_ref().map(info),
         matches: e.all.iter().map(info).collect(),
+        dnssec: state.dnssec.as_ref().and_then(|v| {
+            let wire = ravens_dns::wire::name_from_text(name)?;
+            Some(v.treatment(&wire).to_string())
+        }),
+        dnssec_bogus: state.dnssec.as_ref().map_or_else(Vec::new, |v| {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            v.bogus_for(&name)
+                .iter()
+                .map(|b| format!("type {}: EDE {} at {} (unix): {}", b.qtype, b.ede, b.at, b.why))
+                .collect()
+        }),
     }
 }
 

@@ -121,6 +121,17 @@ fn dns(out: &mut String, d: &Daemon, s: &Status) {
     .per("client", &s.limited_clients, |c| (&c.client, Some(c.limited as f64)));
     Family::new(out, "ravens_dns_blocking_paused", "gauge", "1 while blocking is paused for all groups.")
         .value(f64::from(u8::from(s.paused_secs.is_some())));
+    if let Some(v) = &s.dnssec {
+        Family::new(out, "ravens_dnssec_validations_total", "counter", "Answers validated, by verdict.")
+            .each("verdict", [("secure", v.secure), ("insecure", v.insecure), ("bogus", v.bogus)]);
+        Family::new(
+            out,
+            "ravens_dnssec_clock_ok",
+            "gauge",
+            "0 while the system clock is before the build date (nothing validated).",
+        )
+        .value(f64::from(u8::from(v.clock_ok)));
+    }
 }
 
 /// Every upstream with its labels: `upstream` for `dns.upstreams`, and `route` too

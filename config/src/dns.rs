@@ -77,6 +77,7 @@ pub struct Dns {
     pub query_log_file_size: u64,
     pub chaos: Chaos,
     pub rate_limit: crate::ratelimit::RateLimit,
+    pub dnssec: crate::dnssec::Dnssec,
 }
 
 /// Inputs the `[dns]` section needs from elsewhere.
@@ -223,5 +224,6 @@ pub fn validate(w: &DnsWire, ctx: &DnsContext<'_>, map: &SourceMap<'_>) -> Resul
         query_log_file_size: query_log_file_size.max(4096),
         chaos,
         rate_limit: crate::ratelimit::validate(w, map)?,
+        dnssec: crate::dnssec::validate(w, map)?,
     })
 }

@@ -27,6 +27,10 @@ pub struct ForwardWire {
     pub upstreams: Vec<S<String>>,
     /// Groups whose clients use this zone. Default: all groups.
     pub groups: Option<Vec<S<String>>>,
+    /// Validate the zone's answers when `dns.dnssec = "validate"` (a public zone sent to
+    /// other upstreams). Default: `false`: a forward zone is a negative trust anchor, as
+    /// private zones are seldom signed under the public root.
+    pub dnssec: Option<bool>,
 }
 
 /// A validated `[[forward]]`.
@@ -40,6 +44,8 @@ pub struct Forward {
     pub upstreams: Vec<Upstream>,
     /// Indexes into [`Policy::groups`]; `None` = every group.
     pub groups: Option<Vec<usize>>,
+    /// Validated like any other name (`dnssec = true`); else never validated.
+    pub dnssec: bool,
 }
 
 /// The identity of a `[[forward]]` (its site-record key): the domain, normalised so that
@@ -89,7 +95,7 @@ fn validate_one(w: &ForwardWire, policy: &Policy, map: &SourceMap<'_>) -> Result
             Some(idx)
         }
     };
-    Ok(Forward { domain, zones, upstreams, groups })
+    Ok(Forward { domain, zones, upstreams, groups, dnssec: w.dnssec.unwrap_or(false) })
 }
 
 /// The normalised domain and its zones, or why `domain` is neither a name nor a network.

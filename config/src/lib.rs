@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod dns;
+pub mod dnssec;
 pub mod error;
 pub mod forward;
 pub mod node;
@@ -27,6 +28,7 @@ pub mod wire;
 use std::path::Path;
 
 pub use dns::{BlockResponse, Chaos, Dns, Strategy};
+pub use dnssec::{Dnssec, DnssecMode};
 pub use error::{ConfigError, SourceMap};
 pub use forward::Forward;
 pub use node::{ClusterConfig, EncryptedDns, Node, TlsFiles};

@@ -186,6 +186,16 @@ pub struct DnsWire {
     /// Client networks never limited. Default: `["127.0.0.0/8", "::1/128"]` (this host's own
     /// services); a list replaces it.
     pub rate_limit_exempt: Option<Vec<S<String>>>,
+    /// DNSSEC: `off` (answers pass as the upstream gave them) or `validate` (upstreams are
+    /// asked with DO and CD, answers validated against the trust anchor: secure ones get AD,
+    /// bogus ones SERVFAIL with an Extended DNS Error). Default: `off` (see README).
+    pub dnssec: Option<S<String>>,
+    /// File of DS or DNSKEY records in zone-file form replacing the built-in root trust
+    /// anchor (KSK-2017 and KSK-2024). Default: none.
+    pub dnssec_trust_anchor_file: Option<String>,
+    /// Negative trust anchors: names whose subtrees are never validated (besides
+    /// `local_domain`, the private reverse zones and the `[[forward]]` zones). Default: `[]`.
+    pub dnssec_nta: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,11 +17,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::wire::{self, TYPE_OPT, TYPE_SOA, rcode};
+pub use crate::dnssec::Security;
 
 const SHARDS: usize = 16;
 /// TTL given to stale answers (RFC 8767 §4 recommends 30 s).
 pub const STALE_TTL: u32 = 30;
+/// Longest time a bogus answer is cached (unbound's `val-bogus-ttl` is 60 s).
+pub const BOGUS_TTL: u32 = 30;
 /// Bookkeeping bytes per entry beyond its key and wire bytes.
 const ENTRY_OVERHEAD: usize = 96;
 
@@ -99,10 +101,12 @@ struct Entry {
     hits: u32,
     referenced: bool,
     prefetching: bool,
+    /// [`Security::to_byte`]: what DNSSEC validation found, so a hit is not revalidated.
+    security: u8,
 }
 
 impl Entry {
-    fn new(key: &[u8], wire: &[u8], ttl_offsets: &[u16], stored: Instant, ttl: u32) -> Option<Self> {
+    fn new(key: &[u8], wire: &[u8], ttl_offsets: &[u16], stored: Instant, ttl: u32, security: u8) -> Option<Self> {
         let mut data = Vec::with_capacity(key.len() + wire.len() + ttl_offsets.len() * 2);
         data.extend_from_slice(key);
         data.extend_from_slice(wire);
@@ -118,6 +122,7 @@ impl Entry {
             hits: 0,
             referenced: false,
             prefetching: false,
+            security,
         })
     }
 
@@ -198,6 +203,17 @@ impl Cache {
     /// Looks `key` up. On a hit the stored answer is copied to `out` with TTLs decremented
     /// (ID still zero). Stale entries are returned only when `allow_stale`.
     pub fn get(&self, key: &[u8], now: Instant, allow_stale: bool, out: &mut Vec<u8>) -> Option<Hit> {
+        self.get_checked(key, now, allow_stale, out).map(|(hit, _)| hit)
+    }
+
+    /// [`Cache::get`] with the entry's DNSSEC [`Security`].
+    pub fn get_checked(
+        &self,
+        key: &[u8],
+        now: Instant,
+        allow_stale: bool,
+        out: &mut Vec<u8>,
+    ) -> Option<(Hit, Security)> {
         let hash = self.hasher.hash_one(key);
         let policy = **self.policy.load();
         let mut shard = self.shard(hash).lock();
@@ -217,16 +233,18 @@ impl Cache {
             let prefetch = policy.prefetch && !e.prefetching && e.hits >= 2 && e.ttl >= 10 && remaining * 10 <= e.ttl;
             e.prefetching |= prefetch;
             copy_patched(e, out, |ttl| ttl.saturating_sub(age32));
+            let security = Security::from_byte(e.security);
             drop(shard);
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
-            return Some(Hit::Fresh { prefetch });
+            return Some((Hit::Fresh { prefetch }, security));
         }
         let stale_ok = Duration::from_secs(age.saturating_sub(u64::from(e.ttl))) <= policy.stale_max_age;
         if allow_stale && stale_ok {
             copy_patched(e, out, |_| STALE_TTL);
+            let security = Security::from_byte(e.security);
             drop(shard);
             self.stats.stale_hits.fetch_add(1, Ordering::Relaxed);
-            return Some(Hit::Stale);
+            return Some((Hit::Stale, security));
         }
         if !stale_ok {
             let e = shard.map.remove(&hash).map(|e| e.bytes()).unwrap_or(0);
@@ -243,11 +261,20 @@ impl Cache {
     /// (truncated, an error, malformed, a TTL of zero, or larger than one shard's share of
     /// `max_bytes`).
     pub fn insert(&self, key: &[u8], response: &[u8], now: Instant) -> bool {
+        self.insert_checked(key, response, now, Security::Unchecked)
+    }
+
+    /// [`Cache::insert`] with what DNSSEC validation found; a bogus answer is kept for at
+    /// most [`BOGUS_TTL`] (the zone may be repaired, or a key rolled, any moment).
+    pub fn insert_checked(&self, key: &[u8], response: &[u8], now: Instant, security: Security) -> bool {
         let policy = **self.policy.load();
-        let Some((wire, ttl_offsets, ttl)) = prepare(response, &policy) else {
+        let Some((wire, ttl_offsets, mut ttl)) = prepare(response, &policy) else {
             return false;
         };
-        let Some(entry) = Entry::new(key, &wire, &ttl_offsets, now, ttl) else {
+        if matches!(security, Security::Bogus(_)) {
+            ttl = ttl.min(BOGUS_TTL);
+        }
+        let Some(entry) = Entry::new(key, &wire, &ttl_offsets, now, ttl, security.to_byte()) else {
             return false;
         };
         let budget = (policy.max_bytes as usize / SHARDS).max(4096);
@@ -326,73 +353,10 @@ fn copy_patched(e: &Entry, out: &mut Vec<u8>, ttl: impl Fn(u32) -> u32) {
     }
 }
 
-/// Strips the OPT record, clamps TTLs in place and computes the entry's lifetime.
-/// A response ready to store: wire bytes, offsets of its TTL fields, lifetime in seconds.
-type Prepared = (Vec<u8>, Vec<u16>, u32);
-
-fn prepare(response: &[u8], p: &CachePolicy) -> Option<Prepared> {
-    if response.len() < wire::HEADER_LEN || response[2] & 0x02 != 0 {
-        return None; // truncated answers are never cached
-    }
-    let rc = response[3] & 0x0F;
-    if rc != rcode::NOERROR && rc != rcode::NXDOMAIN {
-        return None;
-    }
-    let mut msg = strip_opt(response)?;
-    msg[0..2].copy_from_slice(&[0, 0]);
-    msg[2] &= !0x04; // AA: we are not the authority
-    let [an, ns, ar] = [6, 8, 10].map(|at| usize::from(wire::read_u16(&msg, at).unwrap_or(0)));
-    let mut pos = wire::HEADER_LEN;
-    for _ in 0..wire::read_u16(&msg, 4).ok()? {
-        pos = wire::skip_name(&msg, pos).ok()? + 4;
-    }
-    let negative = rc == rcode::NXDOMAIN || an == 0;
-    let mut offsets = Vec::with_capacity((an + ns + ar).min(4096));
-    let mut min_ttl = u32::MAX;
-    let mut soa_ttl = None;
-    for i in 0..an + ns + ar {
-        let (rr, next) = wire::skip_record(&msg, pos).ok()?;
-        let ttl = if negative && rr.rtype == TYPE_SOA && i >= an && i < an + ns {
-            // RFC 2308 §5: the negative TTL is the minimum of the SOA's TTL and MINIMUM.
-            let minimum = wire::read_u32(&msg, rr.rdata_at + rr.rdlen - 4).ok()?;
-            let t = rr.ttl.min(minimum).min(p.max_negative_ttl);
-            soa_ttl = Some(soa_ttl.map_or(t, |s: u32| s.min(t)));
-            t
-        } else {
-            rr.ttl.clamp(p.min_ttl, p.max_ttl.max(p.min_ttl))
-        };
-        if !negative && i < an {
-            min_ttl = min_ttl.min(ttl);
-        }
-        msg[rr.ttl_at..rr.ttl_at + 4].copy_from_slice(&ttl.to_be_bytes());
-        offsets.push(u16::try_from(rr.ttl_at).ok()?);
-        pos = next;
-    }
-    let ttl = if negative { soa_ttl? } else { min_ttl };
-    (ttl > 0).then_some((msg, offsets, ttl))
-}
-
-/// A copy of `msg` without its OPT record (OPT is hop-by-hop and never cached).
-pub(crate) fn strip_opt(msg: &[u8]) -> Option<Vec<u8>> {
-    // usize: three u16 counts can overflow a u16 sum (found by the dns_cache fuzz target).
-    let counts = [6, 8, 10].map(|at| usize::from(wire::read_u16(msg, at).unwrap_or(0)));
-    let mut pos = wire::HEADER_LEN;
-    for _ in 0..wire::read_u16(msg, 4).ok()? {
-        pos = wire::skip_name(msg, pos).ok()? + 4;
-    }
-    for i in 0..counts[0] + counts[1] + counts[2] {
-        let (rr, next) = wire::skip_record(msg, pos).ok()?;
-        if rr.rtype == TYPE_OPT && i >= counts[0] + counts[1] {
-            let mut out = Vec::with_capacity(msg.len());
-            out.extend_from_slice(&msg[..rr.start]);
-            out.extend_from_slice(&msg[next..]);
-            out[10..12].copy_from_slice(&((counts[2] - 1) as u16).to_be_bytes());
-            return Some(out);
-        }
-        pos = next;
-    }
-    Some(msg[..pos.min(msg.len())].to_vec())
-}
+#[path = "cache_prepare.rs"]
+mod prepare;
+use prepare::prepare;
+pub(crate) use prepare::strip_opt;
 
 #[cfg(test)]
 #[path = "cache_tests.rs"]

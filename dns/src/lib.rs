@@ -11,6 +11,7 @@ pub mod admission;
 pub mod block;
 pub mod blocklist;
 pub mod cache;
+pub mod dnssec;
 pub mod lists;
 pub mod pipeline;
 pub mod querylog;

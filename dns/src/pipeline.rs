@@ -12,23 +12,25 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
 use parking_lot::Mutex;
-use ravens_config::Config;
+use ravens_config::{Config, DnssecMode};
 use tokio::sync::Semaphore;
 
 use crate::admission;
 use crate::block::{self, Blocking, Decision, PolicyState};
 use crate::blocklist::GroupId;
 use crate::cache::{self, Cache, CachePolicy, Hit};
+use crate::dnssec::{Security, Validation};
 use crate::querylog::QueryLog;
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::route::{Routes, SetId};
 use crate::special;
 use crate::stats::{Outcome, Stats};
-use crate::upstream::{Pool, Question, UpstreamError};
+use crate::upstream::UpstreamError;
 use crate::wire::{self, Query, WireError, rcode};
 use crate::zone::{HostName, LocalZone};
 
 mod clock;
+mod forward;
 pub use clock::Clock;
 
 /// Where a query came in.
@@ -71,6 +73,8 @@ pub struct State {
     pub policy: PolicyState,
     /// `None` when `dns.rate_limit = "off"`.
     pub limiter: Option<RateLimiter>,
+    /// `None` when `dns.dnssec = "off"`.
+    pub dnssec: Option<Arc<Validation>>,
 }
 
 /// The DNS service: shared by every listener.
@@ -92,7 +96,14 @@ impl State {
     pub fn new(config: Arc<Config>) -> Result<Self, UpstreamError> {
         let routes = Routes::new(&config)?;
         let limiter = RateLimiter::new(&config.dns.rate_limit);
-        Ok(State { acl: config.dns.serve_networks.clone(), routes, policy: PolicyState::new(&config), limiter, config })
+        let dnssec = match config.dns.dnssec.mode {
+            DnssecMode::Off => None,
+            DnssecMode::Validate => {
+                Some(Arc::new(Validation::new(&config, routes.pools().count()).map_err(UpstreamError::Validation)?))
+            }
+        };
+        let (acl, policy) = (config.dns.serve_networks.clone(), PolicyState::new(&config));
+        Ok(State { acl, routes, policy, limiter, dnssec, config })
     }
 }
 
@@ -233,13 +244,18 @@ impl Resolver {
         let mut key = [0u8; cache::KEY_MAX];
         let klen =
             cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled(), set);
-        if let Some(Hit::Fresh { prefetch }) = self.cache.get(&key[..klen], now, false, out) {
+        if let Some((Hit::Fresh { prefetch }, security)) = self.cache.get_checked(&key[..klen], now, false, out) {
+            if let Security::Bogus(code) = security {
+                forward::write_bogus(msg, &q, code, Security::ede_text(code), ours, out);
+                return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Servfail, None, Step::Reply);
+            }
             if prefetch {
-                self.prefetch(&q, routes.pool(set), &key[..klen]);
+                self.prefetch(&state, &q, set, &key[..klen]);
             }
             if let Some(list) = self.cloaked(&state, group, out, msg, &q, transport, now) {
                 return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Blocked, Some(list), Step::Reply);
             }
+            forward::set_ad(out, &q, security);
             self.finish_for_client(out, msg, &q, ours, transport);
             return self.logged(clock.wall_ms, &q, src.ip(), Outcome::Cached, None, Step::Reply);
         }
@@ -307,62 +323,6 @@ impl Resolver {
     fn logged(&self, ms: u64, q: &Query, client: IpAddr, o: Outcome, list: Option<u16>, step: Step) -> Step {
         self.querylog.record_at(ms, client, q.name_wire(), q.qtype, o, list);
         self.done(o, step)
-    }
-
-    /// Resolves a pending query upstream. Always returns a reply: the answer, a stale
-    /// answer, or SERVFAIL by the configured timeout.
-    pub async fn forward(&self, p: Box<Pending>) -> Vec<u8> {
-        let Pending { msg, q, transport, group, client, set } = *p;
-        let state = self.state.load_full();
-        let ours = state.config.dns.edns_udp_size;
-        let mut out = Vec::with_capacity(512);
-        let mut key = [0u8; cache::KEY_MAX];
-        // A reload in between may have renumbered the sets: the answer is then cached under
-        // the set it was chosen for, which at worst is one entry the new config never reads.
-        let klen =
-            cache::make_key(&mut key, q.name_wire(), q.qtype, q.qclass, q.dnssec_ok(), q.checking_disabled(), set);
-        let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
-        let result = match Arc::clone(&self.inflight).try_acquire_owned() {
-            Ok(_permit) => state.routes.pool(set).resolve(&question, q.checking_disabled(), q.dnssec_ok()).await,
-            Err(_) => Err(UpstreamError::Timeout),
-        };
-        match result {
-            Ok(reply) => {
-                self.cache.insert(&key[..klen], &reply, Instant::now());
-                out = cache::strip_opt(&reply).unwrap_or(reply);
-                if let Some(list) = self.cloaked(&state, group, &mut out, &msg, &q, transport, Instant::now()) {
-                    self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Blocked, Some(list), Step::Reply);
-                    return out;
-                }
-                self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Forwarded, None, Step::Reply);
-            }
-            Err(e) => {
-                tracing::debug!(name = %q.name_text(), error = %e, "upstream resolution failed");
-                if state.config.dns.serve_stale
-                    && self.cache.get(&key[..klen], Instant::now(), true, &mut out) == Some(Hit::Stale)
-                {
-                    self.finish_for_client(&mut out, &msg, &q, ours, transport);
-                    self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Stale, None, Step::Reply);
-                } else {
-                    wire::reply_skeleton(&msg, &q, rcode::SERVFAIL, 0, ours, &mut out);
-                    self.logged(ravens_config::clock::unix_ms(), &q, client, Outcome::Servfail, None, Step::Reply);
-                }
-            }
-        }
-        out
-    }
-
-    fn prefetch(&self, q: &Query, pool: &Arc<Pool>, key: &[u8]) {
-        let Some(handle) = &self.rt else { return };
-        let question = Question { name_wire: q.name_wire().to_vec(), qtype: q.qtype, qclass: q.qclass };
-        let key = key.to_vec();
-        let (cd, dok, pool, cache) = (q.checking_disabled(), q.dnssec_ok(), Arc::clone(pool), Arc::clone(&self.cache));
-        handle.spawn(async move {
-            if let Ok(reply) = pool.resolve(&question, cd, dok).await {
-                cache.insert(&key, &reply, Instant::now());
-            }
-        });
     }
 
     /// Patches a stored or upstream reply for this client: ID, RD/CD, AA=0 and RA=1 (we are a

@@ -49,7 +49,7 @@ pub struct HostName {
 }
 
 /// RFC 6303 §4 (and RFC 7793 for 100.64/10): reverse zones never sent upstream.
-fn private_reverse_zones() -> Vec<String> {
+pub(crate) fn private_reverse_zones() -> Vec<String> {
     let mut z: Vec<String> = ["10", "127", "0", "254.169", "168.192", "2.0.192", "100.51.198", "113.0.203"]
         .iter()
         .map(|s| format!("{s}.in-addr.arpa"))

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::api::{
-    CacheStatus, DhcpCounters, DhcpStatus, Latency, LimitedClient, ListStatus, LogEntry, PoolUsage, RejectedLine,
-    RouteStatus, StatsSnapshot, Status, Top, UpstreamStatus, WindowStats,
+    CacheStatus, DhcpCounters, DhcpStatus, DnssecStatus, Latency, LimitedClient, ListStatus, LogEntry, PoolUsage,
+    RejectedLine, RouteStatus, StatsSnapshot, Status, Top, UpstreamStatus, WindowStats,
 };
 use crate::state::Daemon;
 
@@ -43,6 +43,16 @@ pub fn status(d: &Daemon) -> Status {
         limited_clients: state.limiter.as_ref().map_or_else(Vec::new, |l| {
             let top = l.limited_clients(TOP_LIMITED);
             top.into_iter().map(|(net, limited)| LimitedClient { client: net.to_string(), limited }).collect()
+        }),
+        dnssec: state.dnssec.as_ref().map(|v| {
+            let s = v.status();
+            DnssecStatus {
+                clock_ok: s.clock_ok,
+                build_time: s.build_time,
+                secure: s.secure,
+                insecure: s.insecure,
+                bogus: s.bogus,
+            }
         }),
         local_names: resolver.zone_names(),
         lists: lists(d),

@@ -37,6 +37,19 @@ pub struct LimitedClient {
     pub limited: u64,
 }
 
+/// DNSSEC validation (`dns.dnssec = "validate"`) and its counts since start or reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnssecStatus {
+    /// False while the system clock reads earlier than the binary's build date: answers are
+    /// then served unvalidated (no AD, no SERVFAIL) until the clock is set.
+    pub clock_ok: bool,
+    /// The build date (Unix seconds) the clock is checked against.
+    pub build_time: u64,
+    pub secure: u64,
+    pub insecure: u64,
+    pub bogus: u64,
+}
+
 /// Health of one upstream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpstreamStatus {

@@ -99,7 +99,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RAVENS_LOG").unwrap_or_else(|_| "info".into());
+    // hickory's validator warns about every bogus answer with the whole message dumped;
+    // ravens logs one line per bogus answer itself ("DNSSEC bogus", with the reason).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RAVENS_LOG")
+        .unwrap_or_else(|_| "info,hickory_net::dnssec=error".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     match format {

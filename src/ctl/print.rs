@@ -81,6 +81,14 @@ pub fn print_status(s: &Status) {
             s.limited_clients.iter().map(|c| format!("{} {}", shown(&c.client), c.limited)).collect();
         println!("limited     lately, most first: {}", top.join(", "));
     }
+    if let Some(v) = &s.dnssec {
+        let clock = if v.clock_ok {
+            String::new()
+        } else {
+            format!(" -- SYSTEM CLOCK BEFORE THE BUILD DATE ({}): NOT VALIDATING until the clock is set", v.build_time)
+        };
+        println!("dnssec      validating: secure {}, insecure {}, bogus {}{clock}", v.secure, v.insecure, v.bogus);
+    }
     println!("local zone  {} names", s.local_names);
     let paused = s.paused_secs.map_or_else(String::new, |p| format!(" (PAUSED for all groups, {p}s left)"));
     println!("blocking    {} rules from {} list(s){paused}", s.blocklist_entries, s.lists.len());
@@ -166,6 +174,12 @@ pub fn print_explanation(e: &QueryExplanation) {
     );
     if !e.blocking_active {
         println!("  (blocking is off or paused for this group: the name resolves normally)");
+    }
+    if let Some(d) = &e.dnssec {
+        println!("  DNSSEC: {}", shown(d));
+    }
+    for b in &e.dnssec_bogus {
+        println!("  DNSSEC bogus: {}", shown(b));
     }
     if let Some(r) = &e.decided_by {
         println!(

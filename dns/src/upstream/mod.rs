@@ -44,6 +44,9 @@ pub enum UpstreamError {
     Rcode(u8),
     #[error("no upstream configured")]
     NoUpstreams,
+    /// The validator could not finish (an upstream failed during a chain fetch).
+    #[error("DNSSEC validation: {0}")]
+    Validation(String),
 }
 
 enum Kind {
