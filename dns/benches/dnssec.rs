@@ -1,9 +1,10 @@
 //! Criterion benches of DNSSEC validation (issue 16; `cargo bench -p ravens-dns --bench dnssec`): a cold secure answer validated from
-//! recorded upstream answers (`benches/data/dnssec-chain.txt`, made by
-//! `benches/dnssec-fixture.sh`: the chain root → rvn. → ok.rvn., ECDSA P-256, signed for
-//! 2020..2080), so the figure is the validator's CPU without any fetch; the same with
-//! hickory's validation cache warm; and the cache-hit path of a secure entry (AD set from
-//! the stored verdict) beside an unvalidated one.
+//! recorded upstream answers (`benches/data/dnssec-chain*.txt`, made by
+//! `benches/dnssec-fixture.sh`: the chain root → rvn. → ok.rvn., signed for 2020..2080; every
+//! zone ECDSA P-256, and again with the root and the TLD RSA-2048 as the public ones are), so
+//! the figure is the validator's CPU without any fetch; a new RRset from a zone whose keys are
+//! validated already; the same answer with hickory's validation cache warm; and the cache-hit
+//! path of a secure entry (AD set from the stored verdict) beside an unvalidated one.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -12,12 +13,16 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ravens_dns::cache::{KEY_MAX, Security, make_key};
+use hickory_net::dnssec::DnssecDnsHandle;
+use hickory_proto::dnssec::TrustAnchors;
 use ravens_dns::dnssec::{anchor, canned::Canned, checker, judge};
 use ravens_dns::upstream::Question;
 use ravens_dns::wire::{build_query, name_from_text};
 use ravens_dns::{Resolver, State, Step, Transport};
 
-const FIXTURE: &str = include_str!("../../benches/data/dnssec-chain.txt");
+/// The chain with every zone ECDSA P-256, and with the root and TLD RSA-2048.
+const P256: &str = include_str!("../../benches/data/dnssec-chain.txt");
+const RSA_TOP: &str = include_str!("../../benches/data/dnssec-chain-rsa.txt");
 
 /// This thread's CPU time so far, in µs.
 fn cpu() -> f64 {
@@ -26,58 +31,62 @@ fn cpu() -> f64 {
     us(u.user_time()) + us(u.system_time())
 }
 
-fn fixture() -> (String, Vec<Vec<u8>>) {
-    let mut lines = FIXTURE.lines();
-    let key = lines.next().unwrap().to_string();
-    let msgs = lines.map(|l| ravens_config::text::unhex(l).unwrap()).collect();
-    (key, msgs)
+/// The recorded answers of a fixture and its trust anchor.
+fn fixture(text: &str) -> (Canned, TrustAnchors) {
+    let mut lines = text.lines();
+    let anchors = anchor::dnskey_anchors(lines.next().unwrap()).unwrap();
+    let msgs: Vec<Vec<u8>> = lines.map(|l| ravens_config::text::unhex(l).unwrap()).collect();
+    (Canned::new(&msgs), anchors)
 }
 
 fn question(name: &str, qtype: u16) -> Question {
     Question { name_wire: name_from_text(name).unwrap(), qtype, qclass: 1 }
 }
 
-fn validation(c: &mut Criterion) {
-    let (key, msgs) = fixture();
-    let anchors = anchor::dnskey_anchors(&key).unwrap();
-    let canned = Canned::new(&msgs);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let www = question("www.ok.rvn", 1);
-    let tampered = question("www.tampered.rvn", 1);
-    // The fixture still proves what the bench claims.
-    rt.block_on(async {
-        let ch = checker(canned.clone(), anchors.clone());
-        assert_eq!(judge(&ch, &www).await.unwrap().security, Security::Secure);
-        assert!(matches!(judge(&ch, &tampered).await.unwrap().security, Security::Bogus(6)));
-    });
-    // CPU time per cold validation, from the thread's rusage: unlike criterion's wall time
-    // it does not grow when other processes share the cores.
-    for (what, q) in [("secure", &www), ("bogus", &tampered)] {
-        let (n, start) = (500, cpu());
-        for _ in 0..n {
-            rt.block_on(async { black_box(judge(&checker(canned.clone(), anchors.clone()), q).await.unwrap()) });
-        }
-        println!("dnssec: cold {what} validation: {:.0} µs CPU each ({n} runs)", (cpu() - start) / f64::from(n));
+/// CPU µs per run of `f` (the thread's rusage over `n` runs): unlike criterion's wall time it
+/// does not grow when other processes share the cores.
+fn cpu_per_run(n: u32, mut f: impl FnMut()) -> f64 {
+    let start = cpu();
+    for _ in 0..n {
+        f();
     }
-    c.bench_function("dnssec: validate cold secure answer (www.ok.rvn A: 3 zones, 6 RRsets)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let ch = checker(canned.clone(), anchors.clone());
-                black_box(judge(&ch, &www).await.unwrap().security)
-            })
-        })
-    });
+    (cpu() - start) / f64::from(n)
+}
+
+fn validation(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (www, aaaa) = (question("www.ok.rvn", 1), question("www.ok.rvn", 28));
+    let tampered = question("www.tampered.rvn", 1);
+    let judged = |ch: &DnssecDnsHandle<Canned>, q: &Question| rt.block_on(async { judge(ch, q).await.unwrap().security });
+    for (chain, text) in [("P-256 chain", P256), ("RSA root+TLD", RSA_TOP)] {
+        let (canned, anchors) = fixture(text);
+        let fresh = || checker(canned.clone(), anchors.clone());
+        // The fixture still proves what the bench claims.
+        for q in [&www, &aaaa] {
+            assert_eq!(judged(&fresh(), q), Security::Secure);
+        }
+        assert!(matches!(judged(&fresh(), &tampered), Security::Bogus(6)));
+        let n = 500;
+        let cold = cpu_per_run(n, || assert_eq!(black_box(judged(&fresh(), &www)), Security::Secure));
+        let bogus = cpu_per_run(n, || assert!(matches!(black_box(judged(&fresh(), &tampered)), Security::Bogus(_))));
+        // A new RRset (AAAA) from a zone whose chain the A answer validated: both, less the A.
+        let both = cpu_per_run(n, || {
+            let ch = fresh();
+            judged(&ch, &www);
+            black_box(judged(&ch, &aaaa));
+        });
+        println!("dnssec, {chain}: cold secure answer {cold:.0} µs CPU, cold bogus {bogus:.0} µs, new RRset in a validated zone {:.0} µs ({n} runs each)", both - cold);
+        c.bench_function(&format!("dnssec, {chain}: validate cold secure answer (www.ok.rvn A: 3 zones, 6 RRsets)"), |b| {
+            b.iter(|| black_box(judged(&fresh(), &www)))
+        });
+    }
+    let (canned, anchors) = fixture(P256);
     let warm = checker(canned.clone(), anchors.clone());
     c.bench_function("dnssec: validate secure answer, hickory's validation cache warm", |b| {
-        b.iter(|| rt.block_on(async { black_box(judge(&warm, &www).await.unwrap().security) }))
+        b.iter(|| black_box(judged(&warm, &www)))
     });
     c.bench_function("dnssec: validate cold bogus answer (tampered RRSIG, EDE found)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let ch = checker(canned.clone(), anchors.clone());
-                black_box(judge(&ch, &tampered).await.unwrap().security)
-            })
-        })
+        b.iter(|| black_box(judged(&checker(canned.clone(), anchors.clone()), &tampered)))
     });
 }
 

@@ -17,12 +17,14 @@ INC=${DNSSEC_INCEPTION:-$((NOW - 604800))} EXP=${DNSSEC_EXPIRATION:-$((NOW + 604
 zone_head() { # ZONE -> the apex records
     printf '$ORIGIN %s\n$TTL 3600\n@ IN SOA ns.rvn. host.rvn. 1 3600 600 86400 300\n@ IN NS ns.rvn.\n' "$1"
 }
-keys() { # ZONE -> "KSK ZSK" base names
-    local k z
-    k=$(ldns-keygen -a ECDSAP256SHA256 -k "$1")
-    z=$(ldns-keygen -a ECDSAP256SHA256 "$1")
+keys() { # ZONE [ALG] -> "KSK ZSK" base names
+    local k z alg=${2:-ECDSAP256SHA256} bits=()
+    [ "$alg" = RSASHA256 ] && bits=(-b 2048)
+    k=$(ldns-keygen -a "$alg" "${bits[@]}" -k "$1")
+    z=$(ldns-keygen -a "$alg" "${bits[@]}" "$1")
     echo "$k $z"
 }
+TOP_ALG=${DNSSEC_TOP_ALG:-ECDSAP256SHA256}
 sign() { # FILE ZONE "ldns-signzone options" KEYS...
     local f=$1 z=$2 opts=$3; shift 3
     # shellcheck disable=SC2086 # opts is a list of words
@@ -85,12 +87,12 @@ ZONES+=("sub.n3s.rvn.:subs.zone")
 { zone_head rvn.; printf 'ns IN A %s\n' "$IP"
   for z in ok n3 n3s iter tampered expired corp nta future nonsec nosig nokey plain; do printf '%s IN NS ns.rvn.\n' "$z"; done
   printf '%s' "$DS_LINES"; } > rvn.zone
-read -r k s < <(keys rvn.)
+read -r k s < <(keys rvn. "$TOP_ALG")
 sign rvn.zone rvn. "" "$k" "$s"
 ZONES+=("rvn.:rvn.zone.signed")
 # The root: delegates rvn. with its DS.
 { zone_head .; printf 'rvn. IN NS ns.rvn.\nns.rvn. IN A %s\n' "$IP"; ds_of "$k"; } > root.zone
-read -r k s < <(keys .)
+read -r k s < <(keys . "$TOP_ALG")
 sign root.zone . "" "$k" "$s"
 ZONES+=(".:root.zone.signed")
 cp "$k.ds" root.ds
