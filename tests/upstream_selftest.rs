@@ -400,7 +400,7 @@ async fn load_names_answer_fast() {
         let n = tokio::time::timeout(T, sock.recv(&mut buf)).await.unwrap().unwrap();
         let m = Message::from_vec(&buf[..n]).unwrap();
         assert_eq!(m.metadata.id, q.metadata.id);
-        assert_eq!(a_addrs(&m), vec![common::upstream::load_name_ip(i)]);
+        assert_eq!(a_addrs(&m), vec![common::upstream::zone::load_name_ip(i)]);
     }
 }
 
@@ -435,7 +435,7 @@ async fn background_upstream_inside_a_runtime() {
 
 #[test]
 fn base64url_round_trip() {
-    use common::upstream::{base64url_decode, base64url_encode};
+    use common::upstream::client::{base64url_decode, base64url_encode};
     for len in 0..40 {
         let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
         let e = base64url_encode(&data);

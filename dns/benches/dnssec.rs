@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ravens_dns::cache::{KEY_MAX, Security, make_key};
 use hickory_net::dnssec::DnssecDnsHandle;
 use hickory_proto::dnssec::TrustAnchors;
+use ravens_dns::cache::{KEY_MAX, Security, make_key};
 use ravens_dns::dnssec::{anchor, canned::Canned, checker, judge};
 use ravens_dns::upstream::Question;
 use ravens_dns::wire::{build_query, name_from_text};
@@ -57,7 +57,8 @@ fn validation(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (www, aaaa) = (question("www.ok.rvn", 1), question("www.ok.rvn", 28));
     let tampered = question("www.tampered.rvn", 1);
-    let judged = |ch: &DnssecDnsHandle<Canned>, q: &Question| rt.block_on(async { judge(ch, q).await.unwrap().security });
+    let judged =
+        |ch: &DnssecDnsHandle<Canned>, q: &Question| rt.block_on(async { judge(ch, q).await.unwrap().security });
     for (chain, text) in [("P-256 chain", P256), ("RSA root+TLD", RSA_TOP)] {
         let (canned, anchors) = fixture(text);
         let fresh = || checker(canned.clone(), anchors.clone());
@@ -75,10 +76,14 @@ fn validation(c: &mut Criterion) {
             judged(&ch, &www);
             black_box(judged(&ch, &aaaa));
         });
-        println!("dnssec, {chain}: cold secure answer {cold:.0} µs CPU, cold bogus {bogus:.0} µs, new RRset in a validated zone {:.0} µs ({n} runs each)", both - cold);
-        c.bench_function(&format!("dnssec, {chain}: validate cold secure answer (www.ok.rvn A: 3 zones, 6 RRsets)"), |b| {
-            b.iter(|| black_box(judged(&fresh(), &www)))
-        });
+        println!(
+            "dnssec, {chain}: cold secure answer {cold:.0} µs CPU, cold bogus {bogus:.0} µs, new RRset in a validated zone {:.0} µs ({n} runs each)",
+            both - cold
+        );
+        c.bench_function(
+            &format!("dnssec, {chain}: validate cold secure answer (www.ok.rvn A: 3 zones, 6 RRsets)"),
+            |b| b.iter(|| black_box(judged(&fresh(), &www))),
+        );
     }
     let (canned, anchors) = fixture(P256);
     let warm = checker(canned.clone(), anchors.clone());
