@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 pub mod all;
 pub mod args;
+mod dns_options;
 pub mod edits;
 mod groups;
 pub mod import;

@@ -60,6 +60,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=d
 
 cat > unbound.conf <<EOF
 server:
+$(unbound_server)
     interface: $UNB_IP@$UNB_UDP
     interface: $UNB_IP@$UNB_DOT
     interface: $UNB_IP@$UNB_DOH
@@ -67,17 +68,7 @@ server:
     https-port: $UNB_DOH
     tls-service-key: "$WORK/key.pem"
     tls-service-pem: "$WORK/cert.pem"
-    num-threads: 1
-    username: ""
-    chroot: ""
-    directory: "$WORK"
-    pidfile: ""
-    use-syslog: no
-    verbosity: 0
-    do-ip6: no
-    do-not-query-localhost: no
     module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
     msg-cache-size: 64m
     rrset-cache-size: 128m
 remote-control:
@@ -86,13 +77,8 @@ forward-zone:
     name: "."
     forward-addr: $NSD_IP@$NSD_PORT
 EOF
-mkdir -p ravensd-data
 cat > ravensd.toml <<EOF
-[node]
-name = "bench"
-data_dir = "$WORK/ravensd-data"
-dns_listen = ["$RVD_IP:$RVD_UDP"]
-admin_listen = "$RVD_IP:18063"
+$(ravensd_node "$RVD_IP:$RVD_UDP" "$RVD_IP:18063")
 dot_listen = ["$RVD_IP:$RVD_DOT"]
 doh_listen = ["$RVD_IP:$RVD_DOH"]
 tls_cert_file = "$WORK/cert.pem"

@@ -25,7 +25,7 @@
 # temp dir removed on exit (KEEP_WORK=1 keeps it).
 #
 # Usage: cargo build --release --bin ravensd && scripts/bench/dns-limit-cost.sh
-# Env:   CONFIGURED (0), ROUNDS (2), DURATION (5), CLIENTS (8), CG_QUERIES (20000), CG_QPS (3000),
+# Env:   CONFIGURED (0), CALLGRIND (1; 0 times natively only, for more rounds), ROUNDS (2), DURATION (5), CLIENTS (8), CG_QUERIES (20000), CG_QPS (3000),
 #        SERVER_CPU (1), LOAD_CPU (0), ZONE_NAMES (10000), RAVENSD (target/release/ravensd)
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +34,7 @@ ROUNDS=${ROUNDS:-2}; DURATION=${DURATION:-5}; CLIENTS=${CLIENTS:-8}
 CG_QUERIES=${CG_QUERIES:-20000}; CG_QPS=${CG_QPS:-3000}
 SERVER_CPU=${SERVER_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}; ZONE_NAMES=${ZONE_NAMES:-10000}
 RAVENSD=${RAVENSD:-$REPO/target/release/ravensd}; KEEP_WORK=${KEEP_WORK:-0}; CONFIGURED=${CONFIGURED:-0}
+CALLGRIND=${CALLGRIND:-1}
 NSD_IP=127.0.0.173; NSD_PORT=5320; RVD_IP=127.0.0.176; RVD_PORT=5322
 . "$BENCH_DIR/lib.sh"
 STOP_UNITS=(nsd)
@@ -122,7 +123,8 @@ timing() {
 printf '%-5s %-4s %8s %10s %8s %7s\n' round cfg 'Ir/q' 'handle Ir' 'us/q' 'user%'
 for r in $(seq "$ROUNDS"); do
     for cfg in off on; do
-        read -r ir hir < <(instructions $cfg)
+        ir=NA hir=NA
+        [ "$CALLGRIND" = 1 ] && read -r ir hir < <(instructions $cfg)
         read -r us user < <(timing $cfg)
         printf '%-5s %-4s %8s %10s %8s %7s\n' "$r" "$cfg" "$ir" "$hir" "$us" "$user"
     done

@@ -175,20 +175,11 @@ LAST_NAME=$(printf 'h%05d.%s.' $((ZONE_NAMES - 1)) "$ZONE")
 # ------------------------------------------------------------- configs ----
 cat > unbound.conf <<EOF
 server:
+$(unbound_server)
     interface: $UNB_IP@$UNB_PORT
     port: $UNB_PORT
-    num-threads: 1
-    username: ""
-    chroot: ""
-    directory: "$WORK"
-    pidfile: ""
-    use-syslog: no
     logfile: ""
-    verbosity: 0
-    do-ip6: no
-    do-not-query-localhost: no
     module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
     msg-cache-size: 64m
     rrset-cache-size: 128m
     so-reuseport: yes
@@ -214,13 +205,8 @@ pid-file=
 log-facility=-
 EOF
 
-mkdir -p "$WORK/ravensd-data"
 cat > ravensd.toml <<EOF
-[node]
-name = "bench"
-data_dir = "$WORK/ravensd-data"
-dns_listen = ["$RVD_IP:$RVD_PORT"]
-admin_listen = "$RVD_IP:$RVD_ADMIN_PORT"
+$(ravensd_node "$RVD_IP:$RVD_PORT" "$RVD_IP:$RVD_ADMIN_PORT")
 
 [dns]
 upstreams = ["udp://$NSD_IP:$NSD_PORT"]

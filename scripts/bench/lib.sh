@@ -10,6 +10,12 @@
 #                CMD in the background, output to $WORK/NAME.log; sets LAST_PID and
 #                appends it to STARTED_PIDS
 #   stop_pid PID TERM, up to 5 s, then KILL (only PIDs the script started)
+#   unbound_server
+#                the `server:` lines every bench's unbound shares (one thread, no user or
+#                chroot change, files in $WORK, loopback upstreams allowed); the caller adds
+#                its interfaces and modules
+#   ravensd_node IP:PORT ADMIN_IP:PORT
+#                the [node] table of a bench's ravensd (data in $WORK/ravensd-data, made)
 #   nsd_upstream ZONE NAMES IP PORT
 #                in $WORK: zone.db (ZONE. with NAMES A records hNNNNN, answer data in
 #                198.18.0.0/15), queries.txt (every name once, for dnsperf) and nsd.conf
@@ -61,6 +67,27 @@ stop_pid() {
     for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+}
+
+unbound_server() {
+    cat <<EOF
+    num-threads: 1
+    username: ""
+    chroot: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    verbosity: 0
+    do-ip6: no
+    do-not-query-localhost: no
+    access-control: 127.0.0.0/8 allow
+EOF
+}
+
+ravensd_node() {
+    mkdir -p "$WORK/ravensd-data"
+    printf '[node]\nname = "bench"\ndata_dir = "%s"\ndns_listen = ["%s"]\nadmin_listen = "%s"\n' \
+        "$WORK/ravensd-data" "$1" "$2"
 }
 
 nsd_upstream() {

@@ -47,7 +47,9 @@ child() { # NAME BODY [SIGNOPTS] : signs NAME.rvn., adds its DS to the TLD
 }
 
 # Good zones.
-child ok 'x.ent IN A 192.0.2.19\nwww IN A 192.0.2.1\nwww IN AAAA 2001:db8::1\n@ IN MX 10 mail.ok.rvn.\nmail IN A 192.0.2.2\n@ IN TXT "signed"\n*.wild IN A 192.0.2.3\ncn IN CNAME www.n3.rvn.\ncnplain IN CNAME www.plain.rvn.\n'
+# DNSSEC_OK_NAMES=N adds hNNNNN A records to ok.rvn. (scripts/bench/dnssec-miss.sh's cold misses).
+OK_NAMES=$(awk -v n="${DNSSEC_OK_NAMES:-0}" 'BEGIN{for(i=0;i<n;i++) printf "h%05d IN A 198.18.%d.%d\\n", i, int(i/250)%256, i%250+1}')
+child ok 'x.ent IN A 192.0.2.19\nwww IN A 192.0.2.1\nwww IN AAAA 2001:db8::1\n@ IN MX 10 mail.ok.rvn.\nmail IN A 192.0.2.2\n@ IN TXT "signed"\n*.wild IN A 192.0.2.3\ncn IN CNAME www.n3.rvn.\ncnplain IN CNAME www.plain.rvn.\n'"$OK_NAMES"
 child n3 'www IN A 192.0.2.4\nsub IN NS ns.rvn.\n' '-n -t 0 -p'
 child n3s 'www IN A 192.0.2.15\n*.wild IN A 192.0.2.16\nsub IN NS ns.rvn.\n' '-n -t 0'
 child iter 'www IN A 192.0.2.5\n' '-n -s ab -t 200'
