@@ -71,11 +71,7 @@ $(unbound_server)
     module-config: "iterator"
     msg-cache-size: 64m
     rrset-cache-size: 128m
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: $NSD_IP@$NSD_PORT
+$(unbound_forward_all "$NSD_IP" "$NSD_PORT")
 EOF
 cat > ravensd.toml <<EOF
 $(ravensd_node "$RVD_IP:$RVD_UDP" "$RVD_IP:18063")

@@ -183,11 +183,7 @@ $(unbound_server)
     msg-cache-size: 64m
     rrset-cache-size: 128m
     so-reuseport: yes
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: $NSD_IP@$NSD_PORT
+$(unbound_forward_all "$NSD_IP" "$NSD_PORT")
 EOF
 
 cat > dnsmasq.conf <<EOF

@@ -59,11 +59,7 @@ $(unbound_server)
     qname-minimisation: no
     module-config: "$1"
     trust-anchor-file: "$WORK/root.ds"
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: $NSD_IP@$NSD_PORT
+$(unbound_forward_all "$NSD_IP" "$NSD_PORT")
 EOF
 }
 sed 's/DNSSEC_MODE/off/' ravensd.toml > ravensd-off.toml

@@ -14,6 +14,8 @@
 #                the `server:` lines every bench's unbound shares (one thread, no user or
 #                chroot change, files in $WORK, loopback upstreams allowed); the caller adds
 #                its interfaces and modules
+#   unbound_forward_all IP PORT
+#                remote control off, and every name forwarded to IP@PORT
 #   ravensd_node IP:PORT ADMIN_IP:PORT
 #                the [node] table of a bench's ravensd (data in $WORK/ravensd-data, made)
 #   nsd_upstream ZONE NAMES IP PORT
@@ -82,6 +84,10 @@ unbound_server() {
     do-not-query-localhost: no
     access-control: 127.0.0.0/8 allow
 EOF
+}
+
+unbound_forward_all() {
+    printf 'remote-control:\n    control-enable: no\nforward-zone:\n    name: "."\n    forward-addr: %s@%s\n' "$1" "$2"
 }
 
 ravensd_node() {
