@@ -65,7 +65,9 @@ pub fn page(path: &str, csrf: &str, main: &str) -> String {
     )
 }
 
-/// A table: headers and rows of already escaped cells.
+/// A table: headers and rows of already escaped cells. Each cell carries its column's header
+/// as `data-label`, which a phone-width screen shows beside the value when the rows become
+/// cards (app.css), since a table of eight columns cannot fit 390 px.
 pub fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut s = String::from("<div class=\"scroll\"><table><thead><tr>");
     for h in head {
@@ -76,8 +78,8 @@ pub fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Stri
     for r in rows {
         any = true;
         s.push_str("<tr>");
-        for c in r {
-            let _ = write!(s, "<td>{c}</td>");
+        for (i, c) in r.iter().enumerate() {
+            let _ = write!(s, "<td data-label=\"{}\">{c}</td>", head.get(i).copied().unwrap_or_default());
         }
         s.push_str("</tr>");
     }

@@ -81,7 +81,7 @@ pub async fn page(
     m.push_str(&super::dashboard::down_banner(&logs, &fetch::silent_peers(&local, &all)));
     m.push_str(&filters(&f, &all));
     m.push_str("<p class=\"note\">Newest first; new queries appear live.</p><div class=\"scroll\"><table><thead><tr>\
-        <th>time</th><th>node</th><th>client</th><th>name</th><th>type</th><th>verdict</th><th>list</th><th>act</th></tr></thead><tbody id=\"tail\">");
+        <th>time</th><th>node</th><th>client</th><th>name</th><th>type</th><th>verdict</th><th>list</th><th>actions</th></tr></thead><tbody id=\"tail\">");
     for (node, e) in rows.iter().take(200) {
         let client = match names.get(&e.client.to_string()) {
             Some(h) => format!("{} ({})", e.client, h),
@@ -89,7 +89,9 @@ pub async fn page(
         };
         let _ = write!(
             m,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            "<tr><td data-label=\"time\">{}</td><td data-label=\"node\">{}</td><td data-label=\"client\">{}</td>\
+             <td data-label=\"name\">{}</td><td data-label=\"type\">{}</td><td data-label=\"verdict\">{}</td>\
+             <td data-label=\"list\">{}</td><td data-label=\"actions\">{}{}</td></tr>",
             super::html::clock(e.time_ms / 1000),
             esc(node),
             esc(&client),

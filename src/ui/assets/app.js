@@ -96,6 +96,7 @@ if (refresh) {
 // The query log's live tail: server-sent events, newest row on top.
 const tail = document.getElementById("tail");
 if (tail) {
+  const heads = [...tail.closest("table").tHead.rows[0].cells].map((c) => c.textContent);
   const src = new EventSource("/log/events" + location.search);
   src.onmessage = (m) => {
     const e = JSON.parse(m.data);
@@ -103,13 +104,15 @@ if (tail) {
     const cells = [e.time, e.node, e.client, e.name, e.qtype, e.outcome, e.list || ""];
     for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
     const td = document.createElement("td");
+    tr.appendChild(td);
+    // The column headers as labels, for the phone-width card layout (see html::table).
+    [...tr.cells].forEach((c, i) => { c.dataset.label = heads[i] || ""; });
     for (const [label, kind] of [["Block", "block"], ["Allow", "allow"]]) {
       const b = document.createElement("button");
       b.type = "button"; b.className = "act"; b.dataset.method = "POST"; b.dataset.api = kind;
       b.dataset.body = JSON.stringify({ name: e.name }); b.textContent = label;
       td.appendChild(b);
     }
-    tr.appendChild(td);
     tail.prepend(tr);
     while (tail.rows.length > 500) tail.deleteRow(-1);
   };
