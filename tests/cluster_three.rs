@@ -258,7 +258,7 @@ fn cluster_three_nodes_share_leases_take_over_a_dead_node_and_keep_disjoint_slic
     println!("cluster_three: kill -9 of c -> new client of c's bucket leased {ip} from {node} after {took:.2?}");
     assert!(in_slice(node, ip), "{node} handed out {ip} outside its slice after the takeover");
     // The survivors take over 1 s after the last heartbeat (~1.2-1.4 s to the ACK here). Issue 5's
-    // 2 s is a median (tests/cluster_pair.rs); one sample on a loaded machine gets a margin.
+    // 2 s is a median (tests/cluster_pair/); one sample on a loaded machine gets a margin.
     assert!(took < Duration::from_secs(3), "kill -9 to a new client's ACK took {took:?}");
     let mut takers: BTreeMap<&str, usize> = BTreeMap::new();
     for j in 0..12u8 {
