@@ -3,7 +3,8 @@
 //! when not root or a tool is missing, and takes `harness::SERIAL`: one lab at a time.
 //!
 //! - [`dhcp`]: two VLANs direct and through `dhcrelay`, `dhclient` and `udhcpc`, lease names,
-//!   renew and release; `kill -9` under load loses no ACKed lease.
+//!   renew and release.
+//! - [`crash`]: `kill -9` of ravensd under relayed DHCP load loses no ACKed lease.
 //! - [`failover`]: the pair behind a relay, `kill -9` of one node, takeover and rebind.
 //! - [`partition`]: the gossip cut by nftables for 60 s: no address twice, then convergence.
 //! - [`restart`]: a node of the pair restarted behind the relay; its clients keep their leases.
@@ -14,6 +15,7 @@ mod clients;
 #[macro_use]
 mod harness;
 
+mod crash;
 mod dhcp;
 mod failover;
 #[path = "../../import/tests/common/mod.rs"]
