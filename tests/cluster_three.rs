@@ -14,8 +14,6 @@
 //!   pool (the slices are three-way disjoint).
 
 mod common;
-#[path = "netns/harness.rs"]
-mod harness;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -23,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use common::client::dig;
 use common::daemon::Daemon;
+use common::wait::wait_for;
 use dhcproto::v4::{DhcpOption, Message, MessageType, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable, Encoder};
-use harness::wait_for;
 use ravens_dhcp::failover::buckets::{bucket_of, bucket_owner};
 
 /// The test relay's address (giaddr); the subnet below contains it.

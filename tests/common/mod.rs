@@ -8,3 +8,4 @@ pub mod dhcp;
 pub mod edits;
 pub mod http;
 pub mod upstream;
+pub mod wait;

@@ -24,4 +24,5 @@ mod import;
 mod partition;
 #[path = "../common/pihole.rs"]
 mod pihole;
+mod procs;
 mod restart;
