@@ -115,12 +115,21 @@ pub struct DhcpCounters {
     pub held_replayed: u64,
 }
 
-/// Addresses in use of what this node may hand out, per subnet.
+/// A subnet's addresses: `used` of `total` over the whole subnet (leases replicate, so every
+/// node of a pair reports the same), and this node's own share of the pool (`slice`, of which
+/// `slice_free` are free), which is what it can still hand out while its peer is live.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PoolUsage {
     pub subnet: String,
+    /// Active leases in the subnet, every node's.
     pub used: u64,
+    /// The pool's addresses (every node's slice, less exclusions) plus the reservations.
     pub total: u64,
+    /// Pool addresses this node hands out; absent from older nodes.
+    #[serde(default)]
+    pub slice: u64,
+    #[serde(default)]
+    pub slice_free: u64,
 }
 
 /// One lease, as `GET /api/v1/leases` lists it.

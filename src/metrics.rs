@@ -248,20 +248,32 @@ fn dhcp(out: &mut String, d: &Daemon, s: &Status) {
         &dh.pools,
         |p| (&p.subnet, Some(handle.leases(Some(&p.subnet)).len() as f64)),
     );
-    Family::new(out, "ravens_dhcp_pool_used", "gauge", "Addresses in use of this node's pool slice.").per(
+    Family::new(out, "ravens_dhcp_pool_used", "gauge", "Active leases in the subnet, every node's.").per(
         "subnet",
         &dh.pools,
         |p| (&p.subnet, Some(p.used as f64)),
     );
-    Family::new(out, "ravens_dhcp_pool_size", "gauge", "Addresses this node may hand out.").per(
-        "subnet",
-        &dh.pools,
-        |p| (&p.subnet, Some(p.total as f64)),
-    );
-    Family::new(out, "ravens_dhcp_pool_utilisation_ratio", "gauge", "Used share of this node's pool slice.").per(
+    Family::new(
+        out,
+        "ravens_dhcp_pool_size",
+        "gauge",
+        "The subnet's pool (every node's slice, less exclusions) plus reservations.",
+    )
+    .per("subnet", &dh.pools, |p| (&p.subnet, Some(p.total as f64)));
+    Family::new(out, "ravens_dhcp_pool_utilisation_ratio", "gauge", "Used share of the subnet's addresses.").per(
         "subnet",
         &dh.pools,
         |p| (&p.subnet, Some(if p.total > 0 { p.used as f64 / p.total as f64 } else { 0.0 })),
+    );
+    Family::new(out, "ravens_dhcp_slice_size", "gauge", "Pool addresses this node hands out (its slice).").per(
+        "subnet",
+        &dh.pools,
+        |p| (&p.subnet, Some(p.slice as f64)),
+    );
+    Family::new(out, "ravens_dhcp_slice_free", "gauge", "Addresses of this node's slice free now.").per(
+        "subnet",
+        &dh.pools,
+        |p| (&p.subnet, Some(p.slice_free as f64)),
     );
 }
 

@@ -71,7 +71,7 @@ fn issue10_defect1_grant_that_was_not_journaled_is_not_bound() {
     c.unjournaled(undo, T);
     assert!(!bound(&c, ip), "no ACK went out, so no lease");
     let s = &c.subnets[0];
-    assert_eq!(s.usage(T).0, 0, "nothing in use");
+    assert_eq!(s.usage(T).used, 0, "nothing in use");
     assert!(s.pool.is_free(ip) && !s.leases.contains_key(&ip));
     assert!(!s.by_client.values().any(|&a| a == ip), "no client is remembered there");
     // The address is anyone's again: another client that asks for it gets it.

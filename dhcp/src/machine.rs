@@ -15,7 +15,7 @@ use crate::lease::{Lease, LeaseEvent, LeaseState, RecordKind};
 use crate::packet::{self, Malformed, Request};
 use crate::pool::Slice;
 use crate::reply::Destination;
-use crate::state::SubnetState;
+use crate::state::{SubnetState, Usage};
 
 mod handler;
 use handler::{Handler, released};
@@ -174,8 +174,8 @@ impl Core {
     }
 
     /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
-    pub fn pool_usage(&self, now: u64) -> Vec<(String, u64, u64)> {
-        self.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now).0, s.usage(now).1)).collect()
+    pub fn pool_usage(&self, now: u64) -> Vec<(String, Usage)> {
+        self.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now))).collect()
     }
 
     /// The subnets served, in config order.

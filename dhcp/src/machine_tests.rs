@@ -327,3 +327,23 @@ fn admin_release_is_a_durable_action() {
     assert!(c.subnets[0].pool.is_free(ip));
     assert!(c.release(ip, 1101).is_none(), "released once");
 }
+
+/// A pair splits the pool: both nodes report the subnet's use alike (leases replicate), and
+/// each its own slice; `used` never exceeds `total` (it used to be counted against the slice).
+#[test]
+fn pool_usage_is_the_subnets_on_every_node_and_the_slice_is_each_nodes() {
+    let cfg = ravens_config::parse_with(CONF, "t", &String::new).unwrap();
+    let (sa, sb) = (Slice::for_node(&["a", "b"], "a"), Slice::for_node(&["a", "b"], "b"));
+    let mut a = Core::new(&cfg, sa, &[], 1000);
+    let ip = dora(&mut a, 1, 1000);
+    assert!(a.subnets[0].pool.owns(ip));
+    // b holds a's lease as replicated; a's own view is the same table.
+    let b = Core::new(&cfg, sb, &a.records(), 1000);
+    let (ua, ub) = (a.pool_usage(1000)[0].1, b.pool_usage(1000)[0].1);
+    // Pool 10.77.0.10-19 (10), one reservation (outside it): 11 addresses in all.
+    assert_eq!((ua.used, ua.total), (1, 11));
+    assert_eq!((ub.used, ub.total), (1, 11));
+    assert_eq!(ua.slice + ub.slice, 10, "the slices split the pool");
+    assert_eq!(ua.slice_free, ua.slice - 1, "a's lease is in a's slice");
+    assert_eq!(ub.slice_free, ub.slice, "and none of b's");
+}

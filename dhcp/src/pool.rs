@@ -61,6 +61,8 @@ pub struct Pool {
     tail: u32,
     free: u32,
     owned: u32,
+    /// Addresses not excluded, in every node's slice.
+    usable: u32,
 }
 
 impl Pool {
@@ -76,9 +78,13 @@ impl Pool {
             total = total.saturating_add(e - s + 1);
         }
         let slots = vec![Slot { prev: NIL, next: NIL, free: false, owned: false }; total as usize];
-        let mut pool = Pool { ranges: out, slots, head: NIL, tail: NIL, free: 0, owned: 0 };
+        let mut pool = Pool { ranges: out, slots, head: NIL, tail: NIL, free: 0, owned: 0, usable: 0 };
         for idx in 0..total {
-            if slice.owns(idx, total) && !excluded(pool.addr(idx)) {
+            if excluded(pool.addr(idx)) {
+                continue;
+            }
+            pool.usable += 1;
+            if slice.owns(idx, total) {
                 pool.owned += 1;
                 pool.slots[idx as usize].owned = true;
                 pool.push_tail(idx);
@@ -104,6 +110,11 @@ impl Pool {
     /// Addresses this node hands out (its slice, less exclusions).
     pub fn owned(&self) -> u32 {
         self.owned
+    }
+
+    /// Addresses of the whole pool, every node's slice, less exclusions.
+    pub fn usable(&self) -> u32 {
+        self.usable
     }
 
     /// Addresses currently free.

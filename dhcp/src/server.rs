@@ -27,6 +27,7 @@ use crate::packet;
 use crate::pool::Slice;
 use crate::reply::Destination;
 use crate::socket;
+use crate::state::Usage;
 
 mod adopt;
 mod loops;
@@ -276,8 +277,8 @@ impl DhcpHandle {
         true
     }
 
-    /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
-    pub fn pool_usage(&self) -> Vec<(String, u64, u64)> {
+    /// (subnet name, its address use) per subnet.
+    pub fn pool_usage(&self) -> Vec<(String, Usage)> {
         self.inner.core.lock().pool_usage(unix_now())
     }
 

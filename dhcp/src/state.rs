@@ -14,6 +14,19 @@ use crate::options::OptionTable;
 use crate::packet::{ClientKey, Request};
 use crate::pool::{Pool, Slice};
 
+/// One subnet's address use ([`SubnetState::usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Active leases in the subnet (bound or being renewed; offers not counted), every node's.
+    pub used: u64,
+    /// The pool's addresses, every node's slice, less exclusions; plus the reservations.
+    pub total: u64,
+    /// Pool addresses this node hands out (its slice, less exclusions).
+    pub slice: u64,
+    /// Of those, free now.
+    pub slice_free: u64,
+}
+
 /// A subnet being served.
 #[derive(Debug)]
 pub struct SubnetState {
@@ -251,9 +264,16 @@ impl SubnetState {
         }
     }
 
-    /// (addresses in use, addresses this node hands out).
-    pub fn usage(&self, now: u64) -> (u64, u64) {
+    /// The subnet's address use: `used` and `total` over the whole subnet (leases replicate,
+    /// so every node of a pair reports the same), `slice` and `slice_free` for what this node
+    /// hands out itself.
+    pub fn usage(&self, now: u64) -> Usage {
         let used = self.leases.values().filter(|l| l.active(now) && l.state != LeaseState::Offered).count();
-        (used as u64, u64::from(self.pool.owned()) + self.res_by_ip.len() as u64)
+        Usage {
+            used: used as u64,
+            total: u64::from(self.pool.usable()) + self.res_by_ip.len() as u64,
+            slice: u64::from(self.pool.owned()),
+            slice_free: u64::from(self.pool.free()),
+        }
     }
 }

@@ -191,7 +191,8 @@ async fn dora_renew_rebind_release_via_giaddr() {
     assert_eq!(env.event().await.kind, LeaseEventKind::Released);
     assert!(env.handle.leases(None).is_empty());
     let usage = env.handle.pool_usage();
-    assert_eq!(usage[0], ("loop".to_string(), 0, 101));
+    assert_eq!(usage[0].0, "loop");
+    assert_eq!((usage[0].1.used, usage[0].1.total, usage[0].1.slice, usage[0].1.slice_free), (0, 101, 101, 101));
     env.stop().await;
 }
 

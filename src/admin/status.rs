@@ -61,7 +61,17 @@ pub fn status(d: &Daemon) -> Status {
         cluster: d.cluster.as_ref().map(|c| c.status()),
         dhcp: d.dhcp.as_ref().map(|h| DhcpStatus {
             listen: state.config.node.dhcp_listen.to_string(),
-            pools: h.pool_usage().into_iter().map(|(subnet, used, total)| PoolUsage { subnet, used, total }).collect(),
+            pools: h
+                .pool_usage()
+                .into_iter()
+                .map(|(subnet, u)| PoolUsage {
+                    subnet,
+                    used: u.used,
+                    total: u.total,
+                    slice: u.slice,
+                    slice_free: u.slice_free,
+                })
+                .collect(),
             counters: dhcp_counters(h.counters()),
         }),
     }

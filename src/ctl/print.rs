@@ -103,10 +103,11 @@ pub fn print_status(s: &Status) {
             "\nDHCP on {}: acks {}, offers {}, naks {}, malformed {}",
             d.listen, d.counters.ack, d.counters.offer, d.counters.nak, d.counters.malformed
         );
-        println!("{:<20} {:>8} {:>8} {:>6}", "SUBNET", "USED", "POOL", "USE%");
+        println!("{:<20} {:>8} {:>8} {:>6} {:>15}", "SUBNET", "USED", "POOL", "USE%", "OWN SLICE FREE");
         for p in &d.pools {
             let pct = if p.total > 0 { 100.0 * p.used as f64 / p.total as f64 } else { 0.0 };
-            println!("{:<20} {:>8} {:>8} {:>5.1}%", shown(&p.subnet), p.used, p.total, pct);
+            let own = format!("{}/{}", p.slice_free, p.slice);
+            println!("{:<20} {:>8} {:>8} {:>5.1}% {:>15}", shown(&p.subnet), p.used, p.total, pct, own);
         }
     }
 }

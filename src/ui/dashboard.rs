@@ -105,14 +105,7 @@ fn node_card(name: &str, s: Result<&Status, &String>, local: &Status) -> String 
     if let Some(d) = &s.dhcp {
         c.push_str("<h3>DHCP pools</h3>");
         for p in &d.pools {
-            let _ = write!(
-                c,
-                "<label for=\"pool-{0}-{1}\">{1}: {2} of {3} used</label><meter id=\"pool-{0}-{1}\" min=\"0\" max=\"{3}\" value=\"{2}\"></meter>",
-                esc(&s.node),
-                esc(&p.subnet),
-                p.used,
-                p.total
-            );
+            c.push_str(&super::html::pool_meter("pool", &s.node, p, s.cluster.is_some()));
         }
     }
     c.push_str("</section>");

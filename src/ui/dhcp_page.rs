@@ -49,14 +49,7 @@ pub async fn page(
         match st {
             Ok(st) => {
                 for p in st.dhcp.iter().flat_map(|d| &d.pools) {
-                    let _ = write!(
-                        m,
-                        "<label for=\"dp-{0}-{1}\">{1}: {2} of {3} used</label><meter id=\"dp-{0}-{1}\" min=\"0\" max=\"{3}\" value=\"{2}\"></meter>",
-                        esc(name),
-                        esc(&p.subnet),
-                        p.used,
-                        p.total
-                    );
+                    m.push_str(&super::html::pool_meter("dp", name, p, st.cluster.is_some()));
                 }
             }
             Err(_) => m.push_str("<p class=\"down\">down</p>"),

@@ -144,3 +144,18 @@ pub fn clock(unix_secs: u64) -> String {
     let days = now_day.saturating_sub(unix_secs / 86_400);
     if days == 0 { hms } else { format!("{hms} ({days}d ago)") }
 }
+
+/// A subnet's use as a labelled meter: the whole subnet (the same on every node), then, in a
+/// cluster (which splits the pool), this node's own slice.
+pub fn pool_meter(id: &str, node: &str, p: &crate::api::PoolUsage, clustered: bool) -> String {
+    let own =
+        if clustered { format!(" · this node's slice: {} of {} free", p.slice_free, p.slice) } else { String::new() };
+    format!(
+        "<label for=\"{id}-{0}-{1}\">{1}: {2} of {3} used{own}</label>\
+         <meter id=\"{id}-{0}-{1}\" min=\"0\" max=\"{3}\" value=\"{2}\"></meter>",
+        esc(node),
+        esc(&p.subnet),
+        p.used,
+        p.total
+    )
+}

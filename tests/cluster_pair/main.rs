@@ -34,6 +34,17 @@ fn cluster_pair_lease_on_a_is_seen_resolved_and_renewed_on_b() {
     assert!(lag.is_some(), "B does not list A's lease within 2 s: {:?}\n{}", leases(b), b.log());
     let out = wait_dig(b, &["laptop.lan", "A"], &ip.to_string());
     assert!(out.contains(&ip.to_string()), "A's client resolves on B: {out}");
+    // Both report the subnet's use alike; each its own slice (A's has the lease).
+    let (pa, pb) = (a.status()["dhcp"]["pools"][0].clone(), b.status()["dhcp"]["pools"][0].clone());
+    assert_eq!((&pa["used"], &pa["total"]), (&pb["used"], &pb["total"]), "{pa} vs {pb}");
+    assert_eq!(pa["used"], 1, "{pa}");
+    assert_eq!(
+        pa["slice"].as_u64().unwrap() + pb["slice"].as_u64().unwrap(),
+        pa["total"].as_u64().unwrap(),
+        "{pa} {pb}"
+    );
+    assert_eq!(pa["slice_free"].as_u64().unwrap() + 1, pa["slice"].as_u64().unwrap(), "{pa}");
+    assert_eq!(pb["slice_free"], pb["slice"], "{pb}");
 
     // While A is live, B stays silent for A's client (and for a DISCOVER of A's bucket)...
     assert!(relay.rebind(b_dhcp, 0x200, mac, ip, 0).is_none(), "B answered A's client while A is live");
