@@ -37,7 +37,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
         let _ = write!(
             m,
             "<dl><dt>cluster</dt><dd>{}</dd><dt>gossip</dt><dd>{}</dd><dt>pool slice</dt><dd>{}</dd>\
-             <dt>buckets owned</dt><dd>{} of {}</dd><dt>records</dt><dd>{} ({} leases)</dd>\
+             <dt>buckets owned</dt><dd>{} of {}</dd><dt>records</dt><dd>{} ({} lease{})</dd>\
              <dt>published / applied</dt><dd>{} / {}</dd><dt>site config</dt><dd>{} records{}</dd>\
              <dt>sealed / opened</dt><dd>{} / {}</dd><dt>dropped datagrams</dt><dd>{} bad tag, {} wrong key, {} replay, {} too old, {} malformed</dd></dl>",
             esc(&c.cluster),
@@ -47,6 +47,7 @@ pub async fn page(State(ui): State<UiState>, Extension(csrf): Extension<Csrf>) -
             BUCKETS,
             c.records,
             c.lease_records,
+            if c.lease_records == 1 { "" } else { "s" },
             c.published,
             c.applied,
             c.site_config.records,

@@ -56,7 +56,8 @@ pub fn down_banner<T>(answers: &[(String, Result<T, String>)], silent: &[String]
         if let Err(e) = r {
             let _ = write!(
                 s,
-                "<p class=\"banner\" role=\"status\">Node <b>{}</b> is down or unreachable: {}. The figures below are from the nodes that answered.</p>",
+                "<div class=\"banner\" role=\"status\"><p>Node <b>{}</b> is down or unreachable. The figures below are from the \
+                 nodes that answered; everything else keeps working.</p><details><summary>Why</summary><p>{}</p></details></div>",
                 esc(name),
                 esc(e)
             );
@@ -72,16 +73,36 @@ pub fn down_banner<T>(answers: &[(String, Result<T, String>)], silent: &[String]
     s
 }
 
+/// A peer's failover phase (as this node's gossip sees it) in plain words.
+fn phase_text(phase: &str) -> String {
+    match phase {
+        "serving" => "serving its clients".into(),
+        "silent" => "silent: its clients are about to be taken over".into(),
+        "taken_over" => "its clients taken over by its peer".into(),
+        "returning" => "returning: catching up before serving again".into(),
+        other => other.into(),
+    }
+}
+
 fn node_card(name: &str, s: Result<&Status, &String>, local: &Status) -> String {
-    // The failover phase of a peer as this node sees it.
-    let phase = local.cluster.as_ref().and_then(|c| c.peers.iter().find(|p| p.id == name)).map(|p| p.phase.clone());
+    // What this node's gossip knows of a peer that does not answer.
+    let peer = local.cluster.as_ref().and_then(|c| c.peers.iter().find(|p| p.id == name));
     let Ok(s) = s else {
+        let now = ravens_config::clock::unix_secs();
+        let heard = peer.and_then(|p| p.last_heard).map_or("never".to_string(), |t| {
+            format!("{} ({} ago)", super::html::clock(t), duration(now.saturating_sub(t)))
+        });
+        let phase = peer.map_or("-", |p| p.phase.as_str());
         return format!(
-            "<section class=\"card\" data-node=\"{0}\"><h2>{0} <span class=\"down\">down</span></h2><dl><dt>phase</dt><dd>{1}</dd></dl></section>",
+            "<section class=\"card\" data-node=\"{0}\"><h2>{0} <span class=\"down\">down</span></h2><dl>\
+             <dt>last heard by {1}</dt><dd>{2}</dd><dt>failover</dt><dd>{3}</dd></dl></section>",
             esc(name),
-            esc(phase.as_deref().unwrap_or("-"))
+            esc(&local.node),
+            esc(&heard),
+            esc(&phase_text(phase))
         );
     };
+    let phase = peer.map(|p| phase_text(&p.phase));
     let q = &s.queries;
     let lookups = s.cache.hits + s.cache.misses;
     let hit = if lookups == 0 { 0.0 } else { 100.0 * s.cache.hits as f64 / lookups as f64 };
