@@ -35,6 +35,24 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// The message with its causes (reqwest's own says only "error sending request for url
+    /// (...)"; the cause says "Connection refused" or "dns error"), for the list status.
+    pub fn with_causes(&self) -> String {
+        let mut s = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !s.contains(&text) {
+                s.push_str(": ");
+                s.push_str(&text);
+            }
+            cause = c.source();
+        }
+        s
+    }
+}
+
 /// What a successful refresh did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchStatus {

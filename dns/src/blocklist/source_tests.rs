@@ -198,3 +198,14 @@ fn issue_10_copies_of_removed_lists_are_deleted_and_nothing_else() {
     assert!(store.has_copy("kept") && store.meta_path("kept").is_file());
     assert!(dir.path().join("my-ads.txt").is_file() && lookalike.is_file());
 }
+
+/// The list status says why a download failed, not only "error sending request for url".
+#[tokio::test]
+async fn a_refused_download_names_its_cause() {
+    // A port nobody listens on: bind one, then free it.
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let e = reqwest::get(format!("http://127.0.0.1:{port}/list.txt")).await.unwrap_err();
+    let why = SourceError::from(e).with_causes();
+    assert!(why.starts_with("download failed: "), "{why}");
+    assert!(why.to_lowercase().contains("refused"), "{why}");
+}

@@ -139,7 +139,9 @@ impl Lists {
                 source: match &l.source {
                     ListSource::Path(p) => p.display().to_string(),
                     ListSource::Url(u) => u.clone(),
-                    ListSource::Inline(e) => format!("inline ({} entries)", e.len()),
+                    ListSource::Inline(e) => {
+                        format!("inline ({} entr{})", e.len(), if e.len() == 1 { "y" } else { "ies" })
+                    }
                 },
                 enabled: l.enabled,
                 entries: prev.map_or(0, |p| p.entries),
@@ -299,8 +301,9 @@ impl Lists {
                             s.last_error = None;
                         }
                         Err(e) => {
-                            tracing::warn!(list = %name, error = %e, "list refresh failed; keeping the previous copy");
-                            s.last_error = Some(e.to_string());
+                            let why = e.with_causes();
+                            tracing::warn!(list = %name, error = %why, "list refresh failed; keeping the previous copy");
+                            s.last_error = Some(why);
                         }
                     }
                 }
