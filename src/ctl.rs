@@ -12,7 +12,7 @@ mod dns_options;
 pub mod edits;
 mod groups;
 pub mod import;
-mod password;
+pub(crate) mod password;
 mod print;
 
 pub use print::{

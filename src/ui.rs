@@ -19,6 +19,7 @@ mod assets;
 mod auth;
 mod cluster_page;
 mod dashboard;
+mod demo_password;
 mod dhcp_page;
 mod dns_options;
 mod edit_form;
@@ -36,13 +37,22 @@ pub(crate) struct Ui {
     /// The admin router without the UI: pages and changes call it in process.
     pub api: Router,
     pub auth: auth::Auth,
+    /// The password of a node without a config file (`demo_password`), else None.
+    pub demo: Option<demo_password::DemoPassword>,
 }
 
 pub(crate) type UiState = Arc<Ui>;
 
 /// The UI's routes; `api` is the admin API router they call.
 pub fn router(d: Shared, api: Router) -> Router {
-    let ui = Arc::new(Ui { d, api, auth: auth::Auth::default() });
+    let demo = d.config_path.is_none().then(|| {
+        let data_dir = d.dns.resolver().state().config.node.data_dir.clone();
+        demo_password::ensure(&data_dir)
+            .inspect(|p| tracing::info!(file = %p.path.display(), "web UI password of the embedded default config (no file to set one in)"))
+            .inspect_err(|e| tracing::warn!(error = %e, "could not make the web UI password for the embedded default config"))
+            .ok()
+    });
+    let ui = Arc::new(Ui { d, api, auth: auth::Auth::default(), demo: demo.flatten() });
     let pages = Router::new()
         .route("/", get(dashboard::page))
         .route("/log", get(querylog::page))

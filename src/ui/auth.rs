@@ -149,10 +149,16 @@ pub async fn login_page(State(ui): State<UiState>) -> Html<String> {
 }
 
 fn login_html(ui: &super::Ui, error: Option<&str>) -> String {
-    let note = if ui.d.dns.resolver().state().config.ui_password_hash.is_none() {
-        "<p class=\"note\">No password is set yet: run <code>dnsctl password set</code> on a node.</p>"
-    } else {
-        ""
+    let note = match (&ui.d.dns.resolver().state().config.ui_password_hash, &ui.demo) {
+        (Some(_), _) => String::new(),
+        (None, Some(demo)) => format!(
+            "<p class=\"note\">This node runs the embedded default config: the password is in <code>{}</code>. \
+             To choose one, start ravensd with <code>--config FILE</code> and run <code>dnsctl password set</code>.</p>",
+            esc(&demo.path.display().to_string())
+        ),
+        (None, None) => {
+            "<p class=\"note\">No password is set yet: run <code>dnsctl password set</code> on a node.</p>".to_string()
+        }
     };
     let err = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
     super::html::bare(
@@ -182,7 +188,8 @@ pub async fn login(State(ui): State<UiState>, req: Request) -> Response {
         let msg = format!("Too many failed logins from {ip}: try again in {wait} s.");
         return (StatusCode::TOO_MANY_REQUESTS, Html(login_html(&ui, Some(&msg)))).into_response();
     }
-    let hash = ui.d.dns.resolver().state().config.ui_password_hash.clone();
+    let configured = ui.d.dns.resolver().state().config.ui_password_hash.clone();
+    let hash = configured.or_else(|| ui.demo.as_ref().map(|d| d.hash.clone()));
     let ok = match hash {
         None => false,
         // Verifying costs tens of milliseconds of CPU on purpose: off the async threads.
