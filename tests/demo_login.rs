@@ -4,18 +4,14 @@
 //! one does not. Runs the real binary on the default's fixed loopback ports (127.0.0.1:5353,
 //! :6767, :8053), so it skips with a message when one of them is taken.
 
-use std::net::{TcpListener, UdpSocket};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::net::{TcpListener, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::child::KillOnDrop;
+use common::wait::wait_for;
 
 fn ports_free() -> bool {
     TcpListener::bind("127.0.0.1:8053").is_ok()
@@ -36,17 +32,6 @@ fn curl(args: &[&str]) -> (u16, String) {
     (code, text)
 }
 
-fn wait_log(log: &Path, what: &str) -> String {
-    let t0 = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if text.contains(what) || t0.elapsed() > Duration::from_secs(30) {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn the_embedded_default_makes_a_ui_password_and_names_its_file() {
     if !ports_free() {
@@ -62,8 +47,9 @@ fn the_embedded_default_makes_a_ui_password_and_names_its_file() {
         .stderr(Stdio::from(out))
         .spawn()
         .unwrap();
-    let _guard = Kill(child);
-    let text = wait_log(&log, "ready");
+    let _guard = KillOnDrop(child);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let text = wait_for(Duration::from_secs(30), || Some(read()).filter(|t| t.contains("ready"))).unwrap_or_else(read);
     assert!(text.contains("ready"), "ravensd did not start:\n{text}");
     assert!(text.contains("ui-password"), "the log names the password file:\n{text}");
 

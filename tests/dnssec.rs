@@ -20,17 +20,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::child::KillOnDrop;
 use common::client::{dig, dig_status};
 use common::daemon::Daemon;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A loopback port free for both UDP and TCP (nsd and unbound bind both) just now.
 fn free_port() -> u16 {
@@ -61,15 +53,15 @@ fn answering(server: SocketAddr, child: &mut Child) -> bool {
 }
 
 /// Starts `cmd` (given its port) until it answers, on a fresh port each try.
-fn serve(what: &str, mut cmd: impl FnMut(u16) -> Command) -> (Proc, SocketAddr) {
+fn serve(what: &str, mut cmd: impl FnMut(u16) -> Command) -> (KillOnDrop, SocketAddr) {
     for _ in 0..5 {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut child = cmd(port).stderr(Stdio::null()).spawn().unwrap();
         if answering(addr, &mut child) {
-            return (Proc(child), addr);
+            return (KillOnDrop(child), addr);
         }
-        drop(Proc(child));
+        drop(KillOnDrop(child));
     }
     panic!("{what} does not start");
 }
@@ -98,7 +90,7 @@ struct Lab {
     dir: tempfile::TempDir,
     nsd: SocketAddr,
     unbound: SocketAddr,
-    _procs: Vec<Proc>,
+    _procs: Vec<KillOnDrop>,
 }
 
 fn lab() -> Option<Lab> {

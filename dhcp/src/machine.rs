@@ -173,7 +173,7 @@ impl Core {
         out
     }
 
-    /// (subnet name, addresses in use, addresses this node can hand out) per subnet.
+    /// (subnet name, its address use) per subnet.
     pub fn pool_usage(&self, now: u64) -> Vec<(String, Usage)> {
         self.subnets.iter().map(|s| (s.cfg.name.clone(), s.usage(now))).collect()
     }

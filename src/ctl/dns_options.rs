@@ -4,8 +4,9 @@
 use anyhow::Context as _;
 use clap::Subcommand;
 
+use super::edits::changed;
 use super::{Target, get};
-use crate::api::edits::{Change, DnsSettings};
+use crate::api::edits::DnsSettings;
 
 #[derive(Debug, Subcommand)]
 pub enum DnsAction {
@@ -25,13 +26,8 @@ pub enum DnsAction {
     },
 }
 
-/// Shows, sets or resets `[dns]` options through `/api/v1/dns`; `changed` prints the result.
-pub(super) async fn run(
-    t: &Target,
-    action: DnsAction,
-    json: bool,
-    changed: fn(Change, bool) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+/// Shows, sets or resets `[dns]` options through `/api/v1/dns`.
+pub(super) async fn run(t: &Target, action: DnsAction, json: bool) -> anyhow::Result<()> {
     let patch: DnsSettings = match action {
         DnsAction::Show => {
             let cur: DnsSettings = get(t, "/api/v1/dns").await?;

@@ -207,9 +207,7 @@ pub async fn run(t: &Target, cmd: SiteCommand, json: bool) -> anyhow::Result<()>
         }
         SiteCommand::Records { action } => records(t, action.unwrap_or(RecordAction::List), json).await,
         SiteCommand::Forward { action } => forwards(t, action.unwrap_or(ForwardAction::List), json).await,
-        SiteCommand::Dns { action } => {
-            super::dns_options::run(t, action.unwrap_or(DnsAction::Show), json, changed).await
-        }
+        SiteCommand::Dns { action } => super::dns_options::run(t, action.unwrap_or(DnsAction::Show), json).await,
         SiteCommand::Reservations { action } => {
             reservations(t, action.unwrap_or(ReservationAction::List { subnet: None }), json).await
         }

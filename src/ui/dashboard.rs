@@ -74,13 +74,13 @@ pub fn down_banner<T>(answers: &[(String, Result<T, String>)], silent: &[String]
 }
 
 /// A peer's failover phase (as this node's gossip sees it) in plain words.
-fn phase_text(phase: &str) -> String {
+fn phase_text(phase: &str) -> &str {
     match phase {
-        "serving" => "serving its clients".into(),
-        "silent" => "silent: its clients are about to be taken over".into(),
-        "taken_over" => "its clients taken over by its peer".into(),
-        "returning" => "returning: catching up before serving again".into(),
-        other => other.into(),
+        "serving" => "serving its clients",
+        "silent" => "silent: its clients are about to be taken over",
+        "taken_over" => "its clients taken over by its peer",
+        "returning" => "returning: catching up before serving again",
+        other => other,
     }
 }
 
@@ -99,7 +99,7 @@ fn node_card(name: &str, s: Result<&Status, &String>, local: &Status) -> String 
             esc(name),
             esc(&local.node),
             esc(&heard),
-            esc(&phase_text(phase))
+            esc(phase_text(phase))
         );
     };
     let phase = peer.map(|p| phase_text(&p.phase));
@@ -114,7 +114,7 @@ fn node_card(name: &str, s: Result<&Status, &String>, local: &Status) -> String 
         esc(&s.node),
         esc(&s.version),
         duration(s.uptime_secs),
-        esc(phase.as_deref().unwrap_or(if s.node == local.node { "this node" } else { "-" })),
+        esc(phase.unwrap_or(if s.node == local.node { "this node" } else { "-" })),
         q.queries,
         q.blocked,
         s.paused_secs.map_or("on".to_string(), |p| format!("paused, {p} s left")),

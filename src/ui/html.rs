@@ -69,24 +69,38 @@ pub fn page(path: &str, csrf: &str, main: &str) -> String {
 /// as `data-label`, which a phone-width screen shows beside the value when the rows become
 /// cards (app.css), since a table of eight columns cannot fit 390 px.
 pub fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut s = String::from("<div class=\"scroll\"><table><thead><tr>");
-    for h in head {
-        let _ = write!(s, "<th>{h}</th>");
-    }
-    s.push_str("</tr></thead><tbody>");
+    let mut s = table_open(head, None);
     let mut any = false;
     for r in rows {
         any = true;
-        s.push_str("<tr>");
-        for (i, c) in r.iter().enumerate() {
-            let _ = write!(s, "<td data-label=\"{}\">{c}</td>", head.get(i).copied().unwrap_or_default());
-        }
-        s.push_str("</tr>");
+        s.push_str(&row(head, &r));
     }
     if !any {
         let _ = write!(s, "<tr><td colspan=\"{}\" class=\"empty\">none</td></tr>", head.len());
     }
     s.push_str("</tbody></table></div>");
+    s
+}
+
+/// A table's start up to its open `<tbody>` (with `id` when given, for rows added live);
+/// the caller adds [`row`]s and `</tbody></table></div>`.
+pub fn table_open(head: &[&str], tbody_id: Option<&str>) -> String {
+    let mut s = String::from("<div class=\"scroll\"><table><thead><tr>");
+    for h in head {
+        let _ = write!(s, "<th>{h}</th>");
+    }
+    let id = tbody_id.map(|i| format!(" id=\"{i}\"")).unwrap_or_default();
+    let _ = write!(s, "</tr></thead><tbody{id}>");
+    s
+}
+
+/// One row of already escaped cells, each labelled with its column's header.
+pub fn row(head: &[&str], cells: &[String]) -> String {
+    let mut s = String::from("<tr>");
+    for (i, c) in cells.iter().enumerate() {
+        let _ = write!(s, "<td data-label=\"{}\">{c}</td>", head.get(i).copied().unwrap_or_default());
+    }
+    s.push_str("</tr>");
     s
 }
 

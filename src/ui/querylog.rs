@@ -80,18 +80,17 @@ pub async fn page(
     let mut m = String::from("<h1>Query log</h1>");
     m.push_str(&super::dashboard::down_banner(&logs, &fetch::silent_peers(&local, &all)));
     m.push_str(&filters(&f, &all));
-    m.push_str("<p class=\"note\">Newest first; new queries appear live.</p><div class=\"scroll\"><table><thead><tr>\
-        <th>time</th><th>node</th><th>client</th><th>name</th><th>type</th><th>verdict</th><th>list</th><th>actions</th></tr></thead><tbody id=\"tail\">");
+    m.push_str("<p class=\"note\">Newest first; new queries appear live.</p>");
+    let head = ["time", "node", "client", "name", "type", "verdict", "list", "actions"];
+    m.push_str(&super::html::table_open(&head, Some("tail")));
     for (node, e) in rows.iter().take(200) {
         let client = match names.get(&e.client.to_string()) {
             Some(h) => format!("{} ({})", e.client, h),
             None => e.client.to_string(),
         };
-        let _ = write!(
-            m,
-            "<tr><td data-label=\"time\">{}</td><td data-label=\"node\">{}</td><td data-label=\"client\">{}</td>\
-             <td data-label=\"name\">{}</td><td data-label=\"type\">{}</td><td data-label=\"verdict\">{}</td>\
-             <td data-label=\"list\">{}</td><td data-label=\"actions\">{}{}</td></tr>",
+        let actions = action("Block", "POST", "block", &serde_json::json!({ "name": e.name }))
+            + &action("Allow", "POST", "allow", &serde_json::json!({ "name": e.name }));
+        let cells = [
             super::html::clock(e.time_ms / 1000),
             esc(node),
             esc(&client),
@@ -99,9 +98,9 @@ pub async fn page(
             qtype(e.qtype),
             esc(&e.outcome),
             esc(e.list.as_deref().unwrap_or("")),
-            action("Block", "POST", "block", &serde_json::json!({ "name": e.name })),
-            action("Allow", "POST", "allow", &serde_json::json!({ "name": e.name })),
-        );
+            actions,
+        ];
+        m.push_str(&super::html::row(&head, &cells));
     }
     m.push_str("</tbody></table></div>");
     Html(super::html::page("/log", &csrf.0, &m))
